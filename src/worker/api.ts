@@ -1,8 +1,73 @@
 import type { Capabilities } from "../engine/platform/capabilities.ts";
 
+/** A model the store knows about, and how far it has got. */
+export interface StoredModel {
+  /** Stable id derived from the source (URL or file name + size). */
+  id: string;
+  name: string;
+  /** The URL(s) it comes from; a split GGUF has one per shard, in order. Empty for local files. */
+  urls: string[];
+  /** Total bytes when known. */
+  totalBytes: number | null;
+  storedBytes: number;
+  state: "downloading" | "paused" | "verifying" | "ready" | "failed";
+  /** Why it failed, in words, when state is "failed". */
+  error?: string;
+}
+
+export interface DownloadProgress {
+  modelId: string;
+  bytes: number;
+  total: number | null;
+  /** Bytes per second over the last few seconds. */
+  rate: number;
+  /** Seconds left at the current rate, when the total is known. */
+  etaSeconds: number | null;
+  state: StoredModel["state"];
+  /** Something the user should know that is not an error (e.g. the server ignored Range). */
+  note?: string;
+}
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface SamplingSettings {
+  /** 0 means greedy. */
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  maxTokens: number;
+  seed: number;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  /** Prompt tokens actually prefilled (fewer when the KV cache was reused). */
+  prefilledTokens: number;
+  generatedTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  stopReason: "end-of-turn" | "max-tokens" | "aborted" | "context-full";
+}
+
+export interface LoadedModelInfo {
+  modelId: string;
+  architecture: string;
+  parameters: number;
+  contextLength: number;
+  /** Which kernel build runs: "relaxed-simd", "simd128" or "scalar". */
+  kernel: string;
+  threads: number;
+}
+
 /**
  * The one facade the UI talks to. The engine worker implements it and exposes it
- * with Comlink; the UI holds a Comlink.Remote of it (see client.ts).
+ * with Comlink; the UI holds a Comlink.Remote of it (see client.ts). Callbacks are
+ * passed with Comlink.proxy.
  */
 export interface EngineApi {
   /** Answers at once with what the worker's context can do. */

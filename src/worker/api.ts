@@ -72,4 +72,31 @@ export interface LoadedModelInfo {
 export interface EngineApi {
   /** Answers at once with what the worker's context can do. */
   ping(): Promise<{ pong: true; capabilities: Capabilities }>;
+
+  // Model store
+  listModels(): Promise<StoredModel[]>;
+  /** Starts (or resumes) downloading a GGUF by URL, or a split set given as its shard URLs. */
+  addModelFromUrl(urls: string[], onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
+  /** Stores a GGUF the user picked or dropped. */
+  addModelFromFile(file: File, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
+  pauseDownload(modelId: string): Promise<void>;
+  resumeDownload(modelId: string, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
+  cancelDownload(modelId: string): Promise<void>;
+  deleteModel(modelId: string): Promise<void>;
+  storageEstimate(): Promise<{ usedBytes: number; quotaBytes: number; persisted: boolean }>;
+
+  // Engine
+  loadModel(modelId: string, onProgress?: (fraction: number) => void): Promise<LoadedModelInfo>;
+  /**
+   * Generates a reply to `messages`; `onPiece` gets each decoded text piece (valid UTF-8).
+   * `conversationId` lets the engine keep the KV cache between turns of one conversation.
+   */
+  generate(
+    conversationId: string,
+    messages: ChatMessage[],
+    settings: SamplingSettings,
+    onPiece: (text: string) => void,
+  ): Promise<GenerationStats>;
+  /** Stops the running generation; generate() then resolves with stopReason "aborted". */
+  abortGeneration(): Promise<void>;
 }

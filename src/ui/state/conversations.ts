@@ -1,0 +1,235 @@
+import type { ChatMessage, GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import { DEFAULT_SAMPLING, DEFAULT_SYSTEM_PROMPT, normalizeSampling } from "./sampling.ts";
+
+/**
+ * Conversations as plain data, and the pure functions that change them. The chat store
+ * calls these and persists the result; nothing here touches the engine or storage.
+ */
+export interface Message {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  createdAt: number;
+  /** Assistant replies only: how the reply went. */
+  status?: "streaming" | "done" | "stopped" | "failed";
+  /** Why the reply failed, in words. */
+  error?: string;
+  stats?: GenerationStats;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  /** True once the user named it, so the first message no longer renames it. */
+  titleEdited: boolean;
+  createdAt: number;
+  updatedAt: number;
+  systemPrompt: string;
+  settings: SamplingSettings;
+  messages: Message[];
+}
+
+export const UNTITLED = "New chat";
+const TITLE_LENGTH = 60;
+
+export function newConversation(
+  id: string,
+  now: number,
+  options: { systemPrompt?: string; settings?: Partial<SamplingSettings> } = {},
+): Conversation {
+  return {
+    id,
+    title: UNTITLED,
+    titleEdited: false,
+    createdAt: now,
+    updatedAt: now,
+    systemPrompt: options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT,
+    settings: { ...DEFAULT_SAMPLING, ...options.settings },
+    messages: [],
+  };
+}
+
+/** A title from the first line of the first user message. */
+export function titleFrom(text: string): string {
+  const line = text.trim().split("\n")[0].replace(/\s+/g, " ").trim();
+  if (line.length <= TITLE_LENGTH) return line || UNTITLED;
+  return `${line.slice(0, TITLE_LENGTH - 1).trimEnd()}…`;
+}
+
+export function rename(conversation: Conversation, title: string, now: number): Conversation {
+  const clean = title.replace(/\s+/g, " ").trim();
+  if (!clean) throw new Error("A conversation needs a name; it cannot be empty.");
+  return { ...conversation, title: clean.slice(0, 200), titleEdited: true, updatedAt: now };
+}
+
+/** Adds the user's message and an empty assistant reply that will stream in. */
+export function addTurn(
+  conversation: Conversation,
+  text: string,
+  ids: { user: string; assistant: string },
+  now: number,
+): Conversation {
+  if (!text.trim()) throw new Error("The message is empty.");
+  const first = conversation.messages.length === 0;
+  return {
+    ...conversation,
+    title: first && !conversation.titleEdited ? titleFrom(text) : conversation.title,
+    updatedAt: now,
+    messages: [
+      ...conversation.messages,
+      { id: ids.user, role: "user", content: text, createdAt: now },
+      { id: ids.assistant, role: "assistant", content: "", createdAt: now, status: "streaming" },
+    ],
+  };
+}
+
+function updateMessage(
+  conversation: Conversation,
+  messageId: string,
+  change: (m: Message) => Message,
+): Conversation {
+  const index = conversation.messages.findIndex((m) => m.id === messageId);
+  if (index < 0) return conversation;
+  const messages = conversation.messages.slice();
+  messages[index] = change(messages[index]);
+  return { ...conversation, messages };
+}
+
+export function appendPiece(
+  conversation: Conversation,
+  messageId: string,
+  piece: string,
+): Conversation {
+  return updateMessage(conversation, messageId, (m) => ({ ...m, content: m.content + piece }));
+}
+
+export function finishReply(
+  conversation: Conversation,
+  messageId: string,
+  outcome: { stats: GenerationStats } | { error: string },
+  now: number,
+): Conversation {
+  const next = updateMessage(conversation, messageId, (m) =>
+    "error" in outcome
+      ? { ...m, status: "failed", error: outcome.error }
+      : {
+          ...m,
+          status: outcome.stats.stopReason === "aborted" ? "stopped" : "done",
+          stats: outcome.stats,
+        },
+  );
+  return { ...next, updatedAt: now };
+}
+
+/**
+ * Drops the last assistant reply so it can be generated again, and adds a fresh empty
+ * one in its place. Refuses in words when the conversation does not end in a reply.
+ */
+export function restartLastReply(
+  conversation: Conversation,
+  newId: string,
+  now: number,
+): Conversation {
+  const last = conversation.messages.at(-1);
+  if (last?.role !== "assistant")
+    throw new Error("There is no reply at the end of this conversation to regenerate.");
+  return {
+    ...conversation,
+    updatedAt: now,
+    messages: [
+      ...conversation.messages.slice(0, -1),
+      { id: newId, role: "assistant", content: "", createdAt: now, status: "streaming" },
+    ],
+  };
+}
+
+/**
+ * Replaces an earlier user message with new text, forgets everything after it, and adds an
+ * empty reply: "edit and continue from there".
+ */
+export function editUserMessage(
+  conversation: Conversation,
+  messageId: string,
+  text: string,
+  assistantId: string,
+  now: number,
+): Conversation {
+  const index = conversation.messages.findIndex((m) => m.id === messageId);
+  if (index < 0) throw new Error("That message is no longer in this conversation.");
+  if (conversation.messages[index].role !== "user")
+    throw new Error("Only your own messages can be edited.");
+  if (!text.trim()) throw new Error("The message is empty.");
+  const edited: Message = { ...conversation.messages[index], content: text, createdAt: now };
+  return {
+    ...conversation,
+    title: index === 0 && !conversation.titleEdited ? titleFrom(text) : conversation.title,
+    updatedAt: now,
+    messages: [
+      ...conversation.messages.slice(0, index),
+      edited,
+      { id: assistantId, role: "assistant", content: "", createdAt: now, status: "streaming" },
+    ],
+  };
+}
+
+/**
+ * What the engine sees: the system prompt, then every turn before `replyId` (the reply
+ * being generated). Failed replies and empty replies are left out.
+ */
+export function promptMessages(conversation: Conversation, replyId: string): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  if (conversation.systemPrompt.trim())
+    out.push({ role: "system", content: conversation.systemPrompt });
+  for (const m of conversation.messages) {
+    if (m.id === replyId) break;
+    if (m.role === "assistant" && (m.status === "failed" || m.content === "")) continue;
+    out.push({ role: m.role, content: m.content });
+  }
+  return out;
+}
+
+/** Newest first. */
+export function sortConversations(list: Conversation[]): Conversation[] {
+  return list.slice().sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id));
+}
+
+/** Case-insensitive match on the title and on every message; all words must match. */
+export function searchConversations(list: Conversation[], query: string): Conversation[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return list;
+  return list.filter((c) => {
+    const haystack = [c.title, ...c.messages.map((m) => m.content)].join("\n").toLowerCase();
+    return words.every((w) => haystack.includes(w));
+  });
+}
+
+/**
+ * Checks a record read back from storage. Returns null for anything that is not a
+ * conversation; a reply left "streaming" by a closed tab becomes "stopped".
+ */
+export function reviveConversation(value: unknown): Conversation | null {
+  if (typeof value !== "object" || value === null) return null;
+  const c = value as Partial<Conversation>;
+  if (typeof c.id !== "string" || typeof c.title !== "string" || !Array.isArray(c.messages))
+    return null;
+  const messages: Message[] = [];
+  for (const raw of c.messages as unknown[]) {
+    if (typeof raw !== "object" || raw === null) continue;
+    const m = raw as Partial<Message>;
+    if (typeof m.id !== "string" || typeof m.content !== "string") continue;
+    if (m.role !== "user" && m.role !== "assistant") continue;
+    const status = m.status === "streaming" ? "stopped" : m.status;
+    messages.push({ ...(m as Message), status });
+  }
+  const createdAt = typeof c.createdAt === "number" ? c.createdAt : 0;
+  return {
+    id: c.id,
+    title: c.title || UNTITLED,
+    titleEdited: c.titleEdited === true,
+    createdAt,
+    updatedAt: typeof c.updatedAt === "number" ? c.updatedAt : createdAt,
+    systemPrompt: typeof c.systemPrompt === "string" ? c.systemPrompt : DEFAULT_SYSTEM_PROMPT,
+    settings: normalizeSampling(c.settings),
+    messages,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The generation loop shared by the CLI and the worker: prefill the prompt (only the part
+ * the KV cache does not already hold), then sample, stream text, stop.
+ */
+
+import type { GenerationStats } from "../../worker/api.ts";
+import type { ForwardModel } from "../model/forward.ts";
+
+/** What the loop needs from the tokenizer (src/engine/tokenizer's Tokenizer has it). */
+export interface GenerationTokenizer {
+  /** End-of-turn / end-of-text ids: sampling one ends the reply. */
+  readonly stopIds: ReadonlySet<number>;
+  /** A decoder that emits only complete UTF-8 text, piece by piece. */
+  createStreamDecoder(): { push(id: number): string; flush(): string };
+}
+
+/** What the loop needs from the sampler (src/engine/sampling's createSampler gives it). */
+export interface GenerationSampler {
+  /** Picks the next token; `history` is every token so far (prompt and reply). */
+  sample(logits: Float32Array, history: number[]): number;
+}
+
+/**
+ * A model plus a record of the tokens its KV cache holds, so that a conversation's next
+ * turn prefills only what is new. One per model instance (it owns that model's cache).
+ */
+export class ModelSession {
+  /** Tokens whose keys and values sit in the cache at positions 0..length-1. */
+  cachedTokens: number[] = [];
+
+  constructor(readonly model: ForwardModel) {}
+
+  /** Forgets the cache. */
+  reset(): void {
+    this.model.reset();
+    this.cachedTokens = [];
+  }
+}
+
+export interface GenerateOptions {
+  session: ModelSession;
+  tokenizer: GenerationTokenizer;
+  sampler: GenerationSampler;
+  /** The whole prompt (e.g. the rendered conversation so far), BOS included if wanted. */
+  promptTokens: number[];
+  maxTokens: number;
+  /**
+   * Called for each generated token with the text it completes ("" while a UTF-8
+   * character is still split), and once more with token null for the decoder's tail.
+   */
+  onToken?: (piece: string, token: number | null) => void;
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult extends GenerationStats {
+  /** The generated token ids, without the stop token. */
+  tokens: number[];
+  /** The generated text. */
+  text: string;
+}
+
+/** Lets the event loop run (so an abort message can arrive) without the 4 ms timer clamp. */
+const yieldToEventLoop: () => Promise<void> =
+  typeof setImmediate === "function"
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () =>
+        new Promise((resolve) => {
+          const channel = new MessageChannel();
+          channel.port1.onmessage = () => {
+            channel.port1.close();
+            resolve();
+          };
+          channel.port2.postMessage(null);
+        });
+
+function commonPrefixLength(a: number[], b: number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+const perSecond = (count: number, ms: number) => (ms > 0 ? (count * 1000) / ms : 0);
+
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const { session, tokenizer, sampler, promptTokens, maxTokens, onToken, signal } = options;
+  const model = session.model;
+  if (promptTokens.length === 0) throw new Error("The prompt is empty: give at least one token.");
+  if (!Number.isInteger(maxTokens) || maxTokens < 0) {
+    throw new Error(`maxTokens must be a whole number ≥ 0, got ${maxTokens}.`);
+  }
+  if (promptTokens.length > model.maxPositions) {
+    throw new Error(
+      `The prompt has ${promptTokens.length} tokens but the context holds ${model.maxPositions}.`,
+    );
+  }
+
+  // Reuse the cached prefix; recompute at least the last prompt token to get its logits.
+  const reused = Math.min(
+    commonPrefixLength(session.cachedTokens, promptTokens),
+    promptTokens.length - 1,
+  );
+  session.cachedTokens = promptTokens.slice(0, reused);
+
+  const history = promptTokens.slice();
+  const generated: number[] = [];
+  const decoder = tokenizer.createStreamDecoder();
+  let text = "";
+  let stopReason: GenerationStats["stopReason"] = "max-tokens";
+
+  // prefill
+  const prefillStart = performance.now();
+  let logits: Float32Array | null = null;
+  for (let pos = reused; pos < promptTokens.length; pos++) {
+    if (signal?.aborted) {
+      stopReason = "aborted";
+      break;
+    }
+    logits = model.forward(promptTokens[pos], pos);
+    session.cachedTokens.push(promptTokens[pos]);
+    if ((pos - reused) % 8 === 7) await yieldToEventLoop();
+  }
+  const prefillMs = performance.now() - prefillStart;
+  const prefilled = session.cachedTokens.length - reused;
+
+  // decode
+  const decodeStart = performance.now();
+  let decodeSteps = 0;
+  if (stopReason !== "aborted" && logits) {
+    while (true) {
+      if (generated.length >= maxTokens) {
+        stopReason = "max-tokens";
+        break;
+      }
+      const token = sampler.sample(logits, history);
+      if (tokenizer.stopIds.has(token)) {
+        stopReason = "end-of-turn";
+        break;
+      }
+      generated.push(token);
+      history.push(token);
+      const piece = decoder.push(token);
+      text += piece;
+      onToken?.(piece, token);
+      if (generated.length >= maxTokens) {
+        stopReason = "max-tokens";
+        break;
+      }
+      const pos = session.cachedTokens.length;
+      if (pos >= model.maxPositions) {
+        stopReason = "context-full";
+        break;
+      }
+      await yieldToEventLoop();
+      if (signal?.aborted) {
+        stopReason = "aborted";
+        break;
+      }
+      logits = model.forward(token, pos);
+      session.cachedTokens.push(token);
+      decodeSteps++;
+    }
+  }
+  const decodeMs = performance.now() - decodeStart;
+  const tail = decoder.flush();
+  if (tail) {
+    text += tail;
+    onToken?.(tail, null);
+  }
+
+  return {
+    promptTokens: promptTokens.length,
+    prefilledTokens: prefilled,
+    generatedTokens: generated.length,
+    prefillTokensPerSecond: perSecond(prefilled, prefillMs),
+    decodeTokensPerSecond: perSecond(decodeSteps, decodeMs),
+    stopReason,
+    tokens: generated,
+    text,
+  };
+}

@@ -30,7 +30,7 @@ const greedyNoStop: GenerationSampler = {
 /** The obvious loop written out by hand: prefill everything, then argmax and feed back. */
 function manualGreedy(model: ForwardModel, prompt: number[], n: number): number[] {
   model.reset();
-  let logits = new Float32Array(0);
+  let logits: Float32Array = new Float32Array(0);
   prompt.forEach((t, pos) => {
     logits = model.forward(t, pos);
   });

@@ -1,4 +1,3 @@
-import type * as Comlink from "comlink";
 import { create } from "zustand";
 import type { Capabilities } from "../../engine/platform/capabilities.ts";
 import type { EngineApi } from "../../worker/api.ts";
@@ -6,30 +5,59 @@ import { startEngineWorker } from "../../worker/client.ts";
 
 type EngineStatus = "starting" | "ready" | "failed";
 
+/**
+ * The one handle on the engine. Every EngineApi method already returns a promise, so the
+ * Comlink remote has the same call shape; callbacks are passed with Comlink.proxy.
+ */
+export type Engine = EngineApi;
+
 interface EngineState {
   status: EngineStatus;
   capabilities?: Capabilities;
   error?: string;
+  engine: Engine | null;
   /** Starts (or restarts) the worker and asks it what it can do. */
   start(): Promise<void>;
+  /** Uses an engine that is already running (the UI tests' fake engine goes in here). */
+  attach(engine: Engine): Promise<void>;
 }
 
-let current: { engine: Comlink.Remote<EngineApi>; worker: Worker } | undefined;
+let worker: Worker | undefined;
 
-export const useEngineStore = create<EngineState>((set) => ({
+export const useEngineStore = create<EngineState>((set, get) => ({
   status: "starting",
+  engine: null,
   async start() {
-    current?.worker.terminate();
-    set({ status: "starting", error: undefined });
+    worker?.terminate();
+    set({ status: "starting", error: undefined, engine: null });
     try {
-      current = startEngineWorker();
-      current.worker.addEventListener("error", (event) =>
+      const started = startEngineWorker();
+      worker = started.worker;
+      worker.addEventListener("error", (event) =>
         set({ status: "failed", error: `The engine worker stopped: ${event.message}` }),
       );
-      const { capabilities } = await current.engine.ping();
-      set({ status: "ready", capabilities });
+      await get().attach(started.engine as unknown as Engine);
     } catch (err) {
-      set({ status: "failed", error: `The engine worker did not start: ${String(err)}` });
+      set({ status: "failed", error: `The engine worker did not start: ${errorText(err)}` });
     }
   },
+  async attach(engine) {
+    const { capabilities } = await engine.ping();
+    set({ status: "ready", capabilities, engine, error: undefined });
+  },
 }));
+
+/** The running engine, or an error in words when there is none. */
+export function requireEngine(): Engine {
+  const { engine, status, error } = useEngineStore.getState();
+  if (engine) return engine;
+  throw new Error(
+    status === "failed" ? (error ?? "The engine worker failed.") : "The engine is still starting.",
+  );
+}
+
+/** The message of whatever was thrown (errors crossing Comlink arrive as Error objects). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,60 @@
+import type { StoredModel } from "../../worker/api.ts";
+
+/** A model the app offers before anything is stored. */
+export interface CatalogEntry {
+  id: string;
+  name: string;
+  description: string;
+  /** Absolute, or relative to the app's own address (the built-in model). */
+  url: string;
+  sizeBytes: number | null;
+  /** The size is a rounded public figure, not an exact byte count. */
+  sizeApproximate: boolean;
+  builtIn: boolean;
+}
+
+/**
+ * The published model. Its size is the rounded figure Hugging Face shows (1.19 GB); the
+ * exact byte count comes from the server when the download starts.
+ */
+export const PUBLISHED_MODEL: CatalogEntry = {
+  id: "bitnet-b1.58-2b-4t",
+  name: "BitNet b1.58 2B4T",
+  description:
+    "Microsoft's 2-billion-parameter ternary chat model (GGUF, I2_S), from Hugging Face.",
+  url: "https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf/resolve/main/ggml-model-i2_s.gguf",
+  sizeBytes: 1_190_000_000,
+  sizeApproximate: true,
+  builtIn: false,
+};
+
+/**
+ * The tiny test model `npm run models -- --tiny` writes to models/; the build copies
+ * models/tiny-*.gguf into public/models/ (see vite.config.ts) so it is served beside the app.
+ */
+export const TINY_MODEL: CatalogEntry = {
+  id: "tiny-builtin",
+  name: "Tiny test model (built in)",
+  description:
+    "A few-megabyte model with random weights, made by the build. It answers with nonsense: it is for trying the app without a download.",
+  url: "models/tiny-i2_s.gguf",
+  sizeBytes: null,
+  sizeApproximate: false,
+  builtIn: true,
+};
+
+export const CATALOG: CatalogEntry[] = [PUBLISHED_MODEL, TINY_MODEL];
+
+export function entryUrl(entry: CatalogEntry, base: string): string {
+  return new URL(entry.url, base).href;
+}
+
+/** The stored model that came from `url` (its first shard), if any. */
+export function storedFromUrl(models: StoredModel[], url: string): StoredModel | undefined {
+  return models.find((m) => m.urls[0] === url);
+}
+
+/** The catalog entry a URL belongs to, if any. */
+export function catalogEntryFor(url: string, base: string): CatalogEntry | undefined {
+  return CATALOG.find((entry) => entryUrl(entry, base) === url);
+}

@@ -1,0 +1,268 @@
+import * as Comlink from "comlink";
+import { create } from "zustand";
+import type {
+  DownloadProgress,
+  LoadedModelInfo,
+  SamplingSettings,
+  StoredModel,
+} from "../../worker/api.ts";
+import { errorText, requireEngine } from "./engineStore.ts";
+import { catalogEntryFor, storedFromUrl } from "./modelCatalog.ts";
+import { checkModelUrl, parseShareLink, type ShareRequest } from "./shareLink.ts";
+
+/** A share link waiting for the user's yes, with what we could learn about its size. */
+export interface PendingShare extends ShareRequest {
+  sizeBytes: number | null;
+  sizeApproximate: boolean;
+  /** Set when the model is already stored: accepting downloads nothing. */
+  storedModelId?: string;
+}
+
+interface ModelState {
+  models: StoredModel[];
+  /** Latest progress per model id while something moves. */
+  progress: Record<string, DownloadProgress>;
+  storage: { usedBytes: number; quotaBytes: number; persisted: boolean } | null;
+  loaded: LoadedModelInfo | null;
+  loading: { modelId: string; fraction: number } | null;
+  /** The last thing that went wrong in the model manager, in words. */
+  error: string | null;
+  pendingShare: PendingShare | null;
+  /** A share link that was refused, and why. */
+  shareError: string | null;
+
+  refresh(): Promise<void>;
+  downloadUrl(rawUrl: string): Promise<StoredModel | null>;
+  addFile(file: File): Promise<StoredModel | null>;
+  pause(modelId: string): Promise<void>;
+  resume(modelId: string): Promise<void>;
+  cancel(modelId: string): Promise<void>;
+  remove(modelId: string): Promise<void>;
+  load(modelId: string): Promise<LoadedModelInfo | null>;
+  /** Loads the model used last time if it is stored and ready (offline start). */
+  restoreLastModel(): Promise<void>;
+  dismissError(): void;
+  /** Reads a share link from an address; asks before downloading. */
+  openShareLink(href: string, base: string): Promise<void>;
+  acceptShare(): Promise<void>;
+  dismissShare(): void;
+}
+
+const LAST_MODEL_KEY = "trit:last-model";
+
+/** Called with a share link's prompt and settings once its model is ready (set by the chat store). */
+let onShareReady:
+  | ((prompt: string | undefined, settings: Partial<SamplingSettings>) => void)
+  | null = null;
+export function setShareReadyHandler(handler: typeof onShareReady): void {
+  onShareReady = handler;
+}
+
+function remember(modelId: string): void {
+  try {
+    globalThis.localStorage?.setItem(LAST_MODEL_KEY, modelId);
+  } catch {
+    // Private mode or storage off: the app still works, it just will not auto-load.
+  }
+}
+
+function recalled(): string | null {
+  try {
+    return globalThis.localStorage?.getItem(LAST_MODEL_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Asks the server for a file's size without downloading it; null when it will not say. */
+async function headSize(url: string): Promise<number | null> {
+  try {
+    const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(8000) });
+    const length = Number(response.headers.get("content-length"));
+    return response.ok && Number.isFinite(length) && length > 0 ? length : null;
+  } catch {
+    return null;
+  }
+}
+
+export const useModelStore = create<ModelState>((set, get) => {
+  const onProgress = Comlink.proxy((p: DownloadProgress) => {
+    set((s) => ({ progress: { ...s.progress, [p.modelId]: p } }));
+  });
+
+  /** Runs an engine call, turning a failure into the manager's error line. */
+  async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | null> {
+    try {
+      return await run();
+    } catch (err) {
+      set({ error: `${what}: ${errorText(err)}` });
+      return null;
+    } finally {
+      void get().refresh();
+    }
+  }
+
+  /** After a download ends: drop its progress line, and load it if nothing is loaded yet. */
+  async function afterDownload(model: StoredModel | null): Promise<void> {
+    if (!model) return;
+    set((s) => {
+      const progress = { ...s.progress };
+      if (model.state === "ready" || model.state === "failed") delete progress[model.id];
+      return { progress };
+    });
+    if (model.state === "failed")
+      set({ error: model.error ?? `${model.name} failed to download.` });
+    if (model.state === "ready" && !get().loaded && !get().loading) await get().load(model.id);
+  }
+
+  return {
+    models: [],
+    progress: {},
+    storage: null,
+    loaded: null,
+    loading: null,
+    error: null,
+    pendingShare: null,
+    shareError: null,
+
+    async refresh() {
+      try {
+        const engine = requireEngine();
+        const [models, storage] = await Promise.all([
+          engine.listModels(),
+          engine.storageEstimate().catch(() => null),
+        ]);
+        set({ models, storage });
+      } catch (err) {
+        set({ error: `Could not list the stored models: ${errorText(err)}` });
+      }
+    },
+
+    async downloadUrl(rawUrl) {
+      const checked = checkModelUrl(rawUrl);
+      if ("error" in checked) {
+        set({ error: checked.error });
+        return null;
+      }
+      set({ error: null });
+      const model = await attempt("The download stopped", () =>
+        requireEngine().addModelFromUrl([checked.url], onProgress),
+      );
+      await afterDownload(model);
+      return model;
+    },
+
+    async addFile(file) {
+      if (!/\.gguf$/i.test(file.name)) {
+        set({ error: `"${file.name}" is not a .gguf file. Pick a GGUF model file.` });
+        return null;
+      }
+      set({ error: null });
+      const model = await attempt(`Could not add ${file.name}`, () =>
+        requireEngine().addModelFromFile(file, onProgress),
+      );
+      await afterDownload(model);
+      return model;
+    },
+
+    async pause(modelId) {
+      await attempt("Could not pause the download", () => requireEngine().pauseDownload(modelId));
+    },
+
+    async resume(modelId) {
+      set({ error: null });
+      const model = await attempt("The download stopped", () =>
+        requireEngine().resumeDownload(modelId, onProgress),
+      );
+      await afterDownload(model);
+    },
+
+    async cancel(modelId) {
+      await attempt("Could not cancel the download", () => requireEngine().cancelDownload(modelId));
+      set((s) => {
+        const progress = { ...s.progress };
+        delete progress[modelId];
+        return { progress };
+      });
+    },
+
+    async remove(modelId) {
+      await attempt("Could not delete the model", () => requireEngine().deleteModel(modelId));
+      if (get().loaded?.modelId === modelId) set({ loaded: null });
+    },
+
+    async load(modelId) {
+      set({ loading: { modelId, fraction: 0 }, error: null });
+      const onLoad = Comlink.proxy((fraction: number) =>
+        set((s) => (s.loading?.modelId === modelId ? { loading: { modelId, fraction } } : {})),
+      );
+      try {
+        const info = await requireEngine().loadModel(modelId, onLoad);
+        set({ loaded: info, loading: null });
+        remember(modelId);
+        return info;
+      } catch (err) {
+        set({ loading: null, error: `Could not load the model: ${errorText(err)}` });
+        return null;
+      }
+    },
+
+    async restoreLastModel() {
+      const id = recalled();
+      if (!id || get().loaded || get().loading) return;
+      const model = get().models.find((m) => m.id === id);
+      if (model?.state === "ready") await get().load(id);
+    },
+
+    dismissError() {
+      set({ error: null });
+    },
+
+    async openShareLink(href, base) {
+      const parsed = parseShareLink(href);
+      if (!parsed) return;
+      if (!parsed.ok) {
+        set({ shareError: `This share link was not opened. ${parsed.error}`, pendingShare: null });
+        return;
+      }
+      const request = parsed.request;
+      const stored = storedFromUrl(get().models, request.modelUrl);
+      const entry = catalogEntryFor(request.modelUrl, base);
+      const pending: PendingShare = {
+        ...request,
+        name: request.name ?? entry?.name,
+        sizeBytes: stored?.totalBytes ?? entry?.sizeBytes ?? null,
+        sizeApproximate: stored?.totalBytes ? false : (entry?.sizeApproximate ?? false),
+        storedModelId: stored?.state === "ready" ? stored.id : undefined,
+      };
+      set({ pendingShare: pending, shareError: null });
+      if (pending.sizeBytes === null) {
+        const size = await headSize(request.modelUrl);
+        set((s) =>
+          s.pendingShare?.modelUrl === request.modelUrl
+            ? { pendingShare: { ...s.pendingShare, sizeBytes: size } }
+            : {},
+        );
+      }
+    },
+
+    async acceptShare() {
+      const share = get().pendingShare;
+      if (!share) return;
+      set({ pendingShare: null });
+      onShareReady?.(share.prompt, share.settings);
+      if (share.storedModelId) {
+        if (get().loaded?.modelId !== share.storedModelId) await get().load(share.storedModelId);
+        return;
+      }
+      const model = await get().downloadUrl(share.modelUrl);
+      // A download that finished while another model was loaded: switch to the shared one.
+      if (model?.state === "ready" && get().loaded?.modelId !== model.id)
+        await get().load(model.id);
+    },
+
+    dismissShare() {
+      set({ pendingShare: null, shareError: null });
+    },
+  };
+});

@@ -1,0 +1,152 @@
+import type {
+  ChatMessage,
+  DownloadProgress,
+  EngineApi,
+  GenerationStats,
+  LoadedModelInfo,
+  SamplingSettings,
+  StoredModel,
+} from "../../../worker/api.ts";
+
+/**
+ * A FAKE engine for the UI's unit tests only (never imported by the app): it streams the
+ * pieces it is told to, records what the UI asked for, and keeps models in memory.
+ */
+export class FakeEngine implements EngineApi {
+  /** What generate() received, call by call. */
+  calls: { conversationId: string; messages: ChatMessage[]; settings: SamplingSettings }[] = [];
+  /** The reply each generate() streams, piece by piece. */
+  reply: string[] = ["Hello", ", ", "world", "!"];
+  /** Milliseconds between pieces. */
+  pieceDelay = 1;
+  /** When set, generate() throws this message after the first piece. */
+  failWith: string | null = null;
+  models: StoredModel[] = [];
+  private aborted = false;
+
+  async ping() {
+    return {
+      pong: true as const,
+      capabilities: {
+        hardwareThreads: 2,
+        sharedArrayBuffer: true,
+        crossOriginIsolated: true,
+        wasmThreads: true,
+        wasmSimd: true,
+        wasmRelaxedSimd: false,
+      },
+    };
+  }
+
+  async listModels() {
+    return this.models.map((m) => ({ ...m }));
+  }
+
+  async addModelFromUrl(urls: string[], onProgress: (p: DownloadProgress) => void) {
+    const total = 1000;
+    const model: StoredModel = {
+      id: `url:${urls[0]}`,
+      name: urls[0].split("/").at(-1) ?? "model",
+      urls,
+      totalBytes: total,
+      storedBytes: 0,
+      state: "downloading",
+    };
+    this.models.push(model);
+    for (const bytes of [250, 500, 1000]) {
+      model.storedBytes = bytes;
+      onProgress({
+        modelId: model.id,
+        bytes,
+        total,
+        rate: 1000,
+        etaSeconds: (total - bytes) / 1000,
+        state: "downloading",
+      });
+      await sleep(1);
+    }
+    model.state = "ready";
+    return { ...model };
+  }
+
+  async addModelFromFile(file: File, onProgress: (p: DownloadProgress) => void) {
+    return this.addModelFromUrl([`file:${file.name}`], onProgress);
+  }
+  async pauseDownload() {}
+  async resumeDownload(modelId: string): Promise<StoredModel> {
+    const model = this.models.find((m) => m.id === modelId);
+    if (!model) throw new Error(`No model ${modelId}.`);
+    return { ...model };
+  }
+  async cancelDownload(modelId: string) {
+    this.models = this.models.filter((m) => m.id !== modelId);
+  }
+  async deleteModel(modelId: string) {
+    this.models = this.models.filter((m) => m.id !== modelId);
+  }
+  async storageEstimate() {
+    return {
+      usedBytes: this.models.reduce((n, m) => n + m.storedBytes, 0),
+      quotaBytes: 1e9,
+      persisted: true,
+    };
+  }
+
+  async loadModel(
+    modelId: string,
+    onProgress?: (fraction: number) => void,
+  ): Promise<LoadedModelInfo> {
+    const model = this.models.find((m) => m.id === modelId);
+    if (model?.state !== "ready") throw new Error(`Model ${modelId} is not stored.`);
+    onProgress?.(0.5);
+    onProgress?.(1);
+    return {
+      modelId,
+      architecture: "bitnet-b1.58",
+      parameters: 1000,
+      contextLength: 4096,
+      kernel: "simd128",
+      threads: 2,
+    };
+  }
+
+  async generate(
+    conversationId: string,
+    messages: ChatMessage[],
+    settings: SamplingSettings,
+    onPiece: (text: string) => void,
+  ): Promise<GenerationStats> {
+    this.calls.push({
+      conversationId,
+      messages: structuredClone(messages),
+      settings: { ...settings },
+    });
+    this.aborted = false;
+    let generated = 0;
+    for (const piece of this.reply) {
+      if (this.aborted) break;
+      await sleep(this.pieceDelay);
+      if (this.aborted) break;
+      onPiece(piece);
+      generated++;
+      if (this.failWith) throw new Error(this.failWith);
+    }
+    const promptTokens = messages.reduce((n, m) => n + m.content.length, 0);
+    return {
+      promptTokens,
+      prefilledTokens: promptTokens,
+      generatedTokens: generated,
+      prefillTokensPerSecond: 100,
+      decodeTokensPerSecond: 20,
+      stopReason: this.aborted ? "aborted" : "end-of-turn",
+    };
+  }
+
+  async abortGeneration() {
+    this.aborted = true;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -7,3 +7,4 @@ export {
   generate,
   ModelSession,
 } from "./generate.ts";
+export { chatPromptTokens, rawPromptTokens } from "./prompt.ts";

@@ -1,18 +1,311 @@
+import { type DragEvent, useEffect, useState } from "react";
+import type { DownloadProgress, StoredModel } from "../worker/api.ts";
 import { useEngineStore } from "./state/engineStore.ts";
+import { formatBytes, formatEta, formatProgress, formatRate } from "./state/format.ts";
+import { CATALOG, type CatalogEntry, entryUrl, storedFromUrl } from "./state/modelCatalog.ts";
+import { useModelStore } from "./state/modelStore.ts";
 
 function yesNo(value: boolean | undefined): string {
   return value ? "yes" : "no";
 }
 
-/** The model area: which model is loaded, and what the engine can use on this device. */
+function appBase(): string {
+  return typeof document === "undefined" ? "http://localhost/" : document.baseURI;
+}
+
+/** The model manager: the catalog, stored models, downloads, storage, and this device. */
 export function ModelPanel() {
-  const { status, capabilities, error } = useEngineStore();
-  const isolated = typeof window !== "undefined" && window.crossOriginIsolated;
+  const { models, loaded, loading, error, storage } = useModelStore();
+  const { dismissError, addFile, checkBuiltIn } = useModelStore.getState();
+  const [dragging, setDragging] = useState(false);
+  const base = appBase();
+
+  useEffect(() => {
+    const tiny = CATALOG.find((e) => e.builtIn);
+    if (tiny) void checkBuiltIn(entryUrl(tiny, base));
+  }, [checkBuiltIn, base]);
+
+  const catalogUrls = new Set(CATALOG.map((e) => entryUrl(e, base)));
+  const others = models.filter((m) => !catalogUrls.has(m.urls[0] ?? ""));
+  const loadedModel = models.find((m) => m.id === loaded?.modelId);
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    const file = e.dataTransfer.files[0];
+    if (file) void addFile(file);
+  };
 
   return (
-    <section className="model-panel" aria-labelledby="model-heading">
+    <section
+      className={dragging ? "model-panel dragging" : "model-panel"}
+      aria-labelledby="model-heading"
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
       <h2 id="model-heading">Model</h2>
-      <p className="muted">No model loaded yet.</p>
+      <p className="current-model" data-testid="current-model">
+        {loading
+          ? `Loading… ${Math.round(loading.fraction * 100)}%`
+          : loaded
+            ? `Loaded: ${loadedModel?.name ?? loaded.modelId}`
+            : "No model loaded yet."}
+      </p>
+      {loading && (
+        <progress className="bar" aria-label="Loading the model" value={loading.fraction} max={1} />
+      )}
+      {error && (
+        <div role="alert" className="error alert">
+          <span>{error}</span>
+          <button
+            type="button"
+            className="icon"
+            aria-label="Dismiss the error"
+            onClick={dismissError}
+          >
+            ×
+          </button>
+        </div>
+      )}
+
+      <ul className="model-list" aria-label="Models">
+        {CATALOG.map((entry) => (
+          <CatalogItem
+            key={entry.id}
+            entry={entry}
+            stored={storedFromUrl(models, entryUrl(entry, base))}
+          />
+        ))}
+        {others.map((m) => (
+          <li key={m.id} className="model-card">
+            <ModelHeader
+              name={m.name}
+              detail={m.urls[0] ?? "local file"}
+              size={m.totalBytes}
+              approximate={false}
+            />
+            <StoredControls model={m} />
+          </li>
+        ))}
+      </ul>
+
+      <AddByUrl />
+      <div className={dragging ? "drop-zone active" : "drop-zone"}>
+        <label className="file-button">
+          <input
+            type="file"
+            accept=".gguf"
+            className="visually-hidden"
+            aria-label="Add a GGUF file from this device"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (file) void addFile(file);
+              e.target.value = "";
+            }}
+          />
+          <span aria-hidden="true">Add a file…</span>
+        </label>
+        <span className="muted small">or drop a .gguf file here</span>
+      </div>
+
+      <p className="muted small" data-testid="storage">
+        {storage
+          ? `Storage: ${formatBytes(storage.usedBytes)} used, ${formatBytes(
+              Math.max(0, storage.quotaBytes - storage.usedBytes),
+            )} free${storage.persisted ? " (persistent)" : " (the browser may clear it when space runs low)"}`
+          : "Storage: unknown until the engine answers."}
+      </p>
+
+      <DeviceFacts />
+    </section>
+  );
+}
+
+function ModelHeader({
+  name,
+  detail,
+  size,
+  approximate,
+}: {
+  name: string;
+  detail: string;
+  size: number | null;
+  approximate: boolean;
+}) {
+  return (
+    <div className="model-head">
+      <strong>{name}</strong>
+      <span className="muted small">
+        {size ? `${approximate ? "≈ " : ""}${formatBytes(size)}` : "size unknown"}
+      </span>
+      <span className="muted small source" title={detail}>
+        {detail}
+      </span>
+    </div>
+  );
+}
+
+function CatalogItem({ entry, stored }: { entry: CatalogEntry; stored: StoredModel | undefined }) {
+  const builtInAvailable = useModelStore((s) => s.builtInAvailable);
+  const { downloadUrl } = useModelStore.getState();
+  const url = entryUrl(entry, appBase());
+  const size = stored?.totalBytes ?? entry.sizeBytes;
+  const missing = entry.builtIn && builtInAvailable === false;
+
+  return (
+    <li className="model-card">
+      <ModelHeader
+        name={entry.name}
+        detail={entry.builtIn ? "served with this app" : new URL(url).host}
+        size={size}
+        approximate={!stored?.totalBytes && entry.sizeApproximate}
+      />
+      <p className="muted small">{entry.description}</p>
+      {stored ? (
+        <StoredControls model={stored} />
+      ) : missing ? (
+        <p className="muted small">
+          Not built on this server. Run <code>npm run models -- --tiny</code> and restart.
+        </p>
+      ) : (
+        <div className="model-actions">
+          <button type="button" className="primary" onClick={() => void downloadUrl(url)}>
+            {entry.builtIn ? `Use ${entry.name}` : `Download ${entry.name}`}
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+function StoredControls({ model }: { model: StoredModel }) {
+  const progress: DownloadProgress | undefined = useModelStore((s) => s.progress[model.id]);
+  const loaded = useModelStore((s) => s.loaded?.modelId === model.id);
+  const loading = useModelStore((s) => s.loading !== null);
+  const { pause, resume, cancel, remove, load } = useModelStore.getState();
+  const state = progress?.state ?? model.state;
+  const bytes = progress?.bytes ?? model.storedBytes;
+  const total = progress?.total ?? model.totalBytes;
+
+  return (
+    <div className="stored">
+      {(state === "downloading" || state === "paused" || state === "verifying") && (
+        <>
+          <progress
+            className="bar"
+            aria-label={`Download of ${model.name}`}
+            value={total ? bytes : undefined}
+            max={total ?? undefined}
+          />
+          <p className="muted small" data-testid="download-progress">
+            {formatProgress(bytes, total)}
+            {state === "downloading" && progress
+              ? ` · ${formatRate(progress.rate)} · ${formatEta(progress.etaSeconds)} left`
+              : state === "paused"
+                ? " · paused"
+                : state === "verifying"
+                  ? " · checking"
+                  : ""}
+          </p>
+        </>
+      )}
+      {progress?.note && <p className="note small">{progress.note}</p>}
+      {state === "failed" && model.error && <p className="error small">{model.error}</p>}
+      <div className="model-actions">
+        {state === "ready" &&
+          (loaded ? (
+            <span className="badge">In use</span>
+          ) : (
+            <button
+              type="button"
+              className="primary"
+              disabled={loading}
+              onClick={() => void load(model.id)}
+            >
+              Load
+            </button>
+          ))}
+        {state === "downloading" && (
+          <button type="button" onClick={() => void pause(model.id)}>
+            Pause
+          </button>
+        )}
+        {(state === "paused" || state === "failed") && (
+          <button type="button" onClick={() => void resume(model.id)}>
+            Resume
+          </button>
+        )}
+        {(state === "downloading" || state === "paused") && (
+          <button type="button" onClick={() => void cancel(model.id)}>
+            Cancel
+          </button>
+        )}
+        {(state === "ready" || state === "failed") && (
+          <button
+            type="button"
+            aria-label={`Delete ${model.name}`}
+            onClick={() => {
+              if (
+                window.confirm(
+                  `Delete ${model.name} (${formatBytes(model.storedBytes)}) from this browser?`,
+                )
+              )
+                void remove(model.id);
+            }}
+          >
+            Delete
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function AddByUrl() {
+  const [url, setUrl] = useState("");
+  const { downloadUrl } = useModelStore.getState();
+  return (
+    <form
+      className="add-url"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (url.trim()) {
+          void downloadUrl(url);
+          setUrl("");
+        }
+      }}
+    >
+      <label htmlFor="model-url" className="small">
+        Add a model by URL (.gguf, http or https)
+      </label>
+      <div className="row">
+        <input
+          id="model-url"
+          type="url"
+          inputMode="url"
+          placeholder="https://…/model.gguf"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+        />
+        <button type="submit" disabled={!url.trim()}>
+          Add
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** What the engine can use here; the e2e suite reads these by test id. */
+function DeviceFacts() {
+  const { status, capabilities, error } = useEngineStore();
+  const isolated = typeof window !== "undefined" && window.crossOriginIsolated;
+  return (
+    <details className="device" open>
+      <summary>This device</summary>
       <dl className="facts">
         <dt>Cross-origin isolated</dt>
         <dd data-testid="page-isolated">{yesNo(isolated)}</dd>
@@ -39,6 +332,6 @@ export function ModelPanel() {
           {error}
         </p>
       )}
-    </section>
+    </details>
   );
 }

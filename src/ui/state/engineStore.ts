@@ -58,6 +58,9 @@ export function requireEngine(): Engine {
 
 /** The message of whatever was thrown (errors crossing Comlink arrive as Error objects). */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // What Comlink reports when the worker lacks the method called.
+  if (/reading 'apply'|is not a function/.test(message))
+    return "this engine build does not do that yet.";
+  return message;
 }

@@ -30,6 +30,8 @@ interface ModelState {
   pendingShare: PendingShare | null;
   /** A share link that was refused, and why. */
   shareError: string | null;
+  /** Whether the server has the built-in tiny model (null until asked). */
+  builtInAvailable: boolean | null;
 
   refresh(): Promise<void>;
   downloadUrl(rawUrl: string): Promise<StoredModel | null>;
@@ -42,6 +44,8 @@ interface ModelState {
   /** Loads the model used last time if it is stored and ready (offline start). */
   restoreLastModel(): Promise<void>;
   dismissError(): void;
+  /** Asks the app's own server whether the built-in tiny model was built. */
+  checkBuiltIn(url: string): Promise<void>;
   /** Reads a share link from an address; asks before downloading. */
   openShareLink(href: string, base: string): Promise<void>;
   acceptShare(): Promise<void>;
@@ -79,7 +83,9 @@ async function headSize(url: string): Promise<number | null> {
   try {
     const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(8000) });
     const length = Number(response.headers.get("content-length"));
-    return response.ok && Number.isFinite(length) && length > 0 ? length : null;
+    // Dev and preview servers answer unknown paths with the app's index.html.
+    const html = response.headers.get("content-type")?.includes("text/html") ?? false;
+    return response.ok && !html && Number.isFinite(length) && length > 0 ? length : null;
   } catch {
     return null;
   }
@@ -124,6 +130,7 @@ export const useModelStore = create<ModelState>((set, get) => {
     error: null,
     pendingShare: null,
     shareError: null,
+    builtInAvailable: null,
 
     async refresh() {
       try {
@@ -216,6 +223,10 @@ export const useModelStore = create<ModelState>((set, get) => {
 
     dismissError() {
       set({ error: null });
+    },
+
+    async checkBuiltIn(url) {
+      set({ builtInAvailable: (await headSize(url)) !== null });
     },
 
     async openShareLink(href, base) {

@@ -1,0 +1,32 @@
+import { createElement } from "react";
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import { Markdown } from "./Markdown.tsx";
+
+const render = (text: string) => renderToStaticMarkup(createElement(Markdown, { text }));
+
+describe("Markdown (model output)", () => {
+  it("renders markdown and highlights fenced code", () => {
+    const html = render("**bold** and `x`\n\n```js\nconst a = 1;\n```");
+    expect(html).toContain("<strong>bold</strong>");
+    expect(html).toContain("<code>x</code>");
+    expect(html).toMatch(
+      /<code class="hljs language-js">.*<span class="hljs-keyword">const<\/span>/s,
+    );
+  });
+
+  it("shows raw HTML from the model as text, never as elements", () => {
+    const html = render('<script>alert(1)</script>\n\n<img src=x onerror="alert(2)">');
+    expect(html).not.toMatch(/<script|<img/i);
+    expect(html).toContain("&lt;script&gt;");
+  });
+
+  it("drops javascript: and data: link targets", () => {
+    const html = render(
+      "[click](javascript:alert(1)) [img](data:text/html,hi) [ok](https://example.com)",
+    );
+    expect(html).not.toMatch(/javascript:|data:text/i);
+    expect(html).toContain('href="https://example.com"');
+    expect(html).toContain('rel="noopener noreferrer"');
+  });
+});

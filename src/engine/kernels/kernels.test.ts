@@ -1,0 +1,383 @@
+// Every kernel against the scalar reference (src/engine/ops/reference.ts), in Node's
+// default build (SIMD128; relaxed.test.ts runs the relaxed build under its flag).
+// Integer dots must match exactly; float outputs within the tolerance stated per test.
+import { beforeAll, describe, expect, it } from "vitest";
+import { encodeTernary, GgmlType, halfToFloat } from "../gguf/index.ts";
+import { mulberry32 } from "../model/random-weights.ts";
+import {
+  attention,
+  matVec,
+  quantizeActivations,
+  relu2Gate,
+  rmsNorm,
+  rope,
+  siluGate,
+  softmax,
+  ternaryDots,
+} from "../ops/reference.ts";
+import { Arena, createMemory } from "./arena.ts";
+import { instantiateKernels, type KernelExports, loadKernelModule } from "./loader.ts";
+import { packedStride, packI2S, packTernaryCodes, packTQ2, paddedCols } from "./pack.ts";
+
+let k: KernelExports;
+let arena: Arena;
+const rand = mulberry32(42);
+
+function randomCodes(n: number): Int8Array {
+  return Int8Array.from({ length: n }, () => Math.floor(rand() * 3) - 1);
+}
+/** int8 activations including the extremes -128 and 127. */
+function randomInt8(n: number): Int8Array {
+  return Int8Array.from({ length: n }, () => {
+    const u = rand();
+    return u < 0.05 ? -128 : u < 0.1 ? 127 : Math.floor(rand() * 256) - 128;
+  });
+}
+function randomFloats(n: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
+}
+function put(v: Float32Array): number {
+  const p = arena.alloc(v.length * 4);
+  arena.f32(p, v.length).set(v);
+  return p;
+}
+
+beforeAll(async () => {
+  const mod = await loadKernelModule({ build: "simd128", shared: false });
+  const memory = createMemory(false);
+  arena = new Arena(memory);
+  k = instantiateKernels(mod.module, memory);
+});
+
+/** Packs codes into wasm memory and returns what ternary_dots needs. */
+function packed(codes: Int8Array, rows: number, cols: number) {
+  const stride = packedStride(cols);
+  const w = arena.alloc(rows * stride);
+  packTernaryCodes(arena.u8(w, rows * stride), codes, rows, cols);
+  return { w, stride };
+}
+
+function kernelDots(codes: Int8Array, rows: number, cols: number, xq: Int8Array): Int32Array {
+  const { w, stride } = packed(codes, rows, cols);
+  const x = arena.alloc(paddedCols(cols));
+  arena.i8(x, cols).set(xq);
+  const sum = xq.reduce((a, b) => a + b, 0);
+  const out = arena.alloc(rows * 4);
+  k.ternary_dots(0, rows, w, stride, x, sum, out);
+  return arena.i32(out, rows).slice();
+}
+
+describe("ternary_dots", () => {
+  const shapes: [number, number][] = [
+    [1, 1],
+    [3, 5],
+    [5, 127],
+    [7, 128],
+    [9, 129],
+    [13, 300],
+    [6, 1000],
+  ];
+  for (const [rows, cols] of shapes) {
+    it(`matches ternaryDots exactly on ${rows}×${cols}`, () => {
+      const codes = randomCodes(rows * cols);
+      const xq = randomInt8(cols);
+      const expected = new Int32Array(rows);
+      ternaryDots(expected, codes, rows, cols, xq);
+      expect(kernelDots(codes, rows, cols, xq)).toEqual(expected);
+    });
+  }
+
+  it("does not overflow on the worst case (all +1 weights, all -128 activations)", () => {
+    const rows = 5;
+    const cols = 6912;
+    const codes = new Int8Array(rows * cols).fill(1);
+    const xq = new Int8Array(cols).fill(-128);
+    expect(Array.from(kernelDots(codes, rows, cols, xq))).toEqual(Array(rows).fill(-128 * cols));
+  });
+
+  // the 2B4T shapes: q/o (2560 → 2560), k/v (2560 → 640), gate/up (2560 → 6912), down
+  const bitnetShapes: [number, number][] = [
+    [640, 2560],
+    [2560, 6912],
+  ];
+  for (const [rows, cols] of bitnetShapes) {
+    it(`matches ternaryDots exactly on the 2B4T shape ${rows}×${cols}`, () => {
+      const codes = randomCodes(rows * cols);
+      const xq = randomInt8(cols);
+      const expected = new Int32Array(rows);
+      ternaryDots(expected, codes, rows, cols, xq);
+      expect(kernelDots(codes, rows, cols, xq)).toEqual(expected);
+    });
+  }
+
+  it("splits rows: any [begin, end) range gives the same dots", () => {
+    const rows = 11;
+    const cols = 200;
+    const codes = randomCodes(rows * cols);
+    const xq = randomInt8(cols);
+    const { w, stride } = packed(codes, rows, cols);
+    const x = arena.alloc(paddedCols(cols));
+    arena.i8(x, cols).set(xq);
+    const sum = xq.reduce((a, b) => a + b, 0);
+    const out = arena.alloc(rows * 4);
+    k.ternary_dots(0, 3, w, stride, x, sum, out);
+    k.ternary_dots(3, 10, w, stride, x, sum, out);
+    k.ternary_dots(10, 11, w, stride, x, sum, out);
+    const expected = new Int32Array(rows);
+    ternaryDots(expected, codes, rows, cols, xq);
+    expect(arena.i32(out, rows)).toEqual(expected);
+  });
+});
+
+describe("ternary_dots_batch (prefill)", () => {
+  for (const tokens of [1, 3, 4, 7]) {
+    it(`matches ternaryDots per token for ${tokens} tokens on 10×300`, () => {
+      const rows = 10;
+      const cols = 300;
+      const codes = randomCodes(rows * cols);
+      const { w, stride } = packed(codes, rows, cols);
+      const xStride = paddedCols(cols);
+      const x = arena.alloc(tokens * xStride);
+      const sums = arena.alloc(tokens * 4);
+      const outStride = rows + 3;
+      const out = arena.alloc(tokens * outStride * 4);
+      const expected: Int32Array[] = [];
+      for (let t = 0; t < tokens; t++) {
+        const xq = randomInt8(cols);
+        arena.i8(x + t * xStride, cols).set(xq);
+        arena.i32(sums + t * 4, 1)[0] = xq.reduce((a, b) => a + b, 0);
+        const e = new Int32Array(rows);
+        ternaryDots(e, codes, rows, cols, xq);
+        expected.push(e);
+      }
+      k.ternary_dots_batch(0, rows, w, stride, x, xStride, sums, tokens, out, outStride);
+      for (let t = 0; t < tokens; t++) {
+        expect(arena.i32(out + t * outStride * 4, rows)).toEqual(expected[t]);
+      }
+    });
+  }
+});
+
+describe("repacking from GGUF bytes", () => {
+  it("I2_S bytes copy into the same layout as packed codes", () => {
+    const rows = 3;
+    const cols = 256;
+    const codes = randomCodes(rows * cols);
+    const bytes = encodeTernary(GgmlType.I2_S, codes, 0.75);
+    const a = new Uint8Array(rows * packedStride(cols));
+    const b = new Uint8Array(rows * packedStride(cols));
+    packTernaryCodes(a, codes, rows, cols);
+    expect(packI2S(b, bytes, rows, cols)).toBe(0.75);
+    expect(b).toEqual(a);
+  });
+
+  it("TQ2_0 bytes repack into the same layout as packed codes", () => {
+    const rows = 2;
+    const cols = 512;
+    const codes = randomCodes(rows * cols);
+    const bytes = encodeTernary(GgmlType.TQ2_0, codes, 0.5);
+    const a = new Uint8Array(rows * packedStride(cols));
+    const b = new Uint8Array(rows * packedStride(cols));
+    packTernaryCodes(a, codes, rows, cols);
+    expect(packTQ2(b, bytes, rows, cols)).toBe(0.5);
+    expect(b).toEqual(a);
+  });
+
+  it("rejects codes outside {-1, 0, 1} with a clear error", () => {
+    expect(() => packTernaryCodes(new Uint8Array(32), Int8Array.of(2), 1, 1)).toThrow(
+      /not -1, 0 or 1/,
+    );
+  });
+});
+
+describe("small ops", () => {
+  it("quantize matches quantizeActivations exactly (scale, codes, sum, zero padding)", () => {
+    for (const n of [1, 17, 2560]) {
+      const x = randomFloats(n, 3);
+      // exact ties after scaling: x = max · (k + 0.5) / 127
+      if (n > 4) {
+        x[0] = 2;
+        x[1] = (2 * 10.5) / 127;
+        x[2] = (-2 * 20.5) / 127;
+      }
+      const expected = new Int8Array(n);
+      const scale = quantizeActivations(expected, x);
+      const pad = paddedCols(n);
+      const out = arena.alloc(pad);
+      arena.i8(out, pad).fill(99);
+      const sum = arena.alloc(4);
+      expect(k.quantize(out, put(x), n, pad, sum)).toBe(scale);
+      expect(arena.i8(out, n)).toEqual(expected);
+      expect(Array.from(arena.i8(out + n, pad - n))).toEqual(Array(pad - n).fill(0));
+      expect(arena.i32(sum, 1)[0]).toBe(expected.reduce((a, b) => a + b, 0));
+    }
+  });
+
+  it("quantize keeps an all-zero vector finite", () => {
+    const out = arena.alloc(128);
+    const scale = k.quantize(out, put(new Float32Array(8)), 8, 128, arena.alloc(4));
+    expect(scale).toBe(127 / 1e-5);
+    expect(Array.from(arena.i8(out, 8))).toEqual(Array(8).fill(0));
+  });
+
+  it("rms_norm matches rmsNorm bit for bit", () => {
+    const n = 2560;
+    const x = randomFloats(n, 2);
+    const w = randomFloats(n);
+    const expected = new Float32Array(n);
+    rmsNorm(expected, x, w, 1e-5);
+    const out = arena.alloc(n * 4);
+    k.rms_norm(out, put(x), put(w), n, 1e-5);
+    expect(arena.f32(out, n)).toEqual(expected);
+  });
+
+  it("rope matches the reference (NEOX) bit for bit given the same cos/sin", () => {
+    const heads = 3;
+    const headDim = 128;
+    const pos = 37;
+    const theta = 500000;
+    const x = randomFloats(heads * headDim);
+    const expected = x.slice();
+    rope(expected, heads, headDim, pos, theta);
+    const half = headDim / 2;
+    const cs = arena.alloc(headDim * 8);
+    const v = arena.f64(cs, headDim);
+    for (let i = 0; i < half; i++) {
+      const angle = pos * theta ** (-(2 * i) / headDim);
+      v[i] = Math.cos(angle);
+      v[i + half] = Math.sin(angle);
+    }
+    const p = put(x);
+    k.rope(p, heads, headDim, cs);
+    expect(arena.f32(p, heads * headDim)).toEqual(expected);
+  });
+
+  it("softmax matches within 1e-6", () => {
+    const x = randomFloats(301, 8);
+    const expected = x.slice();
+    softmax(expected);
+    const p = put(x);
+    k.softmax(p, x.length);
+    const got = arena.f32(p, x.length);
+    for (let i = 0; i < x.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-6);
+  });
+
+  it("relu2_gate and silu_gate match bit for bit / within 1e-6", () => {
+    const n = 6912;
+    const g = randomFloats(n, 4);
+    const u = randomFloats(n, 4);
+    const e1 = new Float32Array(n);
+    relu2Gate(e1, g, u);
+    const out = arena.alloc(n * 4);
+    k.relu2_gate(out, put(g), put(u), n);
+    expect(arena.f32(out, n)).toEqual(e1);
+    const e2 = new Float32Array(n);
+    siluGate(e2, g, u);
+    k.silu_gate(out, put(g), put(u), n);
+    const got = arena.f32(out, n);
+    for (let i = 0; i < n; i++) expect(Math.abs(got[i] - e2[i])).toBeLessThan(1e-6);
+  });
+
+  it("attention (GQA) matches within 1e-5 on odd positions and head groups", () => {
+    const heads = 6;
+    const kvHeads = 2;
+    const headDim = 12;
+    const maxPos = 19;
+    const kvDim = kvHeads * headDim;
+    const q = randomFloats(heads * headDim, 2);
+    const keys = randomFloats(maxPos * kvDim, 2);
+    const values = randomFloats(maxPos * kvDim);
+    const qp = put(q);
+    const kp = put(keys);
+    const vp = put(values);
+    const scores = arena.alloc(heads * maxPos * 4);
+    const out = arena.alloc(heads * headDim * 4);
+    for (const pos of [0, 1, 18]) {
+      const expected = new Float32Array(heads * headDim);
+      attention(expected, q, keys, values, pos, heads, kvHeads, headDim);
+      k.attention(0, 2, out, qp, kp, vp, pos, heads, kvHeads, headDim, scores, maxPos);
+      k.attention(2, heads, out, qp, kp, vp, pos, heads, kvHeads, headDim, scores, maxPos);
+      const got = arena.f32(out, heads * headDim);
+      for (let i = 0; i < expected.length; i++) {
+        expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-5);
+      }
+    }
+  });
+});
+
+describe("output head", () => {
+  const rows = 37;
+  const cols = 2560;
+
+  /** Tolerance for an f32 dot of n terms: a few ulps of Σ|w·x|. */
+  function close(
+    got: Float32Array,
+    expected: Float32Array,
+    w: Float32Array,
+    x: Float32Array,
+    rel: number,
+  ) {
+    for (let r = 0; r < got.length; r++) {
+      let mag = 0;
+      for (let c = 0; c < cols; c++) mag += Math.abs(w[r * cols + c] * x[c]);
+      expect(Math.abs(got[r] - expected[r])).toBeLessThanOrEqual(rel * mag + 1e-30);
+    }
+  }
+
+  it("head_f16 converts every half exactly (normals, subnormals, signed zeros) and matches matVec within 1e-5 · Σ|w·x|", () => {
+    const bits = new Uint16Array(rows * cols);
+    // all 63488 finite halves appear across the rows
+    for (let i = 0; i < bits.length; i++) {
+      let h = (i * 7919) & 0xffff;
+      if (((h >> 10) & 0x1f) === 31) h &= 0x83ff; // no inf/NaN: clear the exponent
+      bits[i] = h;
+    }
+    const w = Float32Array.from(bits, (h) => halfToFloat(h));
+    const x = randomFloats(cols);
+    const expected = new Float32Array(rows);
+    matVec(expected, w, rows, cols, x);
+    const wp = arena.alloc(bits.length * 2);
+    arena.u16(wp, bits.length).set(bits);
+    const out = arena.alloc(rows * 4);
+    k.head_f16(0, rows, wp, cols, put(x), out);
+    close(arena.f32(out, rows), expected, w, x, 1e-5);
+    // one-hot x reads single weights back exactly
+    for (const c of [0, 5, 2559]) {
+      const onehot = new Float32Array(cols);
+      onehot[c] = 1;
+      k.head_f16(0, rows, wp, cols, put(onehot), out);
+      const got = arena.f32(out, rows);
+      for (let r = 0; r < rows; r++) expect(got[r]).toBe(w[r * cols + c] + 0);
+    }
+  });
+
+  it("head_f32 matches matVec within 1e-5 · Σ|w·x|", () => {
+    const w = randomFloats(rows * cols);
+    const x = randomFloats(cols);
+    const expected = new Float32Array(rows);
+    matVec(expected, w, rows, cols, x);
+    const out = arena.alloc(rows * 4);
+    k.head_f32(0, rows, put(w), cols, put(x), out);
+    close(arena.f32(out, rows), expected, w, x, 1e-5);
+  });
+
+  it("head_i8 equals the integer dot × row scale / activation scale", () => {
+    const wq = randomInt8(rows * cols).map((v) => Math.max(v, -127));
+    const scales = randomFloats(rows).map(Math.abs);
+    const x = randomFloats(cols);
+    const xq = new Int8Array(cols);
+    const xScale = quantizeActivations(xq, x);
+    const dots = new Int32Array(rows);
+    ternaryDots(dots, wq, rows, cols, xq); // the reference dot works for any int8 codes
+    const wp = arena.alloc(rows * cols);
+    arena.i8(wp, rows * cols).set(wq);
+    const x8 = arena.alloc(cols);
+    arena.i8(x8, cols).set(xq);
+    const x16 = arena.alloc(cols * 2);
+    k.widen_i8(x16, x8, cols);
+    const out = arena.alloc(rows * 4);
+    k.head_i8(0, rows, wp, cols, put(scales), x16, xScale, out);
+    const got = arena.f32(out, rows);
+    for (let r = 0; r < rows; r++) expect(got[r]).toBe(Math.fround((dots[r] * scales[r]) / xScale));
+  });
+});

@@ -1,0 +1,132 @@
+import { relaxedSimd, simd } from "wasm-feature-detect";
+
+/** Which compiled kernel build runs. */
+export type KernelBuild = "relaxed-simd" | "simd128";
+
+/** The wasm exports, typed. Pointers are byte offsets into the shared memory. */
+export interface KernelExports {
+  ternary_dots(
+    rowBegin: number,
+    rowEnd: number,
+    w: number,
+    stride: number,
+    xq: number,
+    xSum: number,
+    out: number,
+  ): void;
+  ternary_dots_batch(
+    rowBegin: number,
+    rowEnd: number,
+    w: number,
+    stride: number,
+    xq: number,
+    xStride: number,
+    xSums: number,
+    tokens: number,
+    out: number,
+    outStride: number,
+  ): void;
+  head_f32(rowBegin: number, rowEnd: number, w: number, cols: number, x: number, out: number): void;
+  head_f16(rowBegin: number, rowEnd: number, w: number, cols: number, x: number, out: number): void;
+  head_i8(
+    rowBegin: number,
+    rowEnd: number,
+    w: number,
+    cols: number,
+    rowScales: number,
+    x16: number,
+    xScale: number,
+    out: number,
+  ): void;
+  rms_norm(out: number, x: number, weight: number, n: number, eps: number): void;
+  quantize(out: number, x: number, n: number, padTo: number, sumOut: number): number;
+  widen_i8(out: number, x: number, n: number): void;
+  scale_dots(out: number, dots: number, n: number, wScale: number, xScale: number): void;
+  rope(x: number, heads: number, headDim: number, cosSin: number): void;
+  softmax(x: number, n: number): void;
+  attention(
+    headBegin: number,
+    headEnd: number,
+    out: number,
+    q: number,
+    keys: number,
+    values: number,
+    pos: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scores: number,
+    scoreStride: number,
+  ): void;
+  relu2_gate(out: number, gate: number, up: number, n: number): void;
+  silu_gate(out: number, gate: number, up: number, n: number): void;
+  add_into(x: number, y: number, n: number): void;
+}
+
+/** What a thread needs to run the kernels: the compiled module and the memory. */
+export interface KernelModule {
+  build: KernelBuild;
+  shared: boolean;
+  module: WebAssembly.Module;
+}
+
+const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
+
+function buildUrl(build: KernelBuild, shared: boolean): URL {
+  // Literal URLs so that Vite copies each build into the bundle as an asset.
+  if (build === "relaxed-simd") {
+    return shared
+      ? new URL("../../../wasm-kernels/build/kernels-relaxed-shared.wasm", import.meta.url)
+      : new URL("../../../wasm-kernels/build/kernels-relaxed.wasm", import.meta.url);
+  }
+  return shared
+    ? new URL("../../../wasm-kernels/build/kernels-simd128-shared.wasm", import.meta.url)
+    : new URL("../../../wasm-kernels/build/kernels-simd128.wasm", import.meta.url);
+}
+
+async function readBytes(url: URL): Promise<ArrayBuffer | Uint8Array> {
+  if (isNode && url.protocol === "file:") {
+    const fsName = "node:fs/promises";
+    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import("node:fs/promises");
+    try {
+      return await fs.readFile(url);
+    } catch (e) {
+      throw new Error(
+        `The wasm kernels are not built (${url.pathname} is missing): run \`npm run build:kernels\`. ${String(e)}`,
+      );
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok)
+    throw new Error(`Could not load the wasm kernels from ${url}: ${response.status}`);
+  return await response.arrayBuffer();
+}
+
+/** The fastest build this context validates: relaxed SIMD, else SIMD128. */
+export async function pickBuild(): Promise<KernelBuild> {
+  if (await relaxedSimd()) return "relaxed-simd";
+  if (await simd()) return "simd128";
+  throw new Error(
+    "This browser cannot run WebAssembly SIMD (fixed-width SIMD128), which Trit's kernels need. Use a current Chrome, Edge, Firefox or Safari.",
+  );
+}
+
+/** Compiles one kernel build (the memory is supplied at instantiation). */
+export async function loadKernelModule(opts: {
+  build?: KernelBuild;
+  shared: boolean;
+}): Promise<KernelModule> {
+  const build = opts.build ?? (await pickBuild());
+  const bytes = await readBytes(buildUrl(build, opts.shared));
+  const module = await WebAssembly.compile(bytes as BufferSource);
+  return { build, shared: opts.shared, module };
+}
+
+/** Instantiates the kernels over a memory (shared when the module is the shared build). */
+export function instantiateKernels(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): KernelExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as KernelExports;
+}

@@ -1,0 +1,593 @@
+/**
+ * The fast BitNet forward pass: the reference's steps (src/engine/model/forward.ts, same
+ * names, same order) on the wasm kernels, with every buffer in one wasm memory that the
+ * thread pool shares. Weights are repacked once at load; forward() allocates nothing.
+ */
+
+import { floatToHalf, halfToFloat } from "../gguf/index.ts";
+import type { BitNetConfig } from "../model/config.ts";
+import type { ForwardModel } from "../model/forward.ts";
+import type { BitNetWeights, TernaryMatrix } from "../model/weights.ts";
+import { Arena, createMemory } from "./arena.ts";
+import {
+  instantiateKernels,
+  type KernelBuild,
+  type KernelExports,
+  loadKernelModule,
+} from "./loader.ts";
+import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
+import { KernelPool } from "./pool.ts";
+
+export interface KernelModelOptions {
+  /** Kernel threads (1 = no workers; more need SharedArrayBuffer). Default 1. */
+  threads?: number;
+  /** Force a build; default: relaxed SIMD when it validates, else SIMD128. */
+  build?: KernelBuild;
+  /** Positions the KV cache holds; default the model's context length. */
+  maxPositions?: number;
+  /** Also make the int8 copy of the head at load and use it. Default false. */
+  int8Head?: boolean;
+  /** Tokens per prefill batch. Default 32. */
+  maxBatch?: number;
+}
+
+/** One or more ternary matrices with the same input, stacked row-wise in one packed block. */
+export interface PackedLinear {
+  ptr: number;
+  rows: number;
+  cols: number;
+  stride: number;
+  /** Each stacked matrix: its rows and its scale, in order. */
+  parts: { rows: number; scale: number }[];
+}
+
+/** Where a ternary linear comes from: plain codes, or bytes already in kernel layout. */
+export type TernarySource =
+  | TernaryMatrix
+  | { rows: number; cols: number; scale: number; packed: (dst: Uint8Array) => void };
+
+/** The weights the fast engine loads: the reference's, or repack-ready sources. */
+export interface KernelWeights {
+  config: BitNetConfig;
+  /** vocab × hidden: f32 values, or raw f16 bits (the published file's token_embd). */
+  tokenEmbedding: Float32Array | Uint16Array;
+  outputNorm: Float32Array;
+  layers: {
+    attnNorm: Float32Array;
+    wq: TernarySource;
+    wk: TernarySource;
+    wv: TernarySource;
+    attnSubNorm: Float32Array;
+    wo: TernarySource;
+    ffnNorm: Float32Array;
+    wGate: TernarySource;
+    wUp: TernarySource;
+    ffnSubNorm: Float32Array;
+    wDown: TernarySource;
+  }[];
+}
+
+interface LayerPtrs {
+  attnNorm: number;
+  qkv: PackedLinear;
+  attnSubNorm: number;
+  wo: PackedLinear;
+  ffnNorm: number;
+  gateUp: PackedLinear;
+  ffnSubNorm: number;
+  down: PackedLinear;
+  keyCache: number;
+  valueCache: number;
+}
+
+export type HeadFormat = "f16" | "f32" | "int8";
+
+export class KernelModel implements ForwardModel {
+  readonly config: BitNetConfig;
+  readonly maxPositions: number;
+  readonly build: KernelBuild;
+  readonly threads: number;
+  /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
+  readonly exactHead: "f16" | "f32";
+  private useInt8Head = false;
+
+  private readonly k: KernelExports;
+  private readonly layers: LayerPtrs[] = [];
+  private readonly outputNorm: number;
+  private readonly head: number;
+  private headI8 = 0;
+  private headI8Scales = 0;
+  private readonly hiddenPad: number;
+  private readonly maxBatch: number;
+  // scratch, each sized for maxBatch tokens
+  private readonly s: Record<
+    | "x"
+    | "xb"
+    | "xb2"
+    | "q"
+    | "k"
+    | "v"
+    | "att"
+    | "hb"
+    | "hb2"
+    | "xq"
+    | "xsum"
+    | "dots"
+    | "scores"
+    | "cosSin"
+    | "xh"
+    | "xhq"
+    | "xh16"
+    | "xhsum"
+    | "logits",
+    number
+  >;
+  private readonly xqStride: number;
+  private readonly dotsStride: number;
+  private readonly xScales: Float64Array;
+  private logitsView: Float32Array;
+  private readonly ropeFreqs: Float64Array;
+
+  private constructor(
+    readonly arena: Arena,
+    private readonly pool: KernelPool,
+    weights: KernelWeights,
+    build: KernelBuild,
+    options: KernelModelOptions,
+  ) {
+    const c = weights.config;
+    this.config = c;
+    this.build = build;
+    this.threads = pool.threads;
+    this.k = pool.exports;
+    this.maxPositions = options.maxPositions ?? c.contextLength;
+    this.maxBatch = options.maxBatch ?? 32;
+    checkShapes(c, weights, this.maxPositions, this.maxBatch);
+    const a = arena;
+    const qDim = c.heads * c.headDim;
+    const kvDim = c.kvHeads * c.headDim;
+    this.hiddenPad = Math.ceil(c.hidden / 16) * 16;
+
+    const floats = (v: Float32Array) => {
+      const p = a.alloc(v.length * 4);
+      a.f32(p, v.length).set(v);
+      return p;
+    };
+    const linear = (parts: TernarySource[]): PackedLinear => {
+      const cols = parts[0].cols;
+      const stride = packedStride(cols);
+      const rows = parts.reduce((n, m) => n + m.rows, 0);
+      const ptr = a.alloc(rows * stride, 64);
+      let row = 0;
+      for (const m of parts) {
+        const dst = a.u8(ptr + row * stride, m.rows * stride);
+        if ("codes" in m) packTernaryCodes(dst, m.codes, m.rows, m.cols);
+        else m.packed(dst);
+        row += m.rows;
+      }
+      return {
+        ptr,
+        rows,
+        cols,
+        stride,
+        parts: parts.map((m) => ({ rows: m.rows, scale: m.scale })),
+      };
+    };
+
+    // head first: the biggest block, and the embedding lookup reads it
+    const emb = weights.tokenEmbedding;
+    let halves: Uint16Array | undefined;
+    if (emb instanceof Uint16Array) halves = emb;
+    else halves = toHalvesIfExact(emb);
+    this.exactHead = halves ? "f16" : "f32";
+    if (halves) {
+      this.head = a.alloc(c.vocab * this.hiddenPad * 2);
+      const dst = a.u16(this.head, c.vocab * this.hiddenPad);
+      for (let r = 0; r < c.vocab; r++) {
+        dst.set(halves.subarray(r * c.hidden, (r + 1) * c.hidden), r * this.hiddenPad);
+      }
+    } else {
+      const f = emb as Float32Array;
+      this.head = a.alloc(c.vocab * this.hiddenPad * 4);
+      const dst = a.f32(this.head, c.vocab * this.hiddenPad);
+      for (let r = 0; r < c.vocab; r++) {
+        dst.set(f.subarray(r * c.hidden, (r + 1) * c.hidden), r * this.hiddenPad);
+      }
+    }
+
+    for (const l of weights.layers) {
+      this.layers.push({
+        attnNorm: floats(l.attnNorm),
+        qkv: linear([l.wq, l.wk, l.wv]),
+        attnSubNorm: floats(l.attnSubNorm),
+        wo: linear([l.wo]),
+        ffnNorm: floats(l.ffnNorm),
+        gateUp: linear([l.wGate, l.wUp]),
+        ffnSubNorm: floats(l.ffnSubNorm),
+        down: linear([l.wDown]),
+        keyCache: a.alloc(this.maxPositions * kvDim * 4),
+        valueCache: a.alloc(this.maxPositions * kvDim * 4),
+      });
+    }
+    this.outputNorm = floats(weights.outputNorm);
+
+    const B = this.maxBatch;
+    this.xqStride = Math.max(paddedCols(c.hidden), paddedCols(qDim), paddedCols(c.ffn));
+    this.dotsStride = Math.max(qDim + 2 * kvDim, c.hidden, 2 * c.ffn);
+    const f32 = (n: number) => a.alloc(n * 4);
+    this.s = {
+      x: f32(B * c.hidden),
+      xb: f32(B * c.hidden),
+      xb2: f32(B * c.hidden),
+      q: f32(B * qDim),
+      k: f32(B * kvDim),
+      v: f32(B * kvDim),
+      att: f32(B * qDim),
+      hb: f32(B * c.ffn),
+      hb2: f32(B * c.ffn),
+      xq: a.alloc(B * this.xqStride),
+      xsum: a.alloc(B * 4),
+      dots: a.alloc(B * this.dotsStride * 4),
+      scores: f32(c.heads * this.maxPositions),
+      cosSin: a.alloc(c.headDim * 8),
+      xh: f32(this.hiddenPad),
+      xhq: a.alloc(this.hiddenPad),
+      xh16: a.alloc(this.hiddenPad * 2),
+      xhsum: a.alloc(4),
+      logits: f32(c.vocab),
+    };
+    this.xScales = new Float64Array(B);
+    this.ropeFreqs = Float64Array.from(
+      { length: c.headDim / 2 },
+      (_, i) => c.ropeTheta ** (-(2 * i) / c.headDim),
+    );
+    if (options.int8Head) this.setInt8Head(true);
+    this.logitsView = a.f32(this.s.logits, c.vocab);
+  }
+
+  /** Loads the kernels, starts the threads and repacks the weights into wasm memory. */
+  static async create(
+    weights: KernelWeights | BitNetWeights,
+    options: KernelModelOptions = {},
+  ): Promise<KernelModel> {
+    const threads = options.threads ?? 1;
+    const shared = threads > 1;
+    if (shared && typeof SharedArrayBuffer !== "function") {
+      throw new Error(
+        "Threads need SharedArrayBuffer, which this page does not have (it is not cross-origin isolated). Use one thread.",
+      );
+    }
+    const module = await loadKernelModule({ build: options.build, shared });
+    const memory = createMemory(shared);
+    const arena = new Arena(memory);
+    const kernels = instantiateKernels(module.module, memory);
+    const pool = await KernelPool.create(kernels, module, arena, threads);
+    try {
+      return new KernelModel(arena, pool, weights, module.build, options);
+    } catch (e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  /** Which head the logits come from. */
+  get headFormat(): HeadFormat {
+    return this.useInt8Head ? "int8" : this.exactHead;
+  }
+
+  /**
+   * Switches the int8 copy of the head on or off. The copy (int8, one scale per row,
+   * absmax) is made the first time it is switched on: half the bytes of f16 per token.
+   */
+  setInt8Head(on: boolean): void {
+    if (on && this.headI8 === 0) {
+      this.makeInt8Head();
+      // the memory may have grown, which detaches views of a plain (unshared) memory
+      this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
+    }
+    this.useInt8Head = on;
+  }
+
+  private makeInt8Head(): void {
+    const c = this.config;
+    const a = this.arena;
+    const cols = this.hiddenPad;
+    const ptr = a.alloc(c.vocab * cols, 64);
+    const scalesPtr = a.alloc(c.vocab * 4);
+    const q = a.i8(ptr, c.vocab * cols);
+    const scales = a.f32(scalesPtr, c.vocab);
+    const row = new Float32Array(cols);
+    const src16 = this.exactHead === "f16" ? a.u16(this.head, c.vocab * cols) : undefined;
+    const src32 = this.exactHead === "f32" ? a.f32(this.head, c.vocab * cols) : undefined;
+    for (let r = 0; r < c.vocab; r++) {
+      let max = 0;
+      for (let i = 0; i < cols; i++) {
+        row[i] = src16 ? halfToFloat(src16[r * cols + i]) : (src32 as Float32Array)[r * cols + i];
+        max = Math.max(max, Math.abs(row[i]));
+      }
+      const scale = max > 0 ? max / 127 : 1;
+      scales[r] = scale;
+      for (let i = 0; i < cols; i++) q[r * cols + i] = Math.round(row[i] / scale);
+    }
+    this.headI8 = ptr;
+    this.headI8Scales = scalesPtr;
+  }
+
+  forward(token: number, pos: number): Float32Array {
+    this.checkToken(token);
+    this.checkPosition(pos, 1);
+    this.run([token], pos, true);
+    return this.logitsView;
+  }
+
+  /**
+   * Runs tokens at positions startPos.. in batches of maxBatch (each weight read once per
+   * batch) and returns the logits after the last one (valid until the next call).
+   */
+  prefill(tokens: ArrayLike<number>, startPos: number): Float32Array {
+    if (tokens.length === 0) throw new Error("Prefill needs at least one token.");
+    for (let i = 0; i < tokens.length; i++) this.checkToken(tokens[i]);
+    this.checkPosition(startPos, tokens.length);
+    for (let i = 0; i < tokens.length; i += this.maxBatch) {
+      const chunk = Array.from(
+        { length: Math.min(this.maxBatch, tokens.length - i) },
+        (_, j) => tokens[i + j],
+      );
+      this.run(chunk, startPos + i, i + chunk.length === tokens.length);
+    }
+    return this.logitsView;
+  }
+
+  reset(): void {
+    // Attention reads only positions 0..pos, all written before they are read.
+  }
+
+  /** Stops the kernel threads. */
+  dispose(): void {
+    this.pool.close();
+  }
+
+  private checkToken(token: number) {
+    if (!Number.isInteger(token) || token < 0 || token >= this.config.vocab) {
+      throw new Error(`Token id ${token} is outside the vocabulary (0..${this.config.vocab - 1}).`);
+    }
+  }
+
+  private checkPosition(pos: number, count: number) {
+    if (!Number.isInteger(pos) || pos < 0 || pos + count > this.maxPositions) {
+      throw new Error(
+        `Positions ${pos}..${pos + count - 1} are outside the KV cache (0..${this.maxPositions - 1}).`,
+      );
+    }
+  }
+
+  /** Quantises `count` rows of n floats (src, srcStride floats apart) into s.xq, s.xsum. */
+  private quantizeRows(src: number, srcStride: number, n: number, count: number) {
+    for (let t = 0; t < count; t++) {
+      this.xScales[t] = this.k.quantize(
+        this.s.xq + t * this.xqStride,
+        src + t * srcStride * 4,
+        n,
+        this.xqStride,
+        this.s.xsum + t * 4,
+      );
+    }
+  }
+
+  /**
+   * out_part[t] = W_part · x_t for the quantised rows in s.xq: integer dots on the pool,
+   * then × weight scale / activation scale. outs[i] receives part i (stride rows_i).
+   */
+  private linear(w: PackedLinear, count: number, outs: number[]) {
+    const s = this.s;
+    if (count === 1) {
+      const xSum = this.arena.i32(s.xsum, 1)[0];
+      this.pool.run("ternary_dots", 0, w.rows, 4, [w.ptr, w.stride, s.xq, xSum, s.dots]);
+    } else {
+      this.pool.run("ternary_dots_batch", 0, w.rows, 4, [
+        w.ptr,
+        w.stride,
+        s.xq,
+        this.xqStride,
+        s.xsum,
+        count,
+        s.dots,
+        this.dotsStride,
+      ]);
+    }
+    for (let t = 0; t < count; t++) {
+      let row = 0;
+      for (let p = 0; p < w.parts.length; p++) {
+        const part = w.parts[p];
+        this.k.scale_dots(
+          outs[p] + t * part.rows * 4,
+          s.dots + (t * (count === 1 ? 0 : this.dotsStride) + row) * 4,
+          part.rows,
+          part.scale,
+          this.xScales[t],
+        );
+        row += part.rows;
+      }
+    }
+  }
+
+  private setRope(pos: number) {
+    const half = this.config.headDim / 2;
+    const cs = this.arena.f64(this.s.cosSin, 2 * half);
+    for (let i = 0; i < half; i++) {
+      const angle = pos * this.ropeFreqs[i];
+      cs[i] = Math.cos(angle);
+      cs[i + half] = Math.sin(angle);
+    }
+  }
+
+  private embed(token: number, dst: number) {
+    const c = this.config;
+    const out = this.arena.f32(dst, c.hidden);
+    if (this.exactHead === "f16") {
+      const row = this.arena.u16(this.head + token * this.hiddenPad * 2, c.hidden);
+      for (let i = 0; i < c.hidden; i++) out[i] = halfToFloat(row[i]);
+    } else {
+      out.set(this.arena.f32(this.head + token * this.hiddenPad * 4, c.hidden));
+    }
+  }
+
+  /** The forward pass for `tokens` at positions pos.. (one batch); logits of the last. */
+  private run(tokens: number[], pos: number, wantLogits: boolean) {
+    const c = this.config;
+    const k = this.k;
+    const s = this.s;
+    const T = tokens.length;
+    const qDim = c.heads * c.headDim;
+    const kvDim = c.kvHeads * c.headDim;
+    const H = c.hidden * 4;
+    const gate = c.activation === "relu2" ? k.relu2_gate : k.silu_gate;
+
+    // token embedding
+    for (let t = 0; t < T; t++) this.embed(tokens[t], s.x + t * H);
+
+    for (const w of this.layers) {
+      // attention rmsnorm, one int8 quantisation for q, k and v
+      for (let t = 0; t < T; t++)
+        k.rms_norm(s.xb + t * H, s.x + t * H, w.attnNorm, c.hidden, c.normEps);
+      this.quantizeRows(s.xb, c.hidden, c.hidden, T);
+
+      // qkv matmuls
+      this.linear(w.qkv, T, [s.q, s.k, s.v]);
+
+      for (let t = 0; t < T; t++) {
+        // RoPE (NEOX) on q and k
+        this.setRope(pos + t);
+        k.rope(s.q + t * qDim * 4, c.heads, c.headDim, s.cosSin);
+        k.rope(s.k + t * kvDim * 4, c.kvHeads, c.headDim, s.cosSin);
+        // store k, v in the cache at pos + t
+        const at = (pos + t) * kvDim * 4;
+        this.arena
+          .u8(w.keyCache + at, kvDim * 4)
+          .set(this.arena.u8(s.k + t * kvDim * 4, kvDim * 4));
+        this.arena
+          .u8(w.valueCache + at, kvDim * 4)
+          .set(this.arena.u8(s.v + t * kvDim * 4, kvDim * 4));
+      }
+
+      // grouped-query attention over positions 0..pos + t
+      for (let t = 0; t < T; t++) {
+        this.pool.run("attention", 0, c.heads, 1, [
+          s.att + t * qDim * 4,
+          s.q + t * qDim * 4,
+          w.keyCache,
+          w.valueCache,
+          pos + t,
+          c.heads,
+          c.kvHeads,
+          c.headDim,
+          s.scores,
+          this.maxPositions,
+        ]);
+      }
+
+      // attn_sub_norm, then the output projection
+      for (let t = 0; t < T; t++) {
+        k.rms_norm(s.att + t * qDim * 4, s.att + t * qDim * 4, w.attnSubNorm, qDim, c.normEps);
+      }
+      this.quantizeRows(s.att, qDim, qDim, T);
+      this.linear(w.wo, T, [s.xb2]);
+
+      // residual
+      k.add_into(s.x, s.xb2, T * c.hidden);
+
+      // ffn rmsnorm, one quantisation for gate and up
+      for (let t = 0; t < T; t++)
+        k.rms_norm(s.xb + t * H, s.x + t * H, w.ffnNorm, c.hidden, c.normEps);
+      this.quantizeRows(s.xb, c.hidden, c.hidden, T);
+
+      // gate and up matmuls
+      this.linear(w.gateUp, T, [s.hb, s.hb2]);
+
+      // gated activation, ffn_sub_norm, then the down projection
+      gate(s.hb, s.hb, s.hb2, T * c.ffn);
+      for (let t = 0; t < T; t++) {
+        const h = s.hb + t * c.ffn * 4;
+        k.rms_norm(h, h, w.ffnSubNorm, c.ffn, c.normEps);
+      }
+      this.quantizeRows(s.hb, c.ffn, c.ffn, T);
+      this.linear(w.down, T, [s.xb2]);
+
+      // residual
+      k.add_into(s.x, s.xb2, T * c.hidden);
+    }
+    if (!wantLogits) return;
+
+    // final rmsnorm (last token), into the zero-padded head input
+    k.rms_norm(s.xh, s.x + (T - 1) * H, this.outputNorm, c.hidden, c.normEps);
+
+    // tied output head
+    if (this.useInt8Head) {
+      const xScale = k.quantize(s.xhq, s.xh, c.hidden, this.hiddenPad, s.xhsum);
+      k.widen_i8(s.xh16, s.xhq, this.hiddenPad);
+      this.pool.run("head_i8", 0, c.vocab, 16, [
+        this.headI8,
+        this.hiddenPad,
+        this.headI8Scales,
+        s.xh16,
+        xScale,
+        s.logits,
+      ]);
+    } else {
+      const kernel = this.exactHead === "f16" ? "head_f16" : "head_f32";
+      this.pool.run(kernel, 0, c.vocab, 16, [this.head, this.hiddenPad, s.xh, s.logits]);
+    }
+  }
+}
+
+/** The embedding as f16 bits when every value is exactly a half (so f16 loses nothing). */
+function toHalvesIfExact(values: Float32Array): Uint16Array | undefined {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const h = floatToHalf(values[i]);
+    if (halfToFloat(h) !== values[i]) return undefined;
+    out[i] = h;
+  }
+  return out;
+}
+
+function checkShapes(c: BitNetConfig, w: KernelWeights, maxPositions: number, maxBatch: number) {
+  if (c.headDim % 4 !== 0 || c.headDim * c.heads <= 0) {
+    throw new Error(`The kernels need a head dimension that is a multiple of 4, got ${c.headDim}.`);
+  }
+  if (c.heads % c.kvHeads !== 0) {
+    throw new Error(`${c.heads} attention heads do not split into ${c.kvHeads} KV head groups.`);
+  }
+  if (!Number.isInteger(maxPositions) || maxPositions < 1 || maxPositions > c.contextLength) {
+    throw new Error(
+      `The KV cache size must be 1..${c.contextLength} positions, got ${maxPositions}.`,
+    );
+  }
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new Error(`The prefill batch must be a whole number ≥ 1, got ${maxBatch}.`);
+  }
+  if (w.layers.length !== c.layers) {
+    throw new Error(`The config has ${c.layers} layers but the weights have ${w.layers.length}.`);
+  }
+  if (w.tokenEmbedding.length !== c.vocab * c.hidden) {
+    throw new Error(
+      `The token embedding has ${w.tokenEmbedding.length} values; vocab × hidden is ${c.vocab * c.hidden}.`,
+    );
+  }
+  const qDim = c.heads * c.headDim;
+  const kvDim = c.kvHeads * c.headDim;
+  const expect = (name: string, m: TernarySource, rows: number, cols: number) => {
+    if (m.rows !== rows || m.cols !== cols) {
+      throw new Error(`${name} is ${m.rows}×${m.cols}; the config needs ${rows}×${cols}.`);
+    }
+  };
+  w.layers.forEach((l, i) => {
+    expect(`Layer ${i} wq`, l.wq, qDim, c.hidden);
+    expect(`Layer ${i} wk`, l.wk, kvDim, c.hidden);
+    expect(`Layer ${i} wv`, l.wv, kvDim, c.hidden);
+    expect(`Layer ${i} wo`, l.wo, c.hidden, qDim);
+    expect(`Layer ${i} wGate`, l.wGate, c.ffn, c.hidden);
+    expect(`Layer ${i} wUp`, l.wUp, c.ffn, c.hidden);
+    expect(`Layer ${i} wDown`, l.wDown, c.hidden, c.ffn);
+  });
+}

@@ -1,0 +1,106 @@
+import { halfToFloat } from "../gguf/index.ts";
+
+/**
+ * Repacking ternary weights, once at load, into the kernels' layout (see
+ * wasm-kernels/assembly/kernels.ts): rows padded to 128 columns, blocks of 32 bytes,
+ * byte m of block b holding the codes (w + 1) of columns 128b + m + 32n at bit
+ * 6 − 2n. That is exactly I2_S's block, so I2_S rows copy straight in.
+ */
+
+/** Packed bytes per row for `cols` columns. */
+export function packedStride(cols: number): number {
+  return Math.ceil(cols / 128) * 32;
+}
+
+/** Columns after padding (what the int8 activations must be padded to). */
+export function paddedCols(cols: number): number {
+  return Math.ceil(cols / 128) * 128;
+}
+
+/**
+ * Packs row-major codes in {-1, 0, 1} (rows × cols) into dst (rows × packedStride).
+ * Padding columns get code 1 (weight 0).
+ */
+export function packTernaryCodes(dst: Uint8Array, codes: Int8Array, rows: number, cols: number) {
+  if (codes.length !== rows * cols) {
+    throw new Error(
+      `A ${rows}×${cols} ternary matrix needs ${rows * cols} codes, got ${codes.length}.`,
+    );
+  }
+  const stride = packedStride(cols);
+  if (dst.length < rows * stride)
+    throw new Error("The packed buffer is too small for this matrix.");
+  for (let r = 0; r < rows; r++) {
+    const src = r * cols;
+    const out = r * stride;
+    for (let byte = 0; byte < stride; byte++) {
+      const blockCol = (byte >> 5) * 128 + (byte & 31);
+      let v = 0;
+      for (let n = 0; n < 4; n++) {
+        const c = blockCol + 32 * n;
+        let code = 1;
+        if (c < cols) {
+          const w = codes[src + c];
+          if (w !== -1 && w !== 0 && w !== 1) {
+            throw new Error(`Ternary weight at row ${r}, column ${c} is ${w}, not -1, 0 or 1.`);
+          }
+          code = w + 1;
+        }
+        v |= code << (6 - 2 * n);
+      }
+      dst[out + byte] = v;
+    }
+  }
+}
+
+/**
+ * Copies an I2_S tensor (rows × cols, n/4 packed bytes then the float32 scale) into the
+ * kernel layout; cols must be a multiple of 128 (true for every 2B4T matrix) so that
+ * rows start on block boundaries. Returns the scale.
+ */
+export function packI2S(dst: Uint8Array, data: Uint8Array, rows: number, cols: number): number {
+  if (cols % 128 !== 0) {
+    throw new Error(`I2_S rows must be a multiple of 128 weights to repack, got ${cols} columns.`);
+  }
+  const bytes = (rows * cols) / 4;
+  if (data.length < bytes + 4) {
+    throw new Error(`I2_S tensor ${rows}×${cols} needs ${bytes + 4} bytes, got ${data.length}.`);
+  }
+  dst.set(data.subarray(0, bytes));
+  return new DataView(data.buffer, data.byteOffset + bytes, 4).getFloat32(0, true);
+}
+
+/** TQ2_0 stores bits 2n..2n+1 where we store 6−2n: reverse the four 2-bit groups. */
+const reverseGroups = new Uint8Array(256).map(
+  (_, b) => ((b & 3) << 6) | (((b >> 2) & 3) << 4) | (((b >> 4) & 3) << 2) | (b >> 6),
+);
+
+/**
+ * Repacks a TQ2_0 tensor (blocks of 256: 64 code bytes, then an f16 scale) into the kernel
+ * layout. TQ2_0's first and second 32 bytes each hold 128 weights in I2_S's order with
+ * the 2-bit groups reversed. BitNet has one scale per tensor: every block's scale must be
+ * equal (else the tensor is not BitNet-ternary), and that scale is returned.
+ */
+export function packTQ2(dst: Uint8Array, data: Uint8Array, rows: number, cols: number): number {
+  if (cols % 256 !== 0) {
+    throw new Error(`TQ2_0 rows must be a multiple of 256 weights, got ${cols} columns.`);
+  }
+  const blocks = (rows * cols) / 256;
+  if (data.length < blocks * 66) {
+    throw new Error(`TQ2_0 tensor ${rows}×${cols} needs ${blocks * 66} bytes, got ${data.length}.`);
+  }
+  let scaleBits = -1;
+  for (let b = 0; b < blocks; b++) {
+    const src = b * 66;
+    const out = b * 64;
+    for (let i = 0; i < 64; i++) dst[out + i] = reverseGroups[data[src + i]];
+    const d = data[src + 64] | (data[src + 65] << 8);
+    if (scaleBits === -1) scaleBits = d;
+    else if (d !== scaleBits) {
+      throw new Error(
+        "This TQ2_0 tensor has different scales per block; BitNet weights have one scale per tensor.",
+      );
+    }
+  }
+  return halfToFloat(scaleBits);
+}

@@ -1,0 +1,145 @@
+import type { Arena } from "./arena.ts";
+import type { KernelExports, KernelModule } from "./loader.ts";
+import {
+  ARGS_F64,
+  CTRL,
+  CTRL_BYTES,
+  MAX_ARGS,
+  POOL_KERNELS,
+  type PoolKernel,
+  shareOf,
+} from "./poolProtocol.ts";
+
+/** Polls before the main thread sleeps on the workers (see poolWorker.js SPINS). */
+const SPINS = 20000;
+
+interface WorkerLike {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+}
+
+const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
+
+/** Starts one kernel thread; resolves when it has instantiated the kernels. */
+async function startWorker(init: Record<string, unknown>): Promise<WorkerLike> {
+  if (isNode) {
+    const name = "node:worker_threads";
+    const { Worker } = (await import(
+      /* @vite-ignore */ name
+    )) as typeof import("node:worker_threads");
+    const worker = new Worker(new URL("./poolWorker.js", import.meta.url));
+    await new Promise<void>((resolve, reject) => {
+      worker.once("message", () => resolve());
+      worker.once("error", reject);
+      worker.postMessage(init);
+    });
+    worker.unref();
+    return worker;
+  }
+  const worker = new Worker(new URL("./poolWorker.js", import.meta.url), { type: "module" });
+  await new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => reject(new Error(`A kernel thread failed to start: ${e.message}`));
+    worker.postMessage(init);
+  });
+  return worker;
+}
+
+/**
+ * Runs range-split kernels on `threads` threads that share one wasm memory: the calling
+ * thread takes the first share, workers the rest; run() returns when all are done. With
+ * one thread it calls the kernel directly. The caller must be allowed to block
+ * (Atomics.wait): a Web Worker or Node, not a page's main thread.
+ */
+export class KernelPool {
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly fns: ((...a: number[]) => void)[];
+
+  private constructor(
+    readonly threads: number,
+    private readonly kernels: KernelExports,
+    memory: WebAssembly.Memory,
+    ctrlOffset: number,
+    private readonly workers: WorkerLike[],
+  ) {
+    this.ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_BYTES / 4);
+    this.args = new Float64Array(memory.buffer, ctrlOffset, CTRL_BYTES / 8);
+    const table = kernels as unknown as Record<string, (...a: number[]) => void>;
+    this.fns = POOL_KERNELS.map((name) => table[name]);
+  }
+
+  static async create(
+    kernels: KernelExports,
+    module: KernelModule,
+    arena: Arena,
+    threads: number,
+  ): Promise<KernelPool> {
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new Error(`The thread count must be a whole number ≥ 1, got ${threads}.`);
+    }
+    const ctrlOffset = arena.alloc(CTRL_BYTES, 64);
+    if (threads > 1 && !module.shared) {
+      throw new Error("Threads need the shared-memory kernel build (and SharedArrayBuffer).");
+    }
+    const workers: WorkerLike[] = [];
+    for (let i = 1; i < threads; i++) {
+      workers.push(
+        await startWorker({
+          module: module.module,
+          memory: arena.memory,
+          ctrlOffset,
+          index: i,
+          count: threads,
+        }),
+      );
+    }
+    return new KernelPool(threads, kernels, arena.memory, ctrlOffset, workers);
+  }
+
+  /** Runs `kernel(b, e, ...args)` over [begin, end) split across the threads. */
+  run(kernel: PoolKernel, begin: number, end: number, align: number, args: number[]): void {
+    const k = POOL_KERNELS.indexOf(kernel);
+    if (this.threads === 1 || end - begin <= align) {
+      this.fns[k](begin, end, ...args);
+      return;
+    }
+    if (args.length > MAX_ARGS) throw new Error(`Too many kernel arguments (${args.length}).`);
+    const ctrl = this.ctrl;
+    ctrl[CTRL.kernel] = k;
+    ctrl[CTRL.begin] = begin;
+    ctrl[CTRL.end] = end;
+    ctrl[CTRL.align] = align;
+    ctrl[CTRL.argCount] = args.length;
+    for (let i = 0; i < args.length; i++) this.args[ARGS_F64 + i] = args[i];
+    Atomics.store(ctrl, CTRL.done, 0);
+    Atomics.add(ctrl, CTRL.generation, 1);
+    Atomics.notify(ctrl, CTRL.generation);
+    const [b, e] = shareOf(0, this.threads, begin, end, align);
+    if (b < e) this.fns[k](b, e, ...args);
+    const others = this.threads - 1;
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctrl, CTRL.done);
+      if (done === others) break;
+      if (++spins > SPINS) {
+        Atomics.wait(ctrl, CTRL.done, done, 100);
+        spins = 0;
+      }
+    }
+  }
+
+  /** Stops the worker threads. */
+  close(): void {
+    if (this.workers.length === 0) return;
+    Atomics.store(this.ctrl, CTRL.stop, 1);
+    Atomics.add(this.ctrl, CTRL.generation, 1);
+    Atomics.notify(this.ctrl, CTRL.generation);
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+  }
+
+  get exports(): KernelExports {
+    return this.kernels;
+  }
+}

@@ -1,0 +1,588 @@
+// Trit compute kernels (AssemblyScript → WebAssembly SIMD128, optionally relaxed SIMD).
+//
+// The module owns no data: every buffer lives in the imported memory and is laid out by
+// the TypeScript side (src/engine/kernels/). Pointers are byte offsets (u32). Kernels
+// that the thread pool splits take (rowBegin, rowEnd) as their first two arguments.
+//
+// Ternary weight layout (the same as I2_S, so those tensors load without repacking):
+// each row is padded to a multiple of 128 columns and stored as blocks of 32 bytes;
+// byte m (0..31) of block b holds the codes (w + 1, in {0, 1, 2}) of columns
+// 128b + m + 32n at bits 7−2n..6−2n (n = 0..3). A 16-byte half-block k holds columns
+// 128b + 16k + 32n + (0..15): one shift and one mask give 16 codes that line up with
+// 16 consecutive activations. Since codes are w + 1, dot(x, w) = dot(x, code) − sum(x);
+// the caller passes sum(x).
+//
+// Layouts measured (scripts/bench/layouts.ts, 2560 × 6912 matvec, one thread, Node 20,
+// GB/s of packed weight bytes streamed; medians of 7, noisy shared 2-core machine):
+// see LAYOUT_RESULTS in src/engine/kernels/layout.ts for the numbers that chose this one.
+
+// ---------------------------------------------------------------------------------------
+// Ternary row dots
+
+/** Sum of the four i32 lanes. */
+// @ts-ignore: decorator
+@inline function hsum(v: v128): i32 {
+  return (
+    i32x4.extract_lane(v, 0) +
+    i32x4.extract_lane(v, 1) +
+    i32x4.extract_lane(v, 2) +
+    i32x4.extract_lane(v, 3)
+  );
+}
+
+// Codes of columns +32n of a half-block. i16 shifts are native on x86 (i8 shifts are
+// emulated); the mask drops the bits that cross from the neighbouring byte.
+// @ts-ignore: decorator
+@inline function codes(p: v128, n: i32): v128 {
+  const m = i8x16.splat(3);
+  return n == 3 ? v128.and(p, m) : v128.and(i16x8.shr_u(p, 6 - 2 * n), m);
+}
+
+/** acc + dot(x[xo + 32n + 0..16), codes n of p) for n = 0..3, relaxed SIMD. */
+// @ts-ignore: decorator
+@inline function relaxedHalf(p: v128, xo: usize, acc: v128): v128 {
+  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo), codes(p, 0), acc);
+  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 32), codes(p, 1), acc);
+  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 64), codes(p, 2), acc);
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 96), codes(p, 3), acc);
+}
+
+/** i8 × i8 → i16 products of 16 lanes, pairwise summed into 8 i16 lanes. */
+// @ts-ignore: decorator
+@inline function mul16(x: v128, c: v128): v128 {
+  return i16x8.add(i16x8.extmul_low_i8x16_s(x, c), i16x8.extmul_high_i8x16_s(x, c));
+}
+
+/** acc (i16 lanes) + products of a half-block, SIMD128. */
+// @ts-ignore: decorator
+@inline function simdHalf(p: v128, xo: usize, acc: v128): v128 {
+  acc = i16x8.add(acc, mul16(v128.load(xo), codes(p, 0)));
+  acc = i16x8.add(acc, mul16(v128.load(xo, 32), codes(p, 1)));
+  acc = i16x8.add(acc, mul16(v128.load(xo, 64), codes(p, 2)));
+  return i16x8.add(acc, mul16(v128.load(xo, 96), codes(p, 3)));
+}
+
+// SIMD128 sums products in i16 lanes: a block adds 2 × 4 × 2 products of |·| ≤ 2 · 128
+// to each lane, so 7 blocks (28672) stay below 2^15 before widening to i32.
+const FLUSH_BLOCKS = 7;
+
+/** dot(x, code) for one row of `blocks` blocks of 128. */
+// @ts-ignore: decorator
+@inline function dot1(w: usize, x: usize, blocks: i32): i32 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    let a = i32x4.splat(0);
+    let b2 = i32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const wp = w + (<usize>b << 5);
+      const xo = x + (<usize>b << 7);
+      a = relaxedHalf(v128.load(wp), xo, a);
+      b2 = relaxedHalf(v128.load(wp, 16), xo + 16, b2);
+    }
+    return hsum(i32x4.add(a, b2));
+  } else {
+    let s = i32x4.splat(0);
+    for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
+      const end = min(start + FLUSH_BLOCKS, blocks);
+      let a = i16x8.splat(0);
+      for (let b = start; b < end; b++) {
+        const wp = w + (<usize>b << 5);
+        const xo = x + (<usize>b << 7);
+        a = simdHalf(v128.load(wp), xo, a);
+        a = simdHalf(v128.load(wp, 16), xo + 16, a);
+      }
+      s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(a));
+    }
+    return hsum(s);
+  }
+}
+
+/** dot(x, code) for four rows at once (the activation loads are shared); out[0..4). */
+// @ts-ignore: decorator
+@inline function dot4(w0: usize, stride: usize, x: usize, blocks: i32, out: usize): void {
+  const w1 = w0 + stride;
+  const w2 = w1 + stride;
+  const w3 = w2 + stride;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    let a2 = i32x4.splat(0);
+    let a3 = i32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const off = <usize>b << 5;
+      const xo = x + (<usize>b << 7);
+      a0 = relaxedHalf(v128.load(w0 + off), xo, a0);
+      a1 = relaxedHalf(v128.load(w1 + off), xo, a1);
+      a2 = relaxedHalf(v128.load(w2 + off), xo, a2);
+      a3 = relaxedHalf(v128.load(w3 + off), xo, a3);
+      a0 = relaxedHalf(v128.load(w0 + off, 16), xo + 16, a0);
+      a1 = relaxedHalf(v128.load(w1 + off, 16), xo + 16, a1);
+      a2 = relaxedHalf(v128.load(w2 + off, 16), xo + 16, a2);
+      a3 = relaxedHalf(v128.load(w3 + off, 16), xo + 16, a3);
+    }
+    store<i32>(out, hsum(a0));
+    store<i32>(out, hsum(a1), 4);
+    store<i32>(out, hsum(a2), 8);
+    store<i32>(out, hsum(a3), 12);
+  } else {
+    let s0 = i32x4.splat(0);
+    let s1 = i32x4.splat(0);
+    let s2 = i32x4.splat(0);
+    let s3 = i32x4.splat(0);
+    for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
+      const end = min(start + FLUSH_BLOCKS, blocks);
+      let a0 = i16x8.splat(0);
+      let a1 = i16x8.splat(0);
+      let a2 = i16x8.splat(0);
+      let a3 = i16x8.splat(0);
+      for (let b = start; b < end; b++) {
+        const off = <usize>b << 5;
+        const xo = x + (<usize>b << 7);
+        a0 = simdHalf(v128.load(w0 + off), xo, a0);
+        a1 = simdHalf(v128.load(w1 + off), xo, a1);
+        a2 = simdHalf(v128.load(w2 + off), xo, a2);
+        a3 = simdHalf(v128.load(w3 + off), xo, a3);
+        a0 = simdHalf(v128.load(w0 + off, 16), xo + 16, a0);
+        a1 = simdHalf(v128.load(w1 + off, 16), xo + 16, a1);
+        a2 = simdHalf(v128.load(w2 + off, 16), xo + 16, a2);
+        a3 = simdHalf(v128.load(w3 + off, 16), xo + 16, a3);
+      }
+      s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
+      s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
+      s2 = i32x4.add(s2, i32x4.extadd_pairwise_i16x8_s(a2));
+      s3 = i32x4.add(s3, i32x4.extadd_pairwise_i16x8_s(a3));
+    }
+    store<i32>(out, hsum(s0));
+    store<i32>(out, hsum(s1), 4);
+    store<i32>(out, hsum(s2), 8);
+    store<i32>(out, hsum(s3), 12);
+  }
+}
+
+/**
+ * dot(x_t, code) of one row for four tokens at once (the weight decode is shared);
+ * writes the sums to out, out + os, out + 2·os, out + 3·os.
+ */
+// @ts-ignore: decorator
+@inline function dotTokens4(w: usize, x0: usize, xs: usize, blocks: i32, out: usize, os: usize): void {
+  const x1 = x0 + xs;
+  const x2 = x1 + xs;
+  const x3 = x2 + xs;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    let a2 = i32x4.splat(0);
+    let a3 = i32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const wp = w + (<usize>b << 5);
+      const xo = <usize>b << 7;
+      for (let k = 0; k < 2; k++) {
+        const p = v128.load(wp + (<usize>k << 4));
+        const xk = xo + (<usize>k << 4);
+        for (let n = 0; n < 4; n++) {
+          const c = codes(p, n);
+          const xn = xk + (<usize>n << 5);
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x0 + xn), c, a0);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x1 + xn), c, a1);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x2 + xn), c, a2);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x3 + xn), c, a3);
+        }
+      }
+    }
+    store<i32>(out, hsum(a0));
+    store<i32>(out + os, hsum(a1));
+    store<i32>(out + 2 * os, hsum(a2));
+    store<i32>(out + 3 * os, hsum(a3));
+  } else {
+    let s0 = i32x4.splat(0);
+    let s1 = i32x4.splat(0);
+    let s2 = i32x4.splat(0);
+    let s3 = i32x4.splat(0);
+    for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
+      const end = min(start + FLUSH_BLOCKS, blocks);
+      let a0 = i16x8.splat(0);
+      let a1 = i16x8.splat(0);
+      let a2 = i16x8.splat(0);
+      let a3 = i16x8.splat(0);
+      for (let b = start; b < end; b++) {
+        const wp = w + (<usize>b << 5);
+        const xo = <usize>b << 7;
+        for (let k = 0; k < 2; k++) {
+          const p = v128.load(wp + (<usize>k << 4));
+          const xk = xo + (<usize>k << 4);
+          for (let n = 0; n < 4; n++) {
+            const c = codes(p, n);
+            const xn = xk + (<usize>n << 5);
+            a0 = i16x8.add(a0, mul16(v128.load(x0 + xn), c));
+            a1 = i16x8.add(a1, mul16(v128.load(x1 + xn), c));
+            a2 = i16x8.add(a2, mul16(v128.load(x2 + xn), c));
+            a3 = i16x8.add(a3, mul16(v128.load(x3 + xn), c));
+          }
+        }
+      }
+      s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
+      s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
+      s2 = i32x4.add(s2, i32x4.extadd_pairwise_i16x8_s(a2));
+      s3 = i32x4.add(s3, i32x4.extadd_pairwise_i16x8_s(a3));
+    }
+    store<i32>(out, hsum(s0));
+    store<i32>(out + os, hsum(s1));
+    store<i32>(out + 2 * os, hsum(s2));
+    store<i32>(out + 3 * os, hsum(s3));
+  }
+}
+
+/**
+ * Exact integer dots of rows [rowBegin, rowEnd) of a packed ternary matrix with int8
+ * activations xq (zero-padded to blocks × 128): out[r] = Σ w[r][c] · xq[c].
+ * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq.
+ */
+export function ternary_dots(
+  rowBegin: i32,
+  rowEnd: i32,
+  w: usize,
+  stride: i32,
+  xq: usize,
+  xSum: i32,
+  out: usize,
+): void {
+  const blocks = stride >> 5;
+  const s = <usize>stride;
+  let r = rowBegin;
+  for (; r + 4 <= rowEnd; r += 4) {
+    const o = out + (<usize>r << 2);
+    dot4(w + <usize>r * s, s, xq, blocks, o);
+    store<i32>(o, load<i32>(o) - xSum);
+    store<i32>(o, load<i32>(o, 4) - xSum, 4);
+    store<i32>(o, load<i32>(o, 8) - xSum, 8);
+    store<i32>(o, load<i32>(o, 12) - xSum, 12);
+  }
+  for (; r < rowEnd; r++) {
+    store<i32>(out + (<usize>r << 2), dot1(w + <usize>r * s, xq, blocks) - xSum);
+  }
+}
+
+/**
+ * Prefill: integer dots for `tokens` activation vectors, each weight row decoded once per
+ * group of four tokens. xq holds the tokens one after another, `xStride` bytes apart;
+ * xSums holds one i32 per token. Writes out[t · outStride + r].
+ */
+export function ternary_dots_batch(
+  rowBegin: i32,
+  rowEnd: i32,
+  w: usize,
+  stride: i32,
+  xq: usize,
+  xStride: i32,
+  xSums: usize,
+  tokens: i32,
+  out: usize,
+  outStride: i32,
+): void {
+  const blocks = stride >> 5;
+  const xs = <usize>xStride;
+  const os = <usize>outStride << 2;
+  for (let r = rowBegin; r < rowEnd; r++) {
+    const wr = w + <usize>r * <usize>stride;
+    const o = out + (<usize>r << 2);
+    let t = 0;
+    for (; t + 4 <= tokens; t += 4) {
+      dotTokens4(wr, xq + <usize>t * xs, xs, blocks, o + <usize>t * os, os);
+      for (let j = 0; j < 4; j++) {
+        const p = o + <usize>(t + j) * os;
+        store<i32>(p, load<i32>(p) - load<i32>(xSums + (<usize>(t + j) << 2)));
+      }
+    }
+    for (; t < tokens; t++) {
+      const d = dot1(wr, xq + <usize>t * xs, blocks) - load<i32>(xSums + (<usize>t << 2));
+      store<i32>(o + <usize>t * os, d);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Output head (tied embeddings): logits[r] = Σ head[r][c] · x[c]
+
+/** f32 head rows [rowBegin, rowEnd); cols a multiple of 16. */
+export function head_f32(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usize, out: usize): void {
+  const rowBytes = <usize>cols << 2;
+  for (let r = rowBegin; r < rowEnd; r++) {
+    const wr = w + <usize>r * rowBytes;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    for (let c: usize = 0; c < rowBytes; c += 32) {
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(wr + c), v128.load(x + c)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(wr + c, 16), v128.load(x + c, 16)));
+    }
+    const a = f32x4.add(a0, a1);
+    store<f32>(
+      out + (<usize>r << 2),
+      f32x4.extract_lane(a, 0) +
+        f32x4.extract_lane(a, 1) +
+        (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3)),
+    );
+  }
+}
+
+/**
+ * Four f16 values (the low or high half of an i16x8 after sign extension and << 13) as
+ * exact f32: clearing bits 30..28 leaves sign, the 5-bit exponent and the 10-bit
+ * mantissa in f32 position; × 2^112 re-biases the exponent (subnormals come out right).
+ * Infinities and NaNs are not handled (weights have none).
+ */
+// @ts-ignore: decorator
+@inline function f16x4(bits: v128): v128 {
+  return f32x4.mul(
+    v128.and(i32x4.shl(bits, 13), i32x4.splat(0x8fffe000)),
+    f32x4.splat(reinterpret<f32>(0x77800000)),
+  );
+}
+
+/** f16 head (raw IEEE half bits), exact weights, f32 arithmetic; cols a multiple of 16. */
+export function head_f16(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usize, out: usize): void {
+  const rowBytes = <usize>cols << 1;
+  for (let r = rowBegin; r < rowEnd; r++) {
+    const wr = w + <usize>r * rowBytes;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let xp = x;
+    for (let c: usize = 0; c < rowBytes; c += 32) {
+      const h0 = v128.load(wr + c);
+      const h1 = v128.load(wr + c, 16);
+      const f0 = f16x4(i32x4.extend_low_i16x8_s(h0));
+      const f1 = f16x4(i32x4.extend_high_i16x8_s(h0));
+      const f2 = f16x4(i32x4.extend_low_i16x8_s(h1));
+      const f3 = f16x4(i32x4.extend_high_i16x8_s(h1));
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        a0 = f32x4.relaxed_madd(f0, v128.load(xp), a0);
+        a1 = f32x4.relaxed_madd(f1, v128.load(xp, 16), a1);
+        a2 = f32x4.relaxed_madd(f2, v128.load(xp, 32), a2);
+        a3 = f32x4.relaxed_madd(f3, v128.load(xp, 48), a3);
+      } else {
+        a0 = f32x4.add(a0, f32x4.mul(f0, v128.load(xp)));
+        a1 = f32x4.add(a1, f32x4.mul(f1, v128.load(xp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(f2, v128.load(xp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(f3, v128.load(xp, 48)));
+      }
+      xp += 64;
+    }
+    const a = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+    store<f32>(
+      out + (<usize>r << 2),
+      f32x4.extract_lane(a, 0) +
+        f32x4.extract_lane(a, 1) +
+        (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3)),
+    );
+  }
+}
+
+/**
+ * int8 head: rows of int8 weights with one f32 scale per row (rowScales), activations
+ * quantised per token to int8 and pre-widened to i16 (x16, cols i16 values), xScale as
+ * in quantize. logits[r] = dot · rowScale[r] / xScale. cols a multiple of 16.
+ */
+export function head_i8(
+  rowBegin: i32,
+  rowEnd: i32,
+  w: usize,
+  cols: i32,
+  rowScales: usize,
+  x16: usize,
+  xScale: f64,
+  out: usize,
+): void {
+  const c16 = <usize>cols;
+  for (let r = rowBegin; r < rowEnd; r++) {
+    const wr = w + <usize>r * c16;
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    let xp = x16;
+    for (let c: usize = 0; c < c16; c += 16) {
+      const v = v128.load(wr + c);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(xp)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(xp, 16)));
+      xp += 32;
+    }
+    const d = hsum(i32x4.add(a0, a1));
+    store<f32>(
+      out + (<usize>r << 2),
+      <f32>((<f64>d * <f64>load<f32>(rowScales + (<usize>r << 2))) / xScale),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small per-token ops. They run in f64 like the TypeScript reference, so the values that
+// feed the integer kernels (and so the greedy tokens) match it bit for bit where possible.
+
+/** out = x / rms(x) · weight (f32 arrays of n). out may alias x. */
+export function rms_norm(out: usize, x: usize, weight: usize, n: i32, eps: f64): void {
+  let ss: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    ss += v * v;
+  }
+  const inv = 1 / Math.sqrt(ss / <f64>n + eps);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, <f32>(<f64>load<f32>(x + o) * inv * <f64>load<f32>(weight + o)));
+  }
+}
+
+/** Round half away from zero, exactly (no x + 0.5 rounding trap). */
+// @ts-ignore: decorator
+@inline function roundAway(v: f64): f64 {
+  const a = Math.abs(v);
+  let t = Math.floor(a);
+  if (a - t >= 0.5) t += 1;
+  return v < 0 ? -t : t;
+}
+
+/**
+ * BitNet per-token absmax quantisation of n f32 values to int8 (zero-padded up to
+ * padTo). Writes Σ q as i32 at sumOut and returns the scale (x ≈ q / scale).
+ */
+export function quantize(out: usize, x: usize, n: i32, padTo: i32, sumOut: usize): f64 {
+  let maxAbs: f64 = 0;
+  for (let i = 0; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(<f64>load<f32>(x + (<usize>i << 2))));
+  const scale = 127 / Math.max(maxAbs, 1e-5);
+  let sum: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const q = <i32>Math.min(127, Math.max(-128, roundAway(<f64>load<f32>(x + (<usize>i << 2)) * scale)));
+    store<i8>(out + <usize>i, <i8>q);
+    sum += q;
+  }
+  for (let i = n; i < padTo; i++) store<i8>(out + <usize>i, 0);
+  store<i32>(sumOut, sum);
+  return scale;
+}
+
+/** Widens n int8 values to i16 (the int8 head's activation operand). */
+export function widen_i8(out: usize, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<i16>(out + (<usize>i << 1), <i16>load<i8>(x + <usize>i));
+}
+
+/** out[i] = f32(dots[i] · wScale / xScale): the reference's scaling, in f64. */
+export function scale_dots(out: usize, dots: usize, n: i32, wScale: f64, xScale: f64): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, <f32>((<f64>load<i32>(dots + o) * wScale) / xScale));
+  }
+}
+
+/**
+ * NEOX RoPE in place on `heads` heads of headDim; cosSin holds headDim/2 cosines then
+ * headDim/2 sines (f64) for this position, computed by the caller.
+ */
+export function rope(x: usize, heads: i32, headDim: i32, cosSin: usize): void {
+  const half = headDim >> 1;
+  for (let h = 0; h < heads; h++) {
+    const base = x + (<usize>(h * headDim) << 2);
+    for (let i = 0; i < half; i++) {
+      const c = load<f64>(cosSin + (<usize>i << 3));
+      const s = load<f64>(cosSin + (<usize>(i + half) << 3));
+      const pa = base + (<usize>i << 2);
+      const pb = base + (<usize>(i + half) << 2);
+      const a = <f64>load<f32>(pa);
+      const b = <f64>load<f32>(pb);
+      store<f32>(pa, <f32>(a * c - b * s));
+      store<f32>(pb, <f32>(a * s + b * c));
+    }
+  }
+}
+
+/** In-place softmax over n f32 values (f64 sums). */
+export function softmax(x: usize, n: i32): void {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, <f64>load<f32>(x + (<usize>i << 2)));
+  let sum: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    const e = Math.exp(<f64>load<f32>(p) - max);
+    store<f32>(p, <f32>e);
+    sum += <f64><f32>e;
+  }
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    store<f32>(p, <f32>(<f64>load<f32>(p) / sum));
+  }
+}
+
+/**
+ * Causal GQA attention for one query over cache positions 0..pos, heads [headBegin,
+ * headEnd). Caches are [position][kvHeads × headDim] f32; scores needs pos + 1 f32 per
+ * head (scratch, scores + h · scoreStride). headDim a multiple of 4.
+ */
+export function attention(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  scoreStride: i32,
+): void {
+  const kvDim = <usize>(kvHeads * headDim) << 2;
+  const group = heads / kvHeads;
+  const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
+  const hd = <usize>headDim << 2;
+  for (let h = headBegin; h < headEnd; h++) {
+    const qh = q + <usize>h * hd;
+    const kvOff = <usize>(h / group) * hd;
+    const sc = scores + ((<usize>h * <usize>scoreStride) << 2);
+    for (let t = 0; t <= pos; t++) {
+      const kp = keys + <usize>t * kvDim + kvOff;
+      let a = f32x4.splat(0);
+      for (let i: usize = 0; i < hd; i += 16) {
+        a = f32x4.add(a, f32x4.mul(v128.load(qh + i), v128.load(kp + i)));
+      }
+      const dot =
+        f32x4.extract_lane(a, 0) +
+        f32x4.extract_lane(a, 1) +
+        (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+      store<f32>(sc + (<usize>t << 2), dot * invSqrt);
+    }
+    softmax(sc, pos + 1);
+    const oh = out + <usize>h * hd;
+    for (let i: usize = 0; i < hd; i += 16) v128.store(oh + i, f32x4.splat(0));
+    for (let t = 0; t <= pos; t++) {
+      const p = f32x4.splat(load<f32>(sc + (<usize>t << 2)));
+      const vp = values + <usize>t * kvDim + kvOff;
+      for (let i: usize = 0; i < hd; i += 16) {
+        v128.store(oh + i, f32x4.add(v128.load(oh + i), f32x4.mul(p, v128.load(vp + i))));
+      }
+    }
+  }
+}
+
+/** out = relu(gate)² · up over n f32 (f64 arithmetic like the reference). */
+export function relu2_gate(out: usize, gate: usize, up: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = Math.max(<f64>load<f32>(gate + o), 0);
+    store<f32>(out + o, <f32>(g * g * <f64>load<f32>(up + o)));
+  }
+}
+
+/** out = silu(gate) · up over n f32 (llama.cpp's plain `bitnet` FFN). */
+export function silu_gate(out: usize, gate: usize, up: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = <f64>load<f32>(gate + o);
+    store<f32>(out + o, <f32>((g / (1 + Math.exp(-g))) * <f64>load<f32>(up + o)));
+  }
+}
+
+/** x += y over n f32. */
+export function add_into(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, load<f32>(x + o) + load<f32>(y + o));
+  }
+}

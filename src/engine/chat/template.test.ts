@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
 import type { ChatMessage } from "../../worker/api.ts";
 import { Tokenizer } from "../tokenizer/index.ts";

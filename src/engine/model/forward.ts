@@ -50,12 +50,29 @@ export interface RunState {
   /** Per layer: [position][kvHeads × headDim], f32. */
   keyCache: Float32Array[];
   valueCache: Float32Array[];
+  /** Parity tests only: round activations the way another engine does (see ActivationRounding). */
+  rounding?: ActivationRounding;
+  /** The rounded activations when `rounding` is set (max(hidden, ffn)). */
+  xr: Float32Array;
+}
+
+/**
+ * For parity tests against engines that handle activations differently from BitNet:
+ * llama.cpp quantises them per 256-block (Q8_K) for TQ types, rounds them to f16 for F16
+ * weights and leaves them f32 for F32. When set, each ternary linear computes
+ * scale × Σ code · linear(x) in float instead of BitNet's per-token int8, and the head
+ * reads head(x). Everything else in the pass is unchanged.
+ */
+export interface ActivationRounding {
+  linear(out: Float32Array, x: Float32Array): void;
+  head(out: Float32Array, x: Float32Array): void;
 }
 
 /** Allocates the run state; the KV cache holds `maxPositions` (default: the model's context). */
 export function createRunState(
   config: BitNetConfig,
   maxPositions = config.contextLength,
+  rounding?: ActivationRounding,
 ): RunState {
   if (!Number.isInteger(maxPositions) || maxPositions < 1) {
     throw new Error(`The KV cache needs at least one position, got ${maxPositions}.`);
@@ -78,19 +95,38 @@ export function createRunState(
     logits: new Float32Array(config.vocab),
     keyCache: Array.from({ length: config.layers }, () => new Float32Array(maxPositions * kvDim)),
     valueCache: Array.from({ length: config.layers }, () => new Float32Array(maxPositions * kvDim)),
+    rounding,
+    xr: new Float32Array(rounding ? widest : 0),
   };
 }
 
 /** BitNet's per-token int8 quantisation of x into s.xq; returns the activation scale. */
 function quantizeInput(s: RunState, x: Float32Array): number {
+  if (s.rounding) {
+    s.rounding.linear(s.xr.subarray(0, x.length), x);
+    return 1;
+  }
   return quantizeActivations(s.xq.subarray(0, x.length), x);
 }
 
 /** out = (W · x) with x already quantised into s.xq: integer dots × weight scale / activation scale. */
 function ternaryLinear(out: Float32Array, w: TernaryMatrix, s: RunState, xScale: number) {
+  if (s.rounding) {
+    matVecTernaryFloat(out, w, s.xr);
+    return;
+  }
   const dots = s.dots.subarray(0, w.rows);
   ternaryDots(dots, w.codes, w.rows, w.cols, s.xq.subarray(0, w.cols));
   for (let r = 0; r < w.rows; r++) out[r] = (dots[r] * w.scale) / xScale;
+}
+
+/** out = scale × Σ code · x in float (the parity-test path, see ActivationRounding). */
+function matVecTernaryFloat(out: Float32Array, w: TernaryMatrix, x: Float32Array) {
+  for (let r = 0; r < w.rows; r++) {
+    let acc = 0;
+    for (let c = 0; c < w.cols; c++) acc += w.codes[r * w.cols + c] * x[c];
+    out[r] = acc * w.scale;
+  }
 }
 
 /**
@@ -174,6 +210,7 @@ export function forward(
   rmsNorm(s.x, s.x, weights.outputNorm, c.normEps);
 
   // tied output head: logits = token_embd · x
+  if (s.rounding) s.rounding.head(s.x, s.x);
   matVec(s.logits, weights.tokenEmbedding, c.vocab, c.hidden, s.x);
   return s.logits;
 }
@@ -202,9 +239,10 @@ export class ReferenceModel implements ForwardModel {
   constructor(
     readonly weights: BitNetWeights,
     maxPositions = weights.config.contextLength,
+    rounding?: ActivationRounding,
   ) {
     this.config = weights.config;
-    this.state = createRunState(weights.config, maxPositions);
+    this.state = createRunState(weights.config, maxPositions, rounding);
     this.maxPositions = maxPositions;
   }
 

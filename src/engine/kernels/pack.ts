@@ -66,7 +66,10 @@ export function packI2S(dst: Uint8Array, data: Uint8Array, rows: number, cols: n
   if (data.length < bytes + 4) {
     throw new Error(`I2_S tensor ${rows}×${cols} needs ${bytes + 4} bytes, got ${data.length}.`);
   }
-  dst.set(data.subarray(0, bytes));
+  const codes = data.subarray(0, bytes);
+  if (hasCode3(codes))
+    throw new Error("This I2_S tensor uses code 3, which is not a ternary weight.");
+  dst.set(codes);
   return new DataView(data.buffer, data.byteOffset + bytes, 4).getFloat32(0, true);
 }
 
@@ -93,8 +96,16 @@ export function packTQ2(dst: Uint8Array, data: Uint8Array, rows: number, cols: n
   for (let b = 0; b < blocks; b++) {
     const src = b * 66;
     const out = b * 64;
-    for (let i = 0; i < 64; i++) dst[out + i] = reverseGroups[data[src + i]];
     const d = data[src + 64] | (data[src + 65] << 8);
+    if (d === 0 || d === 0x8000) {
+      // a block with scale 0 is all zeros whatever its codes say
+      dst.fill(0x55, out, out + 64);
+      continue;
+    }
+    const codes = data.subarray(src, src + 64);
+    if (hasCode3(codes))
+      throw new Error("This TQ2_0 tensor uses code 3, which is not a ternary weight.");
+    for (let i = 0; i < 64; i++) dst[out + i] = reverseGroups[codes[i]];
     if (scaleBits === -1) scaleBits = d;
     else if (d !== scaleBits) {
       throw new Error(
@@ -102,5 +113,12 @@ export function packTQ2(dst: Uint8Array, data: Uint8Array, rows: number, cols: n
       );
     }
   }
-  return halfToFloat(scaleBits);
+  return scaleBits === -1 ? 0 : halfToFloat(scaleBits);
+}
+
+/** Whether any 2-bit group of the bytes is 3 (both bits set). */
+function hasCode3(bytes: Uint8Array): boolean {
+  let any = 0;
+  for (let i = 0; i < bytes.length; i++) any |= bytes[i] & (bytes[i] >> 1) & 0x55;
+  return any !== 0;
 }

@@ -1,0 +1,199 @@
+/**
+ * Chat with a BitNet GGUF in the terminal, on the same engine code the worker runs.
+ *
+ *   npm run chat -- --model models/tiny-i2_s.gguf                      # interactive
+ *   npm run chat -- --model FILE --prompt "Hi" --max-tokens 32 --temp 0  # one reply, then exit
+ *
+ * Options: --prompt TEXT (one user message: print only the reply and exit), --raw (no
+ * chat template: the prompt is plain text after BOS), --system TEXT, --max-tokens N
+ * (default 256), --temp T (default 0.7; 0 = greedy), --top-k N, --top-p P, --min-p P,
+ * --repeat-penalty R, --seed S, --ctx N (KV cache positions, default min(model, 4096)),
+ * --stats (print speed to stderr).
+ */
+
+import { openAsBlob } from "node:fs";
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import {
+  chatPromptTokens,
+  type GenerateResult,
+  generate,
+  ModelSession,
+  rawPromptTokens,
+} from "../src/engine/generate/index.ts";
+import { readGgufHeader } from "../src/engine/gguf/index.ts";
+import { ReferenceModel } from "../src/engine/model/forward.ts";
+import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";
+import { createSampler } from "../src/engine/sampling/sampler.ts";
+import { Tokenizer } from "../src/engine/tokenizer/index.ts";
+import type { ChatMessage, SamplingSettings } from "../src/worker/api.ts";
+
+const USAGE = `usage: npm run chat -- --model FILE [--prompt TEXT] [--raw] [--system TEXT]
+  [--max-tokens N] [--temp T] [--top-k N] [--top-p P] [--min-p P] [--repeat-penalty R]
+  [--seed S] [--ctx N] [--stats]`;
+
+function fail(message: string): never {
+  process.stderr.write(`chat: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function numberOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) fail(`--${name} needs a number, got "${value}".`);
+  return n;
+}
+
+function wholeOption(value: string | undefined, name: string, fallback: number, min: number) {
+  const n = numberOption(value, name, fallback);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} needs a whole number ≥ ${min}, got ${n}.`);
+  return n;
+}
+
+function printStats(r: GenerateResult) {
+  process.stderr.write(
+    `\n[prompt ${r.promptTokens} tok (prefilled ${r.prefilledTokens}) at ${r.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
+      `generated ${r.generatedTokens} tok at ${r.decodeTokensPerSecond.toFixed(1)} tok/s, stop: ${r.stopReason}]\n`,
+  );
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      model: { type: "string" },
+      prompt: { type: "string" },
+      raw: { type: "boolean", default: false },
+      system: { type: "string" },
+      "max-tokens": { type: "string" },
+      temp: { type: "string" },
+      "top-k": { type: "string" },
+      "top-p": { type: "string" },
+      "min-p": { type: "string" },
+      "repeat-penalty": { type: "string" },
+      seed: { type: "string" },
+      ctx: { type: "string" },
+      stats: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+}
+
+async function main() {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse();
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const o = args.values;
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!o.model) fail("--model FILE is required.");
+  if (o.raw && o.prompt === undefined) fail("--raw needs --prompt TEXT.");
+
+  const settings: SamplingSettings = {
+    temperature: numberOption(o.temp, "temp", 0.7),
+    topK: wholeOption(o["top-k"], "top-k", 40, 0),
+    topP: numberOption(o["top-p"], "top-p", 0.95),
+    minP: numberOption(o["min-p"], "min-p", 0.05),
+    repetitionPenalty: numberOption(o["repeat-penalty"], "repeat-penalty", 1),
+    maxTokens: wholeOption(o["max-tokens"], "max-tokens", 256, 0),
+    seed: wholeOption(o.seed, "seed", Date.now() % 2 ** 31, 0),
+  };
+
+  let blob: Blob;
+  try {
+    blob = await openAsBlob(o.model);
+  } catch (error) {
+    fail(`cannot open ${o.model}: ${(error as Error).message}`);
+  }
+  const header = await readGgufHeader(blob);
+  const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
+  const loadStart = performance.now();
+  const weights = await loadBitNetWeights(blob, { header });
+  const ctx = wholeOption(o.ctx, "ctx", Math.min(weights.config.contextLength, 4096), 1);
+  const session = new ModelSession(new ReferenceModel(weights, ctx));
+  if (o.stats) {
+    const c = weights.config;
+    process.stderr.write(
+      `[${c.architecture}: ${c.layers} layers, hidden ${c.hidden}, ffn ${c.ffn}, ${c.heads}/${c.kvHeads} heads, ` +
+        `vocab ${c.vocab}, ${c.activation}; loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; ` +
+        `reference engine, KV cache ${ctx}]\n`,
+    );
+  }
+  const template = header.metadata["tokenizer.chat_template"];
+  const sampler = createSampler(settings);
+
+  // One message: print only the reply, exit.
+  if (o.prompt !== undefined) {
+    const messages: ChatMessage[] = [];
+    if (o.system) messages.push({ role: "system", content: o.system });
+    messages.push({ role: "user", content: o.prompt });
+    const promptTokens = o.raw
+      ? rawPromptTokens(tokenizer, o.prompt)
+      : chatPromptTokens(tokenizer, messages, template);
+    const result = await generate({
+      session,
+      tokenizer,
+      sampler,
+      promptTokens,
+      maxTokens: settings.maxTokens,
+      onToken: (piece) => process.stdout.write(piece),
+    });
+    process.stdout.write("\n");
+    if (o.stats) printStats(result);
+    return;
+  }
+
+  // Interactive: the whole conversation is re-rendered each turn; the KV cache keeps the
+  // common prefix, so only the new turn is prefilled.
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const messages: ChatMessage[] = o.system ? [{ role: "system", content: o.system }] : [];
+  process.stdout.write("Type a message; /reset starts over, /exit (or Ctrl-D) quits.\n");
+  let controller: AbortController | null = null;
+  rl.on("SIGINT", () => {
+    if (controller) controller.abort();
+    else rl.close();
+  });
+  while (true) {
+    let line: string;
+    try {
+      line = await rl.question("\n> ");
+    } catch {
+      break; // stdin closed
+    }
+    const text = line.trim();
+    if (text === "/exit") break;
+    if (text === "/reset") {
+      messages.splice(o.system ? 1 : 0);
+      session.reset();
+      process.stdout.write("(conversation cleared)\n");
+      continue;
+    }
+    if (text === "") continue;
+    messages.push({ role: "user", content: text });
+    controller = new AbortController();
+    const result = await generate({
+      session,
+      tokenizer,
+      sampler,
+      promptTokens: chatPromptTokens(tokenizer, messages, template),
+      maxTokens: settings.maxTokens,
+      onToken: (piece) => process.stdout.write(piece),
+      signal: controller.signal,
+    });
+    controller = null;
+    process.stdout.write("\n");
+    messages.push({ role: "assistant", content: result.text });
+    if (o.stats) printStats(result);
+  }
+  rl.close();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`chat: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -12,7 +12,7 @@
  */
 
 import { openAsBlob } from "node:fs";
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import {
   chatPromptTokens,
@@ -158,22 +158,23 @@ async function main() {
     if (controller) controller.abort();
     else rl.close();
   });
-  while (true) {
-    let line: string;
-    try {
-      line = await rl.question("\n> ");
-    } catch {
-      break; // stdin closed
-    }
+  // Lines typed (or piped) while a reply streams wait in the iterator's buffer.
+  rl.setPrompt("\n> ");
+  rl.prompt();
+  for await (const line of rl) {
     const text = line.trim();
     if (text === "/exit") break;
     if (text === "/reset") {
       messages.splice(o.system ? 1 : 0);
       session.reset();
       process.stdout.write("(conversation cleared)\n");
+      rl.prompt();
       continue;
     }
-    if (text === "") continue;
+    if (text === "") {
+      rl.prompt();
+      continue;
+    }
     messages.push({ role: "user", content: text });
     controller = new AbortController();
     const result = await generate({
@@ -189,6 +190,7 @@ async function main() {
     process.stdout.write("\n");
     messages.push({ role: "assistant", content: result.text });
     if (o.stats) printStats(result);
+    rl.prompt();
   }
   rl.close();
 }

@@ -1,6 +1,9 @@
 /// <reference types="vitest/config" />
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
 
 // Threads need SharedArrayBuffer, which needs a cross-origin isolated page.
 // `credentialless` (not `require-corp`) so that model URLs on other hosts still load.
@@ -9,8 +12,70 @@ const crossOriginIsolation = {
   "Cross-Origin-Embedder-Policy": "credentialless",
 };
 
+/**
+ * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-*.gguf; this copies
+ * them into public/models/ (git-ignored) so dev, preview and the build serve them at
+ * /models/, where the UI's "Tiny test model (built in)" entry looks.
+ */
+function builtInTinyModel(): Plugin {
+  return {
+    name: "trit-builtin-tiny-model",
+    buildStart() {
+      const from = "models";
+      if (!existsSync(from)) return;
+      const files = readdirSync(from).filter((f) => /^tiny-.*\.gguf$/.test(f));
+      if (files.length === 0) return;
+      mkdirSync(join("public", "models"), { recursive: true });
+      for (const file of files) {
+        const source = join(from, file);
+        const target = join("public", "models", file);
+        if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs)
+          copyFileSync(source, target);
+      }
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [
+    react(),
+    builtInTinyModel(),
+    VitePWA({
+      // A hand-written worker (src/ui/pwa/sw.ts): it also adds COOP/COEP on static hosts.
+      strategies: "injectManifest",
+      srcDir: "src/ui/pwa",
+      filename: "sw.ts",
+      injectRegister: false,
+      manifest: {
+        name: "Trit — BitNet chat on your own CPU",
+        short_name: "Trit",
+        description: "Chat with BitNet b1.58 2B4T privately, on your own CPU, in the browser.",
+        start_url: ".",
+        scope: ".",
+        display: "standalone",
+        background_color: "#fbfbfa",
+        theme_color: "#3a5bd9",
+        icons: [
+          { src: "icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "icon-512.png", sizes: "512x512", type: "image/png" },
+          {
+            src: "icon-maskable-512.png",
+            sizes: "512x512",
+            type: "image/png",
+            purpose: "maskable",
+          },
+          { src: "icon.svg", sizes: "any", type: "image/svg+xml" },
+        ],
+      },
+      injectManifest: {
+        // The app shell and the wasm kernels; never model files (they live in IndexedDB).
+        globPatterns: ["**/*.{js,css,html,svg,png,wasm,webmanifest}"],
+        globIgnores: ["models/**"],
+        maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
+      },
+      devOptions: { enabled: false },
+    }),
+  ],
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   worker: { format: "es" },

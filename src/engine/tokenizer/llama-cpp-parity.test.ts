@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type GgufMetadataKind,
+  llama3TokenizerMetadata,
+  llama3TokenizerMetadataTyped,
+} from "../../../scripts/models/llama3-tokenizer-metadata.ts";
+import {
+  encodeGguf,
+  type GgufTypedValue,
+  type GgufTypeTag,
+  GgufValueType as T,
+} from "../gguf/index.ts";
+import { Tokenizer } from "./index.ts";
+import { generatedDocuments, packageDocuments } from "./test-corpus.ts";
+
+/**
+ * A second truth besides llama3-tokenizer-js: llama.cpp's own tokenizer (C++, its own
+ * Unicode tables and regex), reading the same metadata from a vocabulary-only GGUF.
+ * This is what the native parity runs of the model will tokenize with. (Decoding is not
+ * compared: llama.cpp's detokenizer tidies spaces, e.g. "over 's" becomes "over's".)
+ */
+const TAGS: Record<GgufMetadataKind, GgufTypeTag> = {
+  string: T.STRING,
+  uint32: T.UINT32,
+  bool: T.BOOL,
+  "array<string>": { array: T.STRING },
+  "array<int32>": { array: T.INT32 },
+  "array<float32>": { array: T.FLOAT32 },
+};
+
+let dir: string;
+let llama: Llama;
+let model: LlamaModel;
+let tok: Tokenizer;
+
+beforeAll(async () => {
+  const metadata: Record<string, GgufTypedValue> = {
+    // The smallest llama.cpp accepts as hyperparameters; no tensors are read.
+    "general.architecture": { type: T.STRING, value: "llama" },
+    "llama.block_count": { type: T.UINT32, value: 1 },
+    "llama.context_length": { type: T.UINT32, value: 4096 },
+    "llama.embedding_length": { type: T.UINT32, value: 64 },
+    "llama.feed_forward_length": { type: T.UINT32, value: 128 },
+    "llama.attention.head_count": { type: T.UINT32, value: 1 },
+    "llama.attention.layer_norm_rms_epsilon": { type: T.FLOAT32, value: 1e-5 },
+  };
+  for (const [key, { kind, value }] of Object.entries(llama3TokenizerMetadataTyped())) {
+    metadata[key] = { type: TAGS[kind], value: value as GgufTypedValue["value"] };
+  }
+  dir = mkdtempSync(join(tmpdir(), "trit-vocab-"));
+  const path = join(dir, "vocab.gguf");
+  writeFileSync(path, encodeGguf(metadata, []));
+  llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.disabled });
+  model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+  tok = Tokenizer.fromGgufMetadata(llama3TokenizerMetadata());
+});
+
+afterAll(async () => {
+  await model?.dispose();
+  await llama?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Tokenizer against llama.cpp", () => {
+  it("encodes the corpus to the same ids, with and without special-token parsing", () => {
+    const docs = [
+      ...packageDocuments().map((d) => d.text),
+      ...generatedDocuments(60, 3, { specials: true }),
+      // Characters where JavaScript's \s and Unicode's White_Space disagree.
+      "a \u0085\u0085 b\ufeff \ufeff c \u180e\u180e d\u2028\u2029 e",
+    ];
+    for (const [i, text] of docs.entries()) {
+      expect(tok.encode(text, { parseSpecial: true }), `document ${i}`).toEqual(
+        Array.from(model.tokenize(text, true)),
+      );
+      expect(tok.encode(text), `document ${i}, plain`).toEqual(
+        Array.from(model.tokenize(text, false)),
+      );
+    }
+  });
+});

@@ -2,7 +2,7 @@
 import { openAsBlob } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { type EncodedHeader, encodeGgufHeader, type GgufTensorSpec } from "./encode.ts";
-import { GgufError, type GgufTypedValue } from "./types.ts";
+import { GgufError, type GgufTensorInfo, type GgufTypedValue } from "./types.ts";
 
 /** A GGUF file on disk as a Blob: slices are read lazily, nothing is loaded up front. */
 export function openGgufFile(path: string): Promise<Blob> {
@@ -19,6 +19,8 @@ type Chunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 export class GgufWriter {
   private next = 0;
   private position: number;
+  private closed = false;
+  private current: { info: GgufTensorInfo; written: number } | null = null;
 
   private constructor(
     private readonly file: FileHandle,
@@ -43,26 +45,41 @@ export class GgufWriter {
     return new GgufWriter(file, header);
   }
 
-  /** Writes the next tensor (they must come in the declared order). */
+  /** Writes the next tensor whole or from pieces (tensors come in the declared order). */
   async writeTensor(name: string, data: Chunks): Promise<void> {
-    const info = this.header.tensors[this.next];
-    if (!info) throw new GgufError(`tensor "${name}" was not declared (all tensors are written)`);
-    if (info.name !== name) {
-      throw new GgufError(`tensor "${name}" written out of order: "${info.name}" comes next`);
-    }
-    const start = this.header.dataOffset + info.offset;
-    if (this.position !== start)
-      throw new GgufError(`writer is at ${this.position}, expected ${start}`);
-    let written = 0;
     const pieces: Iterable<Uint8Array> | AsyncIterable<Uint8Array> =
       data instanceof Uint8Array ? [data] : data;
-    for await (const piece of pieces) {
-      if (written + piece.length > info.byteLength) {
-        throw new GgufError(`tensor "${name}" got more than its ${info.byteLength} bytes`);
+    for await (const piece of pieces) await this.writePiece(name, piece);
+    await this.endTensor(name);
+  }
+
+  /** Appends bytes to tensor `name`, starting it if it is the next one. */
+  async writePiece(name: string, bytes: Uint8Array): Promise<void> {
+    if (!this.current) {
+      const info = this.header.tensors[this.next];
+      if (!info) throw new GgufError(`tensor "${name}" was not declared (all tensors are written)`);
+      if (info.name !== name) {
+        throw new GgufError(`tensor "${name}" written out of order: "${info.name}" comes next`);
       }
-      await this.writeAt(piece);
-      written += piece.length;
+      const start = this.header.dataOffset + info.offset;
+      if (this.position !== start)
+        throw new GgufError(`writer is at ${this.position}, expected ${start}`);
+      this.current = { info, written: 0 };
     }
+    const { info } = this.current;
+    if (info.name !== name) throw new GgufError(`tensor "${info.name}" is still being written`);
+    if (this.current.written + bytes.length > info.byteLength) {
+      throw new GgufError(`tensor "${name}" got more than its ${info.byteLength} bytes`);
+    }
+    await this.writeAt(bytes);
+    this.current.written += bytes.length;
+  }
+
+  /** Finishes tensor `name`: checks its size and pads to the next tensor's offset. */
+  async endTensor(name: string): Promise<void> {
+    if (!this.current) await this.writePiece(name, new Uint8Array(0));
+    const { info, written } = this.current as { info: GgufTensorInfo; written: number };
+    if (info.name !== name) throw new GgufError(`tensor "${info.name}" is still being written`);
     if (written !== info.byteLength) {
       throw new GgufError(
         `tensor "${name}" got ${written} bytes, its type and shape need ${info.byteLength}`,
@@ -71,6 +88,7 @@ export class GgufWriter {
     const following = this.header.tensors[this.next + 1];
     const end = following ? this.header.dataOffset + following.offset : this.header.fileSize;
     await this.writeAt(new Uint8Array(end - this.position));
+    this.current = null;
     this.next++;
   }
 
@@ -90,6 +108,8 @@ export class GgufWriter {
 
   /** Closes the file; throws if a declared tensor was never written. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.file.close();
     if (this.next !== this.header.tensors.length) {
       throw new GgufError(

@@ -12,6 +12,7 @@ import {
   encodeGguf,
   type GgufTypedValue,
   type GgufTypeTag,
+  parseGgufHeader,
   GgufValueType as T,
 } from "../gguf/index.ts";
 import { Tokenizer } from "./index.ts";
@@ -36,6 +37,7 @@ let dir: string;
 let llama: Llama;
 let model: LlamaModel;
 let tok: Tokenizer;
+let fileBytes: Uint8Array;
 
 beforeAll(async () => {
   const metadata: Record<string, GgufTypedValue> = {
@@ -53,7 +55,8 @@ beforeAll(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), "trit-vocab-"));
   const path = join(dir, "vocab.gguf");
-  writeFileSync(path, encodeGguf(metadata, []));
+  fileBytes = encodeGguf(metadata, []);
+  writeFileSync(path, fileBytes);
   llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.disabled });
   model = await llama.loadModel({ modelPath: path, vocabOnly: true });
   tok = Tokenizer.fromGgufMetadata(llama3TokenizerMetadata());
@@ -81,5 +84,15 @@ describe("Tokenizer against llama.cpp", () => {
         Array.from(model.tokenize(text, false)),
       );
     }
+  });
+
+  it("builds the same tokenizer from the file read back by the GGUF parser", () => {
+    const fromFile = Tokenizer.fromGgufMetadata(parseGgufHeader(fileBytes).metadata);
+    expect(fromFile.vocabSize).toBe(128256);
+    expect([fromFile.bosId, fromFile.eosId, fromFile.eotId]).toEqual([128000, 128001, 128009]);
+    const text = generatedDocuments(1, 5, { specials: true })[0];
+    expect(fromFile.encode(text, { parseSpecial: true })).toEqual(
+      tok.encode(text, { parseSpecial: true }),
+    );
   });
 });

@@ -19,7 +19,6 @@ import { llama3TokenizerMetadata } from "./llama3-tokenizer-metadata.ts";
 import { llama3TokenizerGguf } from "./tokenizer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "trit-llama-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const FORMATS: WeightFormat[] = ["tq1_0", "tq2_0", "f16", "f32"];
 
@@ -33,6 +32,10 @@ describe("llama.cpp loads the generated tiny models", () => {
       tokenizer: llama3TokenizerGguf(),
     });
     llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  }, 120_000);
+  afterAll(async () => {
+    await llama?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("our reader sees the real vocabulary and a valid BitNet layout", async () => {

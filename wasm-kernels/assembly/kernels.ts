@@ -38,62 +38,47 @@
   return n == 3 ? v128.and(p, m) : v128.and(i16x8.shr_u(p, 6 - 2 * n), m);
 }
 
-/** acc + dot(x[xo + 32n + 0..16), codes n of p) for n = 0..3, relaxed SIMD. */
-// @ts-ignore: decorator
-@inline function relaxedHalf(p: v128, xo: usize, acc: v128): v128 {
-  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo), codes(p, 0), acc);
-  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 32), codes(p, 1), acc);
-  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 64), codes(p, 2), acc);
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 96), codes(p, 3), acc);
-}
-
-/** i8 × i8 → i16 products of 16 lanes, pairwise summed into 8 i16 lanes. */
+/**
+ * 16 int8 activations × 16 codes (0..2), summed in pairs into 8 i16 lanes (|·| ≤ 512).
+ * Relaxed SIMD does it in one instruction (x86 pmaddubsw): codes fit the i7 operand.
+ * (i32x4.relaxed_dot_i8x16_i7x16_add_s would widen too, but Node 20's V8 computes it
+ * wrongly — it drops the accumulator — and the i16 form is as fast.)
+ */
 // @ts-ignore: decorator
 @inline function mul16(x: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, c);
   return i16x8.add(i16x8.extmul_low_i8x16_s(x, c), i16x8.extmul_high_i8x16_s(x, c));
 }
 
-/** acc (i16 lanes) + products of a half-block, SIMD128. */
+/** acc (i16 lanes) + products of a half-block with x[xo + 32n + 0..16), n = 0..3. */
 // @ts-ignore: decorator
-@inline function simdHalf(p: v128, xo: usize, acc: v128): v128 {
+@inline function half(p: v128, xo: usize, acc: v128): v128 {
   acc = i16x8.add(acc, mul16(v128.load(xo), codes(p, 0)));
   acc = i16x8.add(acc, mul16(v128.load(xo, 32), codes(p, 1)));
   acc = i16x8.add(acc, mul16(v128.load(xo, 64), codes(p, 2)));
   return i16x8.add(acc, mul16(v128.load(xo, 96), codes(p, 3)));
 }
 
-// SIMD128 sums products in i16 lanes: a block adds 2 × 4 × 2 products of |·| ≤ 2 · 128
-// to each lane, so 7 blocks (28672) stay below 2^15 before widening to i32.
+// Products are summed in i16 lanes: a block adds 8 pair sums of |·| ≤ 512 to each lane,
+// so 7 blocks (28672) stay below 2^15 before widening to i32.
 const FLUSH_BLOCKS = 7;
 
 /** dot(x, code) for one row of `blocks` blocks of 128. */
 // @ts-ignore: decorator
 @inline function dot1(w: usize, x: usize, blocks: i32): i32 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    let a = i32x4.splat(0);
-    let b2 = i32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
+  let s = i32x4.splat(0);
+  for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
+    const end = min(start + FLUSH_BLOCKS, blocks);
+    let a = i16x8.splat(0);
+    for (let b = start; b < end; b++) {
       const wp = w + (<usize>b << 5);
       const xo = x + (<usize>b << 7);
-      a = relaxedHalf(v128.load(wp), xo, a);
-      b2 = relaxedHalf(v128.load(wp, 16), xo + 16, b2);
+      a = half(v128.load(wp), xo, a);
+      a = half(v128.load(wp, 16), xo + 16, a);
     }
-    return hsum(i32x4.add(a, b2));
-  } else {
-    let s = i32x4.splat(0);
-    for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
-      const end = min(start + FLUSH_BLOCKS, blocks);
-      let a = i16x8.splat(0);
-      for (let b = start; b < end; b++) {
-        const wp = w + (<usize>b << 5);
-        const xo = x + (<usize>b << 7);
-        a = simdHalf(v128.load(wp), xo, a);
-        a = simdHalf(v128.load(wp, 16), xo + 16, a);
-      }
-      s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(a));
-    }
-    return hsum(s);
+    s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(a));
   }
+  return hsum(s);
 }
 
 /** dot(x, code) for four rows at once (the activation loads are shared); out[0..4). */
@@ -102,60 +87,37 @@ const FLUSH_BLOCKS = 7;
   const w1 = w0 + stride;
   const w2 = w1 + stride;
   const w3 = w2 + stride;
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    let a0 = i32x4.splat(0);
-    let a1 = i32x4.splat(0);
-    let a2 = i32x4.splat(0);
-    let a3 = i32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  let s2 = i32x4.splat(0);
+  let s3 = i32x4.splat(0);
+  for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
+    const end = min(start + FLUSH_BLOCKS, blocks);
+    let a0 = i16x8.splat(0);
+    let a1 = i16x8.splat(0);
+    let a2 = i16x8.splat(0);
+    let a3 = i16x8.splat(0);
+    for (let b = start; b < end; b++) {
       const off = <usize>b << 5;
       const xo = x + (<usize>b << 7);
-      a0 = relaxedHalf(v128.load(w0 + off), xo, a0);
-      a1 = relaxedHalf(v128.load(w1 + off), xo, a1);
-      a2 = relaxedHalf(v128.load(w2 + off), xo, a2);
-      a3 = relaxedHalf(v128.load(w3 + off), xo, a3);
-      a0 = relaxedHalf(v128.load(w0 + off, 16), xo + 16, a0);
-      a1 = relaxedHalf(v128.load(w1 + off, 16), xo + 16, a1);
-      a2 = relaxedHalf(v128.load(w2 + off, 16), xo + 16, a2);
-      a3 = relaxedHalf(v128.load(w3 + off, 16), xo + 16, a3);
+      a0 = half(v128.load(w0 + off), xo, a0);
+      a1 = half(v128.load(w1 + off), xo, a1);
+      a2 = half(v128.load(w2 + off), xo, a2);
+      a3 = half(v128.load(w3 + off), xo, a3);
+      a0 = half(v128.load(w0 + off, 16), xo + 16, a0);
+      a1 = half(v128.load(w1 + off, 16), xo + 16, a1);
+      a2 = half(v128.load(w2 + off, 16), xo + 16, a2);
+      a3 = half(v128.load(w3 + off, 16), xo + 16, a3);
     }
-    store<i32>(out, hsum(a0));
-    store<i32>(out, hsum(a1), 4);
-    store<i32>(out, hsum(a2), 8);
-    store<i32>(out, hsum(a3), 12);
-  } else {
-    let s0 = i32x4.splat(0);
-    let s1 = i32x4.splat(0);
-    let s2 = i32x4.splat(0);
-    let s3 = i32x4.splat(0);
-    for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
-      const end = min(start + FLUSH_BLOCKS, blocks);
-      let a0 = i16x8.splat(0);
-      let a1 = i16x8.splat(0);
-      let a2 = i16x8.splat(0);
-      let a3 = i16x8.splat(0);
-      for (let b = start; b < end; b++) {
-        const off = <usize>b << 5;
-        const xo = x + (<usize>b << 7);
-        a0 = simdHalf(v128.load(w0 + off), xo, a0);
-        a1 = simdHalf(v128.load(w1 + off), xo, a1);
-        a2 = simdHalf(v128.load(w2 + off), xo, a2);
-        a3 = simdHalf(v128.load(w3 + off), xo, a3);
-        a0 = simdHalf(v128.load(w0 + off, 16), xo + 16, a0);
-        a1 = simdHalf(v128.load(w1 + off, 16), xo + 16, a1);
-        a2 = simdHalf(v128.load(w2 + off, 16), xo + 16, a2);
-        a3 = simdHalf(v128.load(w3 + off, 16), xo + 16, a3);
-      }
-      s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
-      s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
-      s2 = i32x4.add(s2, i32x4.extadd_pairwise_i16x8_s(a2));
-      s3 = i32x4.add(s3, i32x4.extadd_pairwise_i16x8_s(a3));
-    }
-    store<i32>(out, hsum(s0));
-    store<i32>(out, hsum(s1), 4);
-    store<i32>(out, hsum(s2), 8);
-    store<i32>(out, hsum(s3), 12);
+    s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
+    s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
+    s2 = i32x4.add(s2, i32x4.extadd_pairwise_i16x8_s(a2));
+    s3 = i32x4.add(s3, i32x4.extadd_pairwise_i16x8_s(a3));
   }
+  store<i32>(out, hsum(s0));
+  store<i32>(out, hsum(s1), 4);
+  store<i32>(out, hsum(s2), 8);
+  store<i32>(out, hsum(s3), 12);
 }
 
 /**
@@ -167,12 +129,17 @@ const FLUSH_BLOCKS = 7;
   const x1 = x0 + xs;
   const x2 = x1 + xs;
   const x3 = x2 + xs;
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    let a0 = i32x4.splat(0);
-    let a1 = i32x4.splat(0);
-    let a2 = i32x4.splat(0);
-    let a3 = i32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  let s2 = i32x4.splat(0);
+  let s3 = i32x4.splat(0);
+  for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
+    const end = min(start + FLUSH_BLOCKS, blocks);
+    let a0 = i16x8.splat(0);
+    let a1 = i16x8.splat(0);
+    let a2 = i16x8.splat(0);
+    let a3 = i16x8.splat(0);
+    for (let b = start; b < end; b++) {
       const wp = w + (<usize>b << 5);
       const xo = <usize>b << 7;
       for (let k = 0; k < 2; k++) {
@@ -181,54 +148,22 @@ const FLUSH_BLOCKS = 7;
         for (let n = 0; n < 4; n++) {
           const c = codes(p, n);
           const xn = xk + (<usize>n << 5);
-          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x0 + xn), c, a0);
-          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x1 + xn), c, a1);
-          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x2 + xn), c, a2);
-          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x3 + xn), c, a3);
+          a0 = i16x8.add(a0, mul16(v128.load(x0 + xn), c));
+          a1 = i16x8.add(a1, mul16(v128.load(x1 + xn), c));
+          a2 = i16x8.add(a2, mul16(v128.load(x2 + xn), c));
+          a3 = i16x8.add(a3, mul16(v128.load(x3 + xn), c));
         }
       }
     }
-    store<i32>(out, hsum(a0));
-    store<i32>(out + os, hsum(a1));
-    store<i32>(out + 2 * os, hsum(a2));
-    store<i32>(out + 3 * os, hsum(a3));
-  } else {
-    let s0 = i32x4.splat(0);
-    let s1 = i32x4.splat(0);
-    let s2 = i32x4.splat(0);
-    let s3 = i32x4.splat(0);
-    for (let start = 0; start < blocks; start += FLUSH_BLOCKS) {
-      const end = min(start + FLUSH_BLOCKS, blocks);
-      let a0 = i16x8.splat(0);
-      let a1 = i16x8.splat(0);
-      let a2 = i16x8.splat(0);
-      let a3 = i16x8.splat(0);
-      for (let b = start; b < end; b++) {
-        const wp = w + (<usize>b << 5);
-        const xo = <usize>b << 7;
-        for (let k = 0; k < 2; k++) {
-          const p = v128.load(wp + (<usize>k << 4));
-          const xk = xo + (<usize>k << 4);
-          for (let n = 0; n < 4; n++) {
-            const c = codes(p, n);
-            const xn = xk + (<usize>n << 5);
-            a0 = i16x8.add(a0, mul16(v128.load(x0 + xn), c));
-            a1 = i16x8.add(a1, mul16(v128.load(x1 + xn), c));
-            a2 = i16x8.add(a2, mul16(v128.load(x2 + xn), c));
-            a3 = i16x8.add(a3, mul16(v128.load(x3 + xn), c));
-          }
-        }
-      }
-      s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
-      s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
-      s2 = i32x4.add(s2, i32x4.extadd_pairwise_i16x8_s(a2));
-      s3 = i32x4.add(s3, i32x4.extadd_pairwise_i16x8_s(a3));
-    }
-    store<i32>(out, hsum(s0));
-    store<i32>(out + os, hsum(s1));
-    store<i32>(out + 2 * os, hsum(s2));
-    store<i32>(out + 3 * os, hsum(s3));
+    s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
+    s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
+    s2 = i32x4.add(s2, i32x4.extadd_pairwise_i16x8_s(a2));
+    s3 = i32x4.add(s3, i32x4.extadd_pairwise_i16x8_s(a3));
   }
+  store<i32>(out, hsum(s0));
+  store<i32>(out + os, hsum(s1));
+  store<i32>(out + 2 * os, hsum(s2));
+  store<i32>(out + 3 * os, hsum(s3));
 }
 
 /**

@@ -1,5 +1,6 @@
-// Every kernel against the scalar reference (src/engine/ops/reference.ts), in Node's
-// default build (SIMD128; relaxed.test.ts runs the relaxed build under its flag).
+// Every kernel against the scalar reference (src/engine/ops/reference.ts), in the build
+// TRIT_KERNEL_BUILD names: SIMD128 by default; relaxed.test.ts reruns this file with the
+// relaxed build under Node's --experimental-wasm-relaxed-simd.
 // Integer dots must match exactly; float outputs within the tolerance stated per test.
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeTernary, GgmlType, halfToFloat } from "../gguf/index.ts";
@@ -16,9 +17,15 @@ import {
   ternaryDots,
 } from "../ops/reference.ts";
 import { Arena, createMemory } from "./arena.ts";
-import { instantiateKernels, type KernelExports, loadKernelModule } from "./loader.ts";
+import {
+  instantiateKernels,
+  type KernelBuild,
+  type KernelExports,
+  loadKernelModule,
+} from "./loader.ts";
 import { packedStride, packI2S, packTernaryCodes, packTQ2, paddedCols } from "./pack.ts";
 
+const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 let k: KernelExports;
 let arena: Arena;
 const rand = mulberry32(42);
@@ -43,7 +50,7 @@ function put(v: Float32Array): number {
 }
 
 beforeAll(async () => {
-  const mod = await loadKernelModule({ build: "simd128", shared: false });
+  const mod = await loadKernelModule({ build: BUILD, shared: false });
   const memory = createMemory(false);
   arena = new Arena(memory);
   k = instantiateKernels(mod.module, memory);
@@ -379,5 +386,14 @@ describe("output head", () => {
     k.head_i8(0, rows, wp, cols, put(scales), x16, xScale, out);
     const got = arena.f32(out, rows);
     for (let r = 0; r < rows; r++) expect(got[r]).toBe(Math.fround((dots[r] * scales[r]) / xScale));
+  });
+});
+
+describe("build choice", () => {
+  it("uses a relaxed build only when it validates and passes the self-test, else SIMD128", async () => {
+    const { relaxedSimd } = await import("wasm-feature-detect");
+    const mod = await loadKernelModule({ shared: false });
+    if (!(await relaxedSimd())) expect(mod.build).toBe("simd128");
+    else expect(["relaxed-simd", "simd128"]).toContain(mod.build);
   });
 });

@@ -1,13 +1,16 @@
 // The fast engine against the reference forward pass (src/engine/model/forward.ts):
 // same greedy tokens, logits within a stated tolerance; prefill equals token-by-token;
-// two threads give the same logits as one.
+// two threads give the same logits as one. Build: TRIT_KERNEL_BUILD (see relaxed.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { roundToHalf } from "../gguf/index.ts";
 import type { BitNetConfig } from "../model/config.ts";
 import { type ForwardModel, ReferenceModel } from "../model/forward.ts";
 import { randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
 import type { BitNetWeights } from "../model/weights.ts";
+import type { KernelBuild } from "./loader.ts";
 import { KernelModel } from "./model.ts";
+
+const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 
 function argmax(v: Float32Array): number {
   let best = 0;
@@ -52,7 +55,8 @@ afterAll(() => {
   for (const m of models) m.dispose();
 });
 async function fast(weights: BitNetWeights, threads = 1, extra = {}) {
-  const m = await KernelModel.create(weights, { threads, build: "simd128", ...extra });
+  const m = await KernelModel.create(weights, { threads, build: BUILD, ...extra });
+  expect(m.build).toBe(BUILD);
   models.push(m);
   return m;
 }

@@ -116,10 +116,13 @@ function topKIds(logits: Float32Array, k: number): Int32Array {
       i = parent;
     }
   }
+  // Later ids lose ties, so only a strictly higher logit displaces the worst kept.
+  let bar = logits[heap[0]];
   for (let id = k; id < logits.length; id++) {
-    if (worse(heap[0], id)) {
+    if (logits[id] > bar) {
       heap[0] = id;
       siftDown(k);
+      bar = logits[heap[0]];
     }
   }
   return heap.sort(byLogitDesc(logits));

@@ -72,7 +72,7 @@ describe("Tokenizer against llama.cpp", () => {
   it("encodes the corpus to the same ids, with and without special-token parsing", () => {
     const docs = [
       ...packageDocuments().map((d) => d.text),
-      ...generatedDocuments(60, 3, { specials: true }),
+      ...generatedDocuments(30, 3, { specials: true }),
       // Characters where JavaScript's \s and Unicode's White_Space disagree.
       "a \u0085\u0085 b\ufeff \ufeff c \u180e\u180e d\u2028\u2029 e",
     ];

@@ -83,8 +83,8 @@ describe("Tokenizer from GGUF metadata", () => {
   });
 
   it("matches llama3-tokenizer-js on generated text: emoji, scripts, whitespace, digits, specials", () => {
-    const docs = generatedDocuments(120, 1, { specials: true });
-    expect(docs.join("").length).toBeGreaterThan(100_000);
+    const docs = generatedDocuments(80, 1, { specials: true });
+    expect(docs.join("").length).toBeGreaterThan(60_000);
     for (const [i, text] of docs.entries()) {
       const ids = tok.encode(text, { parseSpecial: true });
       expect(ids, `document ${i}`).toEqual(refEncode(text));

@@ -304,7 +304,7 @@ function DeviceFacts() {
   const { status, capabilities, error } = useEngineStore();
   const isolated = typeof window !== "undefined" && window.crossOriginIsolated;
   return (
-    <details className="device" open>
+    <details className="device">
       <summary>This device</summary>
       <dl className="facts">
         <dt>Cross-origin isolated</dt>

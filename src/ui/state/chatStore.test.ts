@@ -134,6 +134,16 @@ describe("chat store with a fake engine", () => {
     ]);
   });
 
+  it("keeps a last piece that arrives after generate() resolved", async () => {
+    await readyWithModel();
+    engine.lastPieceLateMs = 30;
+    await useChatStore.getState().send("late");
+    await new Promise((r) => setTimeout(r, 60));
+    const reply = useChatStore.getState().conversations[0].messages[1];
+    expect(reply.content).toBe("Hello, world!");
+    expect(reply.status).toBe("done");
+  });
+
   it("shows an engine failure on the reply, in words", async () => {
     await readyWithModel();
     engine.failWith = "out of memory";

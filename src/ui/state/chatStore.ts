@@ -107,20 +107,25 @@ export const useChatStore = create<ChatState>((set, get) => {
       },
       error: null,
     });
+    // Comlink delivers callback calls on their own port, so the last pieces can arrive after
+    // generate() resolved: append them whenever they come, as long as the reply exists.
     const onPiece = Comlink.proxy((piece: string) => {
       const live = current(id);
+      if (!live?.messages.some((m) => m.id === replyId)) return;
       const g = get().generation;
-      if (!live || g?.replyId !== replyId) return;
-      const now = Date.now();
-      set({
-        generation: {
-          ...g,
-          pieces: g.pieces + 1,
-          firstPieceAt: g.firstPieceAt ?? now,
-          lastPieceAt: now,
-        },
-      });
-      put(appendPiece(live, replyId, piece), true);
+      const streaming = g?.replyId === replyId;
+      if (streaming) {
+        const now = Date.now();
+        set({
+          generation: {
+            ...g,
+            pieces: g.pieces + 1,
+            firstPieceAt: g.firstPieceAt ?? now,
+            lastPieceAt: now,
+          },
+        });
+      }
+      put(appendPiece(live, replyId, piece), streaming);
     });
     let outcome: { stats: GenerationStats } | { error: string };
     try {
@@ -135,6 +140,8 @@ export const useChatStore = create<ChatState>((set, get) => {
     } catch (err) {
       outcome = { error: `The reply failed: ${errorText(err)}` };
     }
+    // Let pieces still queued on the callback port land before the reply is marked done.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const live = current(id);
     if (live) put(finishReply(live, replyId, outcome, Date.now()));
     set({ generation: null });

@@ -19,6 +19,11 @@ export class FakeEngine implements EngineApi {
   reply: string[] = ["Hello", ", ", "world", "!"];
   /** Milliseconds between pieces. */
   pieceDelay = 1;
+  /**
+   * When set, the last piece is sent this many ms after generate() resolves, as can happen
+   * over Comlink (callbacks travel on their own port).
+   */
+  lastPieceLateMs: number | null = null;
   /** When set, generate() throws this message after the first piece. */
   failWith: string | null = null;
   models: StoredModel[] = [];
@@ -123,13 +128,20 @@ export class FakeEngine implements EngineApi {
     });
     this.aborted = false;
     let generated = 0;
-    for (const piece of this.reply) {
+    const late = this.lastPieceLateMs;
+    const pieces = late === null ? this.reply : this.reply.slice(0, -1);
+    for (const piece of pieces) {
       if (this.aborted) break;
       await sleep(this.pieceDelay);
       if (this.aborted) break;
       onPiece(piece);
       generated++;
       if (this.failWith) throw new Error(this.failWith);
+    }
+    if (late !== null && this.reply.length > 0) {
+      const last = this.reply[this.reply.length - 1];
+      setTimeout(() => onPiece(last), late);
+      generated++;
     }
     const promptTokens = messages.reduce((n, m) => n + m.content.length, 0);
     return {

@@ -1,0 +1,149 @@
+import { expect, type Page, test } from "@playwright/test";
+import { build } from "vite";
+
+// The whole chat UI in a real browser, against the FAKE engine worker
+// (src/ui/state/testing/fakeEngine.worker.ts) served in place of the real one.
+
+let fakeWorker = "";
+
+test.beforeAll(async () => {
+  const result = await build({
+    configFile: false,
+    logLevel: "silent",
+    build: {
+      write: false,
+      lib: {
+        entry: "src/ui/state/testing/fakeEngine.worker.ts",
+        formats: ["es"],
+        fileName: "fake",
+      },
+      rollupOptions: { output: { codeSplitting: false } as object },
+    },
+  });
+  const outputs = Array.isArray(result) ? result : [result];
+  for (const out of outputs) {
+    if (!("output" in out)) continue;
+    for (const chunk of out.output) if (chunk.type === "chunk") fakeWorker += chunk.code;
+  }
+  expect(fakeWorker).toContain("abortGeneration");
+});
+
+// No service worker here: its cached copy of the real engine would bypass the route.
+test.use({ serviceWorkers: "block" });
+
+async function openWithFakeEngine(page: Page) {
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  await page.route(/engine\.worker-[^/]*\.js$/, (route) =>
+    route.fulfill({
+      body: fakeWorker,
+      contentType: "text/javascript",
+      // A worker under a cross-origin isolated page must say it accepts the same policy.
+      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+    }),
+  );
+  await page.goto("/");
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  // The fake's download is instant; the app loads the model by itself afterwards.
+  await page
+    .getByRole("button", { name: /Download BitNet b1\.58 2B4T/ })
+    .first()
+    .click();
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
+  await expect(page.getByTestId("current-model")).toHaveText(/Loaded: ggml-model-i2_s\.gguf/);
+  await expect(page.getByTestId("stats-kernel")).toHaveText("SIMD128");
+  await expect(page.getByTestId("stats-threads")).toHaveText("2");
+  return errors;
+}
+
+test("chat: Enter sends, Shift+Enter is a new line, the reply streams as safe markdown", async ({
+  page,
+}) => {
+  const errors = await openWithFakeEngine(page);
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.click();
+  await page.keyboard.type("Hello");
+  await page.keyboard.press("Shift+Enter");
+  await page.keyboard.type("world");
+  await expect(box).toHaveValue("Hello\nworld");
+  await page.keyboard.press("Enter");
+  await expect(box).toHaveValue("");
+
+  const messages = page.getByRole("list", { name: "Messages" }).getByRole("listitem");
+  await expect(messages).toHaveCount(2);
+  await expect(messages.nth(0)).toContainText("Hello\nworld");
+  const reply = messages.nth(1);
+  await expect(reply).toContainText("Turn 1: you said Hello world (t=0.6).");
+  await expect(reply.locator("strong")).toHaveText("Hello\nworld");
+  await expect(reply.locator("code.hljs .hljs-keyword")).toHaveText("const");
+  await expect(reply).toContainText('<img src=x onerror="self.__pwned=1">');
+  expect(await reply.locator("img").count()).toBe(0);
+  expect(
+    await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned),
+  ).toBeUndefined();
+  await expect(page.getByTestId("stats-tokens")).toHaveText(/in context/);
+  // The conversation took its title from the first message.
+  await expect(page.getByRole("heading", { name: "Hello" })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("chat: Esc stops a reply; regenerate and edit continue from there", async ({ page }) => {
+  await openWithFakeEngine(page);
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill("go slow please");
+  await box.press("Enter");
+  const messages = page.getByRole("list", { name: "Messages" }).getByRole("listitem");
+  await expect(messages.nth(1)).toContainText("w2");
+  await expect(page.getByTestId("stats-speed")).toHaveText(/tok\/s|starting/);
+  await page.keyboard.press("Escape");
+  await expect(messages.nth(1)).toContainText("Stopped.");
+  await expect(messages.nth(1)).not.toContainText("w39");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  await box.fill("second");
+  await box.press("Enter");
+  await expect(messages.nth(3)).toContainText("Turn 2: you said second");
+  await page.getByRole("button", { name: "Regenerate this reply" }).click();
+  await expect(messages).toHaveCount(4);
+  await expect(messages.nth(3)).toContainText("Turn 2: you said second");
+
+  await page
+    .getByRole("button", { name: "Edit this message and continue from here" })
+    .first()
+    .click();
+  await page.getByRole("textbox", { name: "Edit message" }).fill("edited first");
+  await page.getByRole("button", { name: "Save and send" }).click();
+  await expect(messages).toHaveCount(2);
+  await expect(messages.nth(1)).toContainText("Turn 1: you said edited first");
+});
+
+test("chat: copy a reply, and share a link for the current model and prompt", async ({
+  page,
+  context,
+}) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await openWithFakeEngine(page);
+  await page.getByRole("button", { name: "New chat" }).click();
+  await page.getByRole("spinbutton", { name: "Temperature" }).fill("0.25");
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill("copy me");
+  await box.press("Enter");
+  await expect(page.getByRole("button", { name: "Copy reply" })).toBeVisible();
+  await page.getByRole("button", { name: "Copy reply" }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(
+    "Turn 1: you said **copy me**",
+  );
+
+  await page.getByRole("button", { name: "Share" }).click();
+  const dialog = page.getByRole("dialog", { name: "Share this model" });
+  const link = await dialog.getByRole("textbox", { name: "Link" }).inputValue();
+  const hash = new URLSearchParams(new URL(link).hash.slice(1));
+  expect(hash.get("model")).toBe(
+    "https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf/resolve/main/ggml-model-i2_s.gguf",
+  );
+  expect(hash.get("prompt")).toBe("copy me");
+  expect(hash.get("temperature")).toBe("0.25");
+  await page.screenshot({ path: "e2e/screenshots/ui-chat-share.png", animations: "disabled" });
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await page.screenshot({ path: "e2e/screenshots/ui-chat.png", animations: "disabled" });
+});

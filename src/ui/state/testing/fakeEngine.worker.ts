@@ -1,0 +1,38 @@
+/**
+ * A FAKE engine worker for the UI's browser tests only: e2e/ui-chat.spec.ts bundles this
+ * file and serves it in place of the real engine worker. The app never imports it.
+ * Replies depend on the prompt so a test can steer them: "slow" streams forty pieces
+ * slowly (to stop), anything else echoes the turn count and a code block.
+ */
+import * as Comlink from "comlink";
+import type { ChatMessage, GenerationStats, SamplingSettings } from "../../../worker/api.ts";
+import { FakeEngine } from "./fakeEngine.ts";
+
+class BrowserFakeEngine extends FakeEngine {
+  override async generate(
+    conversationId: string,
+    messages: ChatMessage[],
+    settings: SamplingSettings,
+    onPiece: (text: string) => void,
+  ): Promise<GenerationStats> {
+    const last = messages.at(-1)?.content ?? "";
+    const turns = messages.filter((m) => m.role === "user").length;
+    if (last.includes("slow")) {
+      this.reply = Array.from({ length: 40 }, (_, i) => `w${i} `);
+      this.pieceDelay = 100;
+    } else {
+      this.reply = [
+        `Turn ${turns}: `,
+        "you said ",
+        `**${last}**`,
+        ` (t=${settings.temperature}).`,
+        "\n\n```js\nconst answer = 42;\n```\n",
+        '<img src=x onerror="self.__pwned=1">',
+      ];
+      this.pieceDelay = 15;
+    }
+    return super.generate(conversationId, messages, settings, onPiece);
+  }
+}
+
+Comlink.expose(new BrowserFakeEngine());

@@ -35,7 +35,11 @@ export interface EncodeOptions {
 }
 
 export interface DecodeOptions {
-  /** Leave control tokens (<|eot_id|>, …) out of the text (default false: written as their text). */
+  /**
+   * Leave control tokens (<|eot_id|>, …) out of the text. Default: false for decode()
+   * (written as their text, so decode inverts encode), true for the stream decoder
+   * (it feeds the chat, where llama.cpp's server also prints them as nothing).
+   */
   skipSpecial?: boolean;
 }
 
@@ -324,12 +328,14 @@ export class Tokenizer {
 
   /**
    * A decoder for tokens arriving one at a time: each push returns only whole
-   * characters, holding back the bytes of one still being spelled out.
+   * characters, holding back the bytes of one still being spelled out. Control
+   * tokens give no text unless `skipSpecial: false`.
    */
   createStreamDecoder(opts: DecodeOptions = {}): StreamDecoder {
+    const options = { skipSpecial: opts.skipSpecial ?? true };
     let utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
     return {
-      push: (id: number) => utf8.decode(this.tokenBytes(id, opts), { stream: true }),
+      push: (id: number) => utf8.decode(this.tokenBytes(id, options), { stream: true }),
       flush: () => {
         const rest = utf8.decode();
         utf8 = new TextDecoder("utf-8", { ignoreBOM: true });

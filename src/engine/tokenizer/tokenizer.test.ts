@@ -168,6 +168,14 @@ describe("stream decoding", () => {
     expect(stream.flush()).toBe("\uFFFD");
     expect(stream.push(id("Hi"))).toBe("Hi");
   });
+
+  it("gives control tokens no text unless asked to show them", () => {
+    const ids = tok.encode("Hi<|eot_id|>", { parseSpecial: true });
+    const hidden = tok.createStreamDecoder();
+    expect(ids.map((i) => hidden.push(i)).join("")).toBe("Hi");
+    const shown = tok.createStreamDecoder({ skipSpecial: false });
+    expect(ids.map((i) => shown.push(i)).join("")).toBe("Hi<|eot_id|>");
+  });
 });
 
 describe("metadata errors", () => {

@@ -51,6 +51,8 @@ describe("llama.cpp loads the generated tiny models", () => {
     expect(tokens[128009]).toBe("<|eot_id|>");
   });
 
+  const greedy = new Map<WeightFormat, number[]>();
+
   for (const { format, path } of outputs) {
     it(`${format}: loads, tokenizes like Llama 3 and generates`, async () => {
       const model = await llama.loadModel({ modelPath: path });
@@ -71,6 +73,7 @@ describe("llama.cpp loads the generated tiny models", () => {
           for (const t of generated) expect(t).toBeLessThan(128256);
           // Random weights, but not the degenerate model that repeats one token.
           expect(new Set(generated).size).toBeGreaterThan(2);
+          greedy.set(format, generated);
         } finally {
           await context.dispose();
         }
@@ -79,4 +82,12 @@ describe("llama.cpp loads the generated tiny models", () => {
       }
     });
   }
+
+  it("llama.cpp decodes our TQ1_0 and TQ2_0 packing to the same weights", () => {
+    // Both formats hold the same codes and d, and llama.cpp's TQ1_0 and TQ2_0 dot
+    // products are the same integer sums × d, so any bit-order mistake in either
+    // encoder changes these tokens.
+    expect(greedy.get("tq1_0")).toBeDefined();
+    expect(greedy.get("tq1_0")).toEqual(greedy.get("tq2_0"));
+  });
 });

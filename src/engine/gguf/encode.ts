@@ -270,7 +270,7 @@ export function typedMetadata(header: {
   metadata: Record<string, GgufValue>;
   metadataTypes: Record<string, GgufTypeTag>;
 }): Record<string, GgufTypedValue> {
-  const out: Record<string, GgufTypedValue> = {};
+  const out: Record<string, GgufTypedValue> = Object.create(null);
   for (const key of Object.keys(header.metadata)) {
     out[key] = { type: header.metadataTypes[key], value: header.metadata[key] };
   }

@@ -1,0 +1,498 @@
+import "fake-indexeddb/auto";
+import { createHash } from "node:crypto";
+import { createStore, keys, set, type UseStore } from "idb-keyval";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DownloadProgress } from "../worker/api.ts";
+import { type ModelRecord, ModelStore, type ModelStoreOptions } from "./model-store.ts";
+import type { StartValidator } from "./start-check.ts";
+import { MemoryLockManager } from "./testing/memory-locks.ts";
+import { type RangeServer, startRangeServer } from "./testing/range-server.ts";
+
+const CHUNK = 16 * 1024;
+
+/** A deterministic pseudo-random generator (mulberry32), so failures replay. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** Bytes that start like a GGUF v3 file, then noise. */
+function ggufBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
+  const next = rng(seed);
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = Math.floor(next() * 256);
+  out.set([0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0]);
+  return out;
+}
+
+function sha(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+const roomy = {
+  estimate: async () => ({ usage: 0, quota: 1e12 }),
+  persist: async () => true,
+  persisted: async () => true,
+};
+
+let server: RangeServer;
+let dbCount = 0;
+
+beforeAll(async () => {
+  server = await startRangeServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+function storeOptions(extra: Partial<ModelStoreOptions> = {}): ModelStoreOptions {
+  return {
+    dbPrefix: `store-test-${++dbCount}`,
+    chunkSize: CHUNK,
+    retries: 0,
+    retryDelayMs: 0,
+    storage: roomy,
+    locks: null,
+    progressIntervalMs: 0,
+    ...extra,
+  };
+}
+
+/** Serves `bytes` at a fresh path and returns its URL. */
+function serve(
+  name: string,
+  bytes: Uint8Array,
+  etag = `"${sha(bytes).slice(0, 16)}"`,
+  headers?: Record<string, string>,
+): string {
+  const path = `/${++dbCount}/${name}`;
+  server.files.set(path, { bytes, etag, headers });
+  return server.url + path;
+}
+
+function pathOf(url: string): string {
+  return new URL(url).pathname;
+}
+
+/** Reads a stored model back and checks the chunk layout on the way. */
+async function readBack(store: ModelStore, id: string, shard?: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let expectedOffset = 0;
+  let lastShard = -1;
+  for await (const chunk of store.readChunks(id, shard)) {
+    if (chunk.shard !== lastShard) {
+      lastShard = chunk.shard;
+      expectedOffset = 0;
+    }
+    expect(chunk.offset).toBe(expectedOffset);
+    expect(chunk.bytes.length).toBeLessThanOrEqual(CHUNK);
+    expectedOffset += chunk.bytes.length;
+    parts.push(chunk.bytes);
+  }
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+async function chunkKeys(dbPrefix: string, id: string): Promise<IDBValidKey[]> {
+  const all = await keys(createStore(`${dbPrefix}-model-chunks`, "chunks"));
+  return all.filter((k) => Array.isArray(k) && k[0] === id);
+}
+
+describe("ModelStore downloads", () => {
+  it("stores a file as fixed-size chunks with a hash per chunk, byte-identical", async () => {
+    const bytes = ggufBytes(5 * CHUNK + 123, 1);
+    const url = serve("one.gguf", bytes);
+    const opts = storeOptions();
+    const store = new ModelStore(opts);
+    const events: DownloadProgress[] = [];
+    const info = await store.addFromUrl([url], (p) => events.push(p));
+    expect(info).toMatchObject({
+      state: "ready",
+      storedBytes: bytes.length,
+      totalBytes: bytes.length,
+    });
+    expect(info.name).toBe("one.gguf");
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+    const rec = (await store.record(info.id)) as ModelRecord;
+    expect(rec.shards[0].chunks).toBe(6);
+    expect(rec.shards[0].hashes).toEqual(
+      [0, 1, 2, 3, 4, 5].map((i) => sha(bytes.subarray(i * CHUNK, (i + 1) * CHUNK))),
+    );
+    expect(await chunkKeys(opts.dbPrefix as string, info.id)).toHaveLength(6);
+    // Progress counts up to the total and ends ready.
+    expect(events.at(-1)).toMatchObject({
+      state: "ready",
+      bytes: bytes.length,
+      total: bytes.length,
+    });
+    const bytesSeen = events.map((e) => e.bytes);
+    expect([...bytesSeen].sort((a, b) => a - b)).toEqual(bytesSeen);
+    // Asking again does not download again.
+    const gets = server.log.filter((l) => l.method === "GET").length;
+    expect((await store.addFromUrl([url])).state).toBe("ready");
+    expect(server.log.filter((l) => l.method === "GET").length).toBe(gets);
+    expect(await store.list()).toEqual([info]);
+  });
+
+  it("resumes from 20 random cut points (and reloads) into a byte-identical model", async () => {
+    const size = 20 * CHUNK + 777;
+    const bytes = ggufBytes(size, 2);
+    const url = serve("cut.gguf", bytes);
+    const path = pathOf(url);
+    const next = rng(20);
+    const cuts = Array.from({ length: 20 }, () => 1 + Math.floor(next() * (size - 1)));
+    server.cutAt.set(
+      path,
+      [...cuts].sort((a, b) => a - b),
+    );
+    const opts = storeOptions();
+    let store = new ModelStore(opts);
+    const sentBefore = server.bytesSent;
+    let info = await store.addFromUrl([url]);
+    let rounds = 0;
+    while (info.state !== "ready") {
+      expect(info.state).toBe("paused");
+      expect(info.note).toMatch(/connection (dropped|closed early)/i);
+      expect(info.storedBytes % CHUNK).toBe(0);
+      // Every other round plays a reload: a new store over the same database.
+      if (rounds % 2 === 1) store = new ModelStore(opts);
+      info = await store.resume(info.id);
+      rounds++;
+      expect(rounds).toBeLessThanOrEqual(21);
+    }
+    expect(rounds).toBeGreaterThanOrEqual(10);
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+    // Each request asked for the bytes after the last stored chunk, never from zero again.
+    const ranges = server.log
+      .filter((l) => l.path === path && l.method === "GET")
+      .map((l) => l.range);
+    expect(ranges[0]).toBe("bytes=0-");
+    for (const r of ranges) expect(Number(/bytes=(\d+)-/.exec(r ?? "")?.[1]) % CHUNK).toBe(0);
+    expect(server.bytesSent - sentBefore).toBeLessThan(size + 20 * CHUNK);
+  });
+
+  it("retries a dropped connection on its own before giving up", async () => {
+    const bytes = ggufBytes(6 * CHUNK, 3);
+    const url = serve("retry.gguf", bytes);
+    server.cutAt.set(pathOf(url), [CHUNK + 10, 3 * CHUNK + 5]);
+    const store = new ModelStore(storeOptions({ retries: 2 }));
+    const notes: string[] = [];
+    const info = await store.addFromUrl([url], (p) => p.note && notes.push(p.note));
+    expect(info.state).toBe("ready");
+    expect(notes.filter((n) => /Retrying/.test(n))).toHaveLength(2);
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+  });
+
+  it("restarts from zero, with a note, when the server ignores Range", async () => {
+    const bytes = ggufBytes(4 * CHUNK + 1, 4);
+    const url = serve("norange.gguf", bytes);
+    server.cutAt.set(pathOf(url), [2 * CHUNK + 100]);
+    const store = new ModelStore(storeOptions());
+    server.ignoreRange = true;
+    try {
+      const notes: string[] = [];
+      let info = await store.addFromUrl([url], (p) => p.note && notes.push(p.note));
+      expect(info.state).toBe("paused");
+      expect(info.storedBytes).toBe(2 * CHUNK);
+      info = await store.resume(info.id, (p) => p.note && notes.push(p.note));
+      expect(info.state).toBe("ready");
+      expect(notes.some((n) => /does not support resuming/.test(n) && /beginning/.test(n))).toBe(
+        true,
+      );
+      expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+    } finally {
+      server.ignoreRange = false;
+    }
+  });
+
+  it("notices a file that changed on the server (ETag) and downloads the new one", async () => {
+    const oldBytes = ggufBytes(4 * CHUNK, 5);
+    const url = serve("changing.gguf", oldBytes, '"v1"');
+    const path = pathOf(url);
+    server.cutAt.set(path, [2 * CHUNK + 50]);
+    const store = new ModelStore(storeOptions());
+    let info = await store.addFromUrl([url]);
+    expect(info.state).toBe("paused");
+    const newBytes = ggufBytes(4 * CHUNK, 6);
+    server.files.set(path, { bytes: newBytes, etag: '"v2"' });
+    const notes: string[] = [];
+    info = await store.resume(info.id, (p) => p.note && notes.push(p.note));
+    expect(info.state).toBe("ready");
+    expect(notes.some((n) => /changed on the server/.test(n))).toBe(true);
+    expect(sha(await readBack(store, info.id))).toBe(sha(newBytes));
+  });
+
+  it("downloads a split set from its first shard URL, shards in order", async () => {
+    const shards = [ggufBytes(3 * CHUNK + 9, 7), ggufBytes(CHUNK, 8), ggufBytes(100, 9)];
+    const dir = `/${++dbCount}`;
+    shards.forEach((b, i) => {
+      server.files.set(`${dir}/m-0000${i + 1}-of-00003.gguf`, { bytes: b, etag: `"s${i}"` });
+    });
+    const store = new ModelStore(storeOptions());
+    const info = await store.addFromUrl([`${server.url}${dir}/m-00001-of-00003.gguf`]);
+    expect(info).toMatchObject({
+      state: "ready",
+      name: "m.gguf (3 parts)",
+      totalBytes: 4 * CHUNK + 109,
+    });
+    expect(info.urls).toHaveLength(3);
+    for (let s = 0; s < 3; s++) expect(sha(await readBack(store, info.id, s))).toBe(sha(shards[s]));
+    const all = await readBack(store, info.id);
+    expect(all.length).toBe(4 * CHUNK + 109);
+  });
+
+  it("pauses and resumes", async () => {
+    const bytes = ggufBytes(8 * CHUNK, 10);
+    const url = serve("pause.gguf", bytes);
+    const store = new ModelStore(storeOptions());
+    let paused = false;
+    let info = await store.addFromUrl([url], (p) => {
+      if (!paused && p.bytes >= CHUNK) {
+        paused = true;
+        void store.pause(p.modelId);
+      }
+    });
+    expect(info.state).toBe("paused");
+    expect(info.storedBytes).toBeLessThan(bytes.length);
+    expect((await store.list())[0].state).toBe("paused");
+    info = await store.resume(info.id);
+    expect(info.state).toBe("ready");
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+  });
+
+  it("cancel stops a download and removes what it stored; delete removes every chunk", async () => {
+    const a = ggufBytes(6 * CHUNK, 11);
+    const b = ggufBytes(3 * CHUNK, 12);
+    const opts = storeOptions();
+    const prefix = opts.dbPrefix as string;
+    const store = new ModelStore(opts);
+    const urlA = serve("a.gguf", a);
+    let cancelling: Promise<void> | null = null;
+    const pending = store.addFromUrl([urlA], (p) => {
+      if (!cancelling && p.bytes >= 2 * CHUNK) cancelling = store.cancel(p.modelId);
+    });
+    await expect(pending).rejects.toThrow(/cancelled/);
+    await cancelling;
+    expect(await store.list()).toEqual([]);
+    expect(await chunkKeys(prefix, `url:${urlA}`)).toEqual([]);
+
+    const infoA = await store.addFromUrl([urlA]);
+    const infoB = await store.addFromUrl([serve("b.gguf", b)]);
+    expect(await chunkKeys(prefix, infoA.id)).toHaveLength(6);
+    await store.delete(infoA.id);
+    expect(await chunkKeys(prefix, infoA.id)).toEqual([]);
+    expect((await store.list()).map((m) => m.id)).toEqual([infoB.id]);
+    expect(sha(await readBack(store, infoB.id))).toBe(sha(b));
+  });
+
+  it("stores a local File, and picking it again after an interruption continues", async () => {
+    const bytes = ggufBytes(3 * CHUNK + 5, 13);
+    const file = new File([bytes], "local.gguf");
+    const store = new ModelStore(storeOptions());
+    const info = await store.addFromFile(file);
+    expect(info).toMatchObject({ state: "ready", name: "local.gguf", urls: [] });
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+    expect((await store.addFromFile(file)).state).toBe("ready");
+  });
+});
+
+describe("ModelStore refusals and errors, in words", () => {
+  it("refuses a model that will not fit before downloading anything", async () => {
+    const bytes = ggufBytes(10 * CHUNK, 14);
+    const url = serve("big.gguf", bytes);
+    const store = new ModelStore(
+      storeOptions({ storage: { estimate: async () => ({ usage: 1000, quota: 4 * CHUNK }) } }),
+    );
+    await expect(store.addFromUrl([url])).rejects.toThrow(
+      /Not enough storage: "big\.gguf" needs 164 kB more, but only 64\.5 kB is free/,
+    );
+    expect(await store.list()).toEqual([]);
+    expect(server.log.filter((l) => l.path === pathOf(url) && l.method === "GET")).toEqual([]);
+  });
+
+  it("stops cleanly on a quota error mid-download, keeps the stored chunks, then resumes", async () => {
+    const bytes = ggufBytes(7 * CHUNK, 15);
+    const url = serve("quota.gguf", bytes);
+    const opts = storeOptions();
+    const prefix = opts.dbPrefix as string;
+    const base = createStore(`${prefix}-model-chunks`, "chunks");
+    let writesLeft = 3;
+    // A chunk store whose writes fail like a full disk once `writesLeft` runs out.
+    const chunks: UseStore = (mode, callback) =>
+      base(mode, (store) =>
+        callback({
+          get: (key: IDBValidKey) => store.get(key),
+          delete: (key: IDBValidKey | IDBKeyRange) => store.delete(key),
+          transaction: store.transaction,
+          put: (value: unknown, key?: IDBValidKey) => {
+            if (writesLeft-- <= 0) throw new DOMException("Quota exceeded", "QuotaExceededError");
+            return store.put(value, key);
+          },
+        } as unknown as IDBObjectStore),
+      );
+    const store = new ModelStore({
+      ...opts,
+      stores: { records: createStore(`${prefix}-models`, "records"), chunks },
+    });
+    let info = await store.addFromUrl([url]);
+    expect(info.state).toBe("paused");
+    expect(info.note).toMatch(/Not enough storage.*49\.2 kB stored so far are kept/);
+    expect(info.storedBytes).toBe(3 * CHUNK);
+    expect(await chunkKeys(prefix, info.id)).toHaveLength(3);
+    writesLeft = Number.POSITIVE_INFINITY;
+    info = await store.resume(info.id);
+    expect(info.state).toBe("ready");
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+  });
+
+  it("rejects a file that is not GGUF on its first bytes and keeps nothing", async () => {
+    const page = new TextEncoder().encode(`<!DOCTYPE html><html>${"x".repeat(20 * CHUNK)}</html>`);
+    const url = serve("page.gguf", page);
+    const opts = storeOptions();
+    let pushed = 0;
+    const store = new ModelStore(opts); // default validator: the GGUF magic check
+    const info = await store.addFromUrl([url]);
+    expect(info.state).toBe("failed");
+    expect(info.error).toMatch(
+      /"page\.gguf" was refused: the server sent a web page, not a GGUF file/,
+    );
+    expect(info.storedBytes).toBe(0);
+    expect(await chunkKeys(opts.dbPrefix as string, info.id)).toEqual([]);
+
+    // An injected validator (e.g. the GGUF stream parser) is fed from byte 0 and stops it early.
+    const noise = ggufBytes(20 * CHUNK, 16);
+    noise[4] = 9; // a version nobody reads
+    const spy = (): StartValidator => ({
+      push(bytes) {
+        pushed += bytes.length;
+        if (bytes[4] === 9) throw new Error("unsupported GGUF version 9");
+        return null;
+      },
+    });
+    const store2 = new ModelStore(storeOptions({ validator: spy }));
+    const info2 = await store2.addFromUrl([serve("v9.gguf", noise)]);
+    expect(info2.error).toMatch(/unsupported GGUF version 9/);
+    expect(pushed).toBeLessThan(noise.length);
+  });
+
+  it("reports HTTP errors in words: before (404) and during a download (500)", async () => {
+    const store = new ModelStore(storeOptions());
+    await expect(store.addFromUrl([`${server.url}/nothing-here.gguf`])).rejects.toThrow(
+      /not found at 127\.0\.0\.1:\d+\/nothing-here\.gguf \(HTTP 404\)/,
+    );
+    const bytes = ggufBytes(4 * CHUNK, 17);
+    const url = serve("flaky.gguf", bytes);
+    server.cutAt.set(pathOf(url), [2 * CHUNK + 1]);
+    let info = await store.addFromUrl([url]);
+    expect(info.state).toBe("paused");
+    server.failWith.set(pathOf(url), 503);
+    info = await store.resume(info.id);
+    expect(info.state).toBe("failed");
+    expect(info.error).toMatch(/server failed while sending .*flaky\.gguf \(HTTP 503\)/);
+    expect(info.storedBytes).toBe(2 * CHUNK);
+    server.failWith.delete(pathOf(url));
+    info = await store.resume(info.id);
+    expect(info.state).toBe("ready");
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+  });
+
+  it("checks a published SHA-256 and finds a damaged chunk, then repairs by resuming", async () => {
+    const bytes = ggufBytes(5 * CHUNK + 3, 18);
+    const published = { "X-Linked-Etag": `"${sha(bytes)}"` };
+    const good = serve("sha.gguf", bytes, undefined, published);
+    const opts = storeOptions();
+    const store = new ModelStore(opts);
+    const info = await store.addFromUrl([good]);
+    expect(info.state).toBe("ready");
+    expect((await store.record(info.id))?.shards[0].sha256).toBe(sha(bytes));
+
+    // Damage chunk 3 in storage behind the store's back.
+    const chunkStore = createStore(`${opts.dbPrefix}-model-chunks`, "chunks");
+    await set([info.id, 0, 2], new Uint8Array(CHUNK), chunkStore);
+    const checked = await store.verify(info.id);
+    expect(checked.state).toBe("failed");
+    expect(checked.error).toMatch(/chunk 3 of 6 is damaged/);
+    const repaired = await store.resume(info.id);
+    expect(repaired.state).toBe("ready");
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+
+    const wrong = ggufBytes(2 * CHUNK, 19);
+    const bad = serve("badsha.gguf", wrong, undefined, published);
+    const failed = await store.addFromUrl([bad]);
+    expect(failed.state).toBe("failed");
+    expect(failed.error).toMatch(/does not match its published SHA-256 checksum/);
+  });
+
+  it("explains what it cannot do: unknown ids, loading an unfinished model, a file to pick again", async () => {
+    const store = new ModelStore(storeOptions());
+    await expect(store.resume("url:nope")).rejects.toThrow(/No stored model has the id "url:nope"/);
+    const bytes = ggufBytes(3 * CHUNK, 20);
+    const url = serve("half.gguf", bytes);
+    server.cutAt.set(pathOf(url), [CHUNK + 1]);
+    const info = await store.addFromUrl([url]);
+    await expect(store.readChunks(info.id).next()).rejects.toThrow(
+      /not ready to load \(it is paused\)/,
+    );
+  });
+});
+
+describe("ModelStore across tabs", () => {
+  it("lets one tab write; the other watches its progress, waits, and never writes", async () => {
+    const bytes = ggufBytes(8 * CHUNK, 21);
+    const url = serve("tabs.gguf", bytes);
+    const path = pathOf(url);
+    const locks = new MemoryLockManager();
+    const opts = storeOptions({ locks, watchIntervalMs: 5 });
+    const tabA = new ModelStore(opts);
+    const tabB = new ModelStore(opts);
+    const notesB: string[] = [];
+    let second: Promise<unknown> | null = null;
+    let deleteRefusal: Promise<unknown> | null = null;
+    const infoA = await tabA.addFromUrl([url], (p) => {
+      if (!second && p.bytes >= CHUNK) {
+        second = tabB.addFromUrl([url], (q) => q.note && notesB.push(q.note));
+        deleteRefusal = tabB.delete(p.modelId).catch((e: Error) => e.message);
+      }
+    });
+    expect(infoA.state).toBe("ready");
+    expect(await second).toMatchObject({ state: "ready", storedBytes: bytes.length });
+    expect(await deleteRefusal).toMatch(/Another tab is downloading this model/);
+    expect(notesB.some((n) => /Another tab is downloading/.test(n))).toBe(true);
+    // One download only: every GET asked for different bytes.
+    const gets = server.log.filter((l) => l.path === path && l.method === "GET");
+    expect(gets).toHaveLength(1);
+    expect(sha(await readBack(tabB, infoA.id))).toBe(sha(bytes));
+  });
+
+  it("shows a download left running by a closed tab as paused, and resumes it", async () => {
+    const bytes = ggufBytes(4 * CHUNK, 22);
+    const url = serve("closed.gguf", bytes);
+    server.cutAt.set(pathOf(url), [2 * CHUNK + 7]);
+    const locks = new MemoryLockManager();
+    const opts = storeOptions({ locks });
+    const first = new ModelStore(opts);
+    const info = await first.addFromUrl([url]);
+    // The tab closed mid-download: its record still says "downloading".
+    const records = createStore(`${opts.dbPrefix}-models`, "records");
+    const rec = (await first.record(info.id)) as ModelRecord;
+    await set(info.id, { ...rec, state: "downloading" }, records);
+    const reloaded = new ModelStore(opts);
+    const listed = await reloaded.list();
+    expect(listed[0]).toMatchObject({ state: "paused", storedBytes: 2 * CHUNK });
+    expect(listed[0].note).toMatch(/Interrupted/);
+    const done = await reloaded.resume(info.id);
+    expect(done.state).toBe("ready");
+    expect(sha(await readBack(reloaded, info.id))).toBe(sha(bytes));
+  });
+});

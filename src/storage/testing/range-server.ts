@@ -1,0 +1,130 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One file the test server serves, and how it misbehaves. */
+export interface ServedFile {
+  bytes: Uint8Array;
+  etag?: string;
+  /** Extra response headers (e.g. a published checksum). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A local HTTP server for store tests: serves files with Range support and can
+ * misbehave on purpose (ignore Range, drop the connection at chosen byte offsets,
+ * answer with an error status).
+ */
+export interface RangeServer {
+  /** Base URL, e.g. http://127.0.0.1:40123 (no trailing slash). */
+  url: string;
+  files: Map<string, ServedFile>;
+  /** Absolute file offsets where a response is cut (each used once, then dropped). */
+  cutAt: Map<string, number[]>;
+  /** When true, Range headers are ignored and every GET answers 200 with the whole file. */
+  ignoreRange: boolean;
+  /** When set, every request for that path answers this status. */
+  failWith: Map<string, number>;
+  /** Requests seen, in order: method, path, Range header. */
+  log: { method: string; path: string; range: string | null }[];
+  /** Bytes of file data sent so far (over all responses). */
+  bytesSent: number;
+  close(): Promise<void>;
+}
+
+function parseRange(header: string | undefined, size: number): [number, number] | "bad" | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return "bad";
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    // Suffix range: the last N bytes.
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) return "bad";
+  return [start, end];
+}
+
+export async function startRangeServer(): Promise<RangeServer> {
+  const state: Omit<RangeServer, "url" | "close"> = {
+    files: new Map(),
+    cutAt: new Map(),
+    ignoreRange: false,
+    failWith: new Map(),
+    log: [],
+    bytesSent: 0,
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = decodeURIComponent((req.url ?? "/").split("?")[0]);
+    const range = req.headers.range ?? null;
+    state.log.push({ method: req.method ?? "GET", path, range });
+    const failure = state.failWith.get(path);
+    if (failure) {
+      res.writeHead(failure, { "Content-Type": "text/plain" });
+      res.end(`status ${failure}`);
+      return;
+    }
+    const file = state.files.get(path);
+    if (!file) {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("not found");
+      return;
+    }
+    const size = file.bytes.length;
+    const common: Record<string, string> = {
+      "Content-Type": "application/octet-stream",
+      ...(state.ignoreRange ? {} : { "Accept-Ranges": "bytes" }),
+      ...(file.etag ? { ETag: file.etag } : {}),
+      ...file.headers,
+    };
+    const parsed = state.ignoreRange ? null : parseRange(range ?? undefined, size);
+    if (parsed === "bad") {
+      res.writeHead(416, { ...common, "Content-Range": `bytes */${size}` });
+      res.end();
+      return;
+    }
+    const [start, end] = parsed ?? [0, size - 1];
+    const headers: Record<string, string> = {
+      ...common,
+      "Content-Length": String(end - start + 1),
+    };
+    if (parsed) headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(parsed ? 206 : 200, headers);
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    // Cut at the first pending cut point inside this response, if any.
+    const cuts = state.cutAt.get(path) ?? [];
+    const cutIndex = cuts.findIndex((c) => c > start && c <= end);
+    if (cutIndex < 0) {
+      state.bytesSent += end - start + 1;
+      res.end(Buffer.from(file.bytes.buffer, file.bytes.byteOffset + start, end - start + 1));
+      return;
+    }
+    const cut = cuts[cutIndex];
+    cuts.splice(cutIndex, 1);
+    state.bytesSent += cut - start;
+    res.write(Buffer.from(file.bytes.buffer, file.bytes.byteOffset + start, cut - start), () => {
+      // Drop the socket mid-body: the client sees a truncated response.
+      res.socket?.destroy();
+    });
+  };
+
+  const server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const result = state as RangeServer;
+  result.url = `http://127.0.0.1:${port}`;
+  result.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return result;
+}

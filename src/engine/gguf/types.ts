@@ -1,8 +1,24 @@
-import { GGUFValueType } from "@huggingface/gguf";
-
-// Metadata value type ids come from @huggingface/gguf (one source of names for the spec);
-// everything else here is ours because that package has no I2_S and no streaming parser.
-export { GGUFValueType as GgufValueType };
+/**
+ * GGUF metadata value type ids (the GGUF spec). The same names and ids as
+ * @huggingface/gguf's GGUFValueType (types.test.ts checks they agree); declared here
+ * because importing that package at run time pulls its Node file reader (fs, stream)
+ * into the worker bundle, for one enum. Its parser is our second opinion in the tests.
+ */
+export enum GgufValueType {
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
+}
 
 /** ggml tensor type ids (ggml.h; I2_S = 36 in the BitNet fork, Eddie-Wang1120/llama.cpp). */
 export enum GgmlType {
@@ -95,7 +111,7 @@ export type GgufValue = number | bigint | boolean | string | GgufValue[];
  * The GGUF type of a metadata value: a scalar type id, or an array of items of one type.
  * For arrays of arrays the tag holds the first inner array's item type.
  */
-export type GgufTypeTag = Exclude<GGUFValueType, GGUFValueType.ARRAY> | { array: GgufTypeTag };
+export type GgufTypeTag = Exclude<GgufValueType, GgufValueType.ARRAY> | { array: GgufTypeTag };
 
 export interface GgufTypedValue {
   type: GgufTypeTag;

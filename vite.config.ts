@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
@@ -13,25 +13,21 @@ const crossOriginIsolation = {
 };
 
 /**
- * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-*.gguf; this copies
- * them into public/models/ (git-ignored) so dev, preview and the build serve them at
- * /models/, where the UI's "Tiny test model (built in)" entry looks.
+ * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf; this
+ * copies it into public/models/ (git-ignored) so dev, preview and the build serve it at
+ * /models/, where the UI's "Tiny test model (built in)" entry looks (modelCatalog.ts).
  */
+const BUILT_IN_MODEL = "tiny-i2_s.gguf";
 function builtInTinyModel(): Plugin {
   return {
     name: "trit-builtin-tiny-model",
     buildStart() {
-      const from = "models";
-      if (!existsSync(from)) return;
-      const files = readdirSync(from).filter((f) => /^tiny-.*\.gguf$/.test(f));
-      if (files.length === 0) return;
+      const source = join("models", BUILT_IN_MODEL);
+      if (!existsSync(source)) return;
+      const target = join("public", "models", BUILT_IN_MODEL);
       mkdirSync(join("public", "models"), { recursive: true });
-      for (const file of files) {
-        const source = join(from, file);
-        const target = join("public", "models", file);
-        if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs)
-          copyFileSync(source, target);
-      }
+      if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs)
+        copyFileSync(source, target);
     },
   };
 }

@@ -143,6 +143,9 @@ test("chat: copy a reply, and share a link for the current model and prompt", as
   );
   expect(hash.get("prompt")).toBe("copy me");
   expect(hash.get("temperature")).toBe("0.25");
+  await dialog.getByRole("button", { name: "Copy link" }).click();
+  await expect(dialog.getByText("Link copied.")).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
   await page.screenshot({ path: "e2e/screenshots/ui-chat-share.png", animations: "disabled" });
   await dialog.getByRole("button", { name: "Close" }).click();
   await page.screenshot({ path: "e2e/screenshots/ui-chat.png", animations: "disabled" });

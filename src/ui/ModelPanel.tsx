@@ -151,9 +151,10 @@ function ModelHeader({
 
 function CatalogItem({ entry, stored }: { entry: CatalogEntry; stored: StoredModel | undefined }) {
   const builtInAvailable = useModelStore((s) => s.builtInAvailable);
+  const builtInBytes = useModelStore((s) => s.builtInBytes);
   const { downloadUrl } = useModelStore.getState();
   const url = entryUrl(entry, appBase());
-  const size = stored?.totalBytes ?? entry.sizeBytes;
+  const size = stored?.totalBytes ?? entry.sizeBytes ?? (entry.builtIn ? builtInBytes : null);
   const missing = entry.builtIn && builtInAvailable === false;
 
   return (

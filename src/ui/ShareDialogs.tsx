@@ -168,9 +168,7 @@ export function ShareButton() {
           }}
         >
           <h2 id="share-link-heading">Share this model</h2>
-          {message ? (
-            <p className="error">{message}</p>
-          ) : (
+          {link && (
             <>
               <p className="muted small">
                 Whoever opens this link sees the model's source and size and is asked before
@@ -178,9 +176,14 @@ export function ShareButton() {
               </p>
               <label className="field">
                 <span>Link</span>
-                <textarea readOnly rows={4} value={link ?? ""} onFocus={(e) => e.target.select()} />
+                <textarea readOnly rows={4} value={link} onFocus={(e) => e.target.select()} />
               </label>
             </>
+          )}
+          {message && (
+            <p className={link ? "note small" : "error"} role="status">
+              {message}
+            </p>
           )}
           <div className="dialog-actions">
             {link && (
@@ -190,8 +193,7 @@ export function ShareButton() {
                 onClick={async () => {
                   try {
                     await navigator.clipboard.writeText(link);
-                    setMessage(null);
-                    setLink(null);
+                    setMessage("Link copied.");
                   } catch {
                     setMessage(
                       "Copying was not allowed here; select the link and copy it by hand.",

@@ -36,7 +36,7 @@ export const TINY_MODEL: CatalogEntry = {
   id: "tiny-builtin",
   name: "Tiny test model (built in)",
   description:
-    "A few-megabyte model with random weights, made by the build. It answers with nonsense: it is for trying the app without a download.",
+    "A small model with random weights, made by the build and served with the app. It answers with nonsense: it is for trying Trit without a big download.",
   url: "models/tiny-i2_s.gguf",
   sizeBytes: null,
   sizeApproximate: false,

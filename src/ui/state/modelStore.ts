@@ -32,6 +32,7 @@ interface ModelState {
   shareError: string | null;
   /** Whether the server has the built-in tiny model (null until asked). */
   builtInAvailable: boolean | null;
+  builtInBytes: number | null;
 
   refresh(): Promise<void>;
   downloadUrl(rawUrl: string): Promise<StoredModel | null>;
@@ -131,6 +132,7 @@ export const useModelStore = create<ModelState>((set, get) => {
     pendingShare: null,
     shareError: null,
     builtInAvailable: null,
+    builtInBytes: null,
 
     async refresh() {
       try {
@@ -226,7 +228,8 @@ export const useModelStore = create<ModelState>((set, get) => {
     },
 
     async checkBuiltIn(url) {
-      set({ builtInAvailable: (await headSize(url)) !== null });
+      const size = await headSize(url);
+      set({ builtInAvailable: size !== null, builtInBytes: size });
     },
 
     async openShareLink(href, base) {

@@ -97,6 +97,7 @@ export class KernelModel implements ForwardModel {
   private readonly head: number;
   private headI8 = 0;
   private headI8Scales = 0;
+  private bandwidthOut = 0;
   private readonly hiddenPad: number;
   private readonly maxBatch: number;
   // scratch, each sized for maxBatch tokens
@@ -340,6 +341,38 @@ export class KernelModel implements ForwardModel {
 
   reset(): void {
     // Attention reads only positions 0..pos, all written before they are read.
+  }
+
+  /**
+   * Read bandwidth in GB/s of this engine's threads (v128 loads, split like a matvec),
+   * streaming the engine's own memory, which is mostly weights: the benchmark's roofline.
+   * Median of `repeats` passes.
+   */
+  measureReadBandwidth(repeats = 5): number {
+    const chunks = Math.floor((this.arena.used - 65536) / 65536) - 8;
+    if (this.bandwidthOut === 0) {
+      this.bandwidthOut = this.arena.alloc(chunks * 16 + 64);
+      this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
+    }
+    const rates: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      this.pool.run("stream_read", 0, chunks, 1, [65536, this.bandwidthOut]);
+      rates.push((chunks * 65536) / ((performance.now() - t0) / 1000) / 1e9);
+    }
+    rates.sort((a, b) => a - b);
+    return rates[Math.floor(rates.length / 2)];
+  }
+
+  /** Bytes of weights one decoded token streams: ternary linears and the head in use. */
+  get bytesPerToken(): number {
+    let bytes = 0;
+    for (const l of this.layers) {
+      for (const w of [l.qkv, l.wo, l.gateUp, l.down]) bytes += w.rows * w.stride;
+    }
+    const c = this.config;
+    const headBytes = this.useInt8Head ? 1 : this.exactHead === "f16" ? 2 : 4;
+    return bytes + c.vocab * this.hiddenPad * headBytes;
   }
 
   /** Stops the kernel threads. */

@@ -34,6 +34,7 @@ export const POOL_KERNELS = [
   "head_f16",
   "head_i8",
   "attention",
+  "stream_read",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 

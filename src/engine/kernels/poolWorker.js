@@ -19,6 +19,7 @@ const KERNELS = [
   "head_f16",
   "head_i8",
   "attention",
+  "stream_read",
 ];
 // Spin this many polls before sleeping: a job follows the last within microseconds
 // during a forward pass, and waking from Atomics.wait costs tens of microseconds.

@@ -1,0 +1,179 @@
+/**
+ * `npm run bench`: decode and prefill speed of Trit's engine on the generator's
+ * 2B4T-shaped model, in Node and in headless Chromium (the real Worker path), beside
+ * native llama.cpp (node-llama-cpp's prebuilt CPU binary) on the same TQ2_0 file with the
+ * same threads, prompt and token counts. Each engine runs in its own child process, one
+ * after the other. The machine is shared: figures are medians of per-token times.
+ *
+ *   npm run bench [-- --json] [--model PATH] [--threads N] [--prompt N] [--gen N]
+ *                 [--int8-head] [--skip-node] [--skip-browser] [--skip-native]
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+
+interface Options {
+  json: boolean;
+  model: string;
+  threads: number;
+  prompt: number;
+  gen: number;
+  int8Head: boolean;
+  skip: Set<string>;
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = {
+    json: false,
+    model: "models/bench-2b4t-tq2_0.gguf",
+    threads: 2,
+    prompt: 64,
+    gen: 32,
+    int8Head: false,
+    skip: new Set(),
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--json") o.json = true;
+    else if (a === "--model") o.model = value();
+    else if (a === "--threads") o.threads = Number(value());
+    else if (a === "--prompt") o.prompt = Number(value());
+    else if (a === "--gen") o.gen = Number(value());
+    else if (a === "--int8-head") o.int8Head = true;
+    else if (a.startsWith("--skip-")) o.skip.add(a.slice(7));
+    else throw new Error(`unknown option ${a} (see the top of scripts/bench.ts)`);
+  }
+  for (const [k, v] of [
+    ["--threads", o.threads],
+    ["--prompt", o.prompt],
+    ["--gen", o.gen],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number ≥ 1`);
+  }
+  return o;
+}
+
+/** Runs a child that prints one JSON line last; returns it parsed. */
+function child(
+  label: string,
+  command: string,
+  args: string[],
+  quiet: boolean,
+): Record<string, unknown> {
+  if (!quiet) process.stderr.write(`running ${label}…\n`);
+  const r = spawnSync(command, args, { encoding: "utf8", maxBuffer: 1 << 26, timeout: 1_800_000 });
+  const lines = (r.stdout ?? "").trim().split("\n");
+  try {
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    throw new Error(`${label} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const model = resolve(o.model);
+  if (!existsSync(model)) {
+    throw new Error(`The benchmark model ${model} does not exist: run \`npm run models\` first.`);
+  }
+  const common = [
+    model,
+    String(o.threads),
+    String(o.prompt),
+    String(o.gen),
+    o.int8Head ? "int8" : "",
+  ];
+  const tsx = ["--import", "tsx"];
+  const node = o.skip.has("node")
+    ? undefined
+    : child(
+        "Trit in Node",
+        process.execPath,
+        ["--experimental-wasm-relaxed-simd", ...tsx, "scripts/bench/node-trit.ts", ...common],
+        o.json,
+      );
+  const browser = o.skip.has("browser")
+    ? undefined
+    : child(
+        "Trit in Chromium",
+        process.execPath,
+        [...tsx, "scripts/bench/browser.ts", ...common],
+        o.json,
+      );
+  const native = o.skip.has("native")
+    ? undefined
+    : child(
+        "llama.cpp (node-llama-cpp)",
+        process.execPath,
+        [...tsx, "scripts/bench/native.ts", ...common.slice(0, 4)],
+        o.json,
+      );
+
+  const n = (r: Record<string, unknown> | undefined, k: string) =>
+    r && typeof r[k] === "number" ? (r[k] as number) : null;
+  const ratio = (a: number | null, b: number | null) => (a !== null && b ? a / b : null);
+  const summary = {
+    model,
+    threads: o.threads,
+    prompt_tokens: o.prompt,
+    gen_tokens: o.gen,
+    head: (browser?.head ?? node?.head ?? null) as string | null,
+    decode_tok_s: n(node, "decode_tok_s"),
+    prefill_tok_s: n(node, "prefill_tok_s"),
+    node_build: node?.build ?? null,
+    node_roofline_fraction: n(node, "roofline_fraction"),
+    browser_decode_tok_s: n(browser, "decode_tok_s"),
+    browser_prefill_tok_s: n(browser, "prefill_tok_s"),
+    browser_build: browser?.build ?? null,
+    browser: browser?.browser ?? null,
+    browser_gb_s: n(browser, "decode_gb_s"),
+    browser_bandwidth_gb_s: n(browser, "bandwidth_gb_s"),
+    roofline_fraction: n(browser, "roofline_fraction") ?? n(node, "roofline_fraction"),
+    native_decode_tok_s: n(native, "decode_tok_s"),
+    native_prefill_tok_s: n(native, "prefill_tok_s"),
+    browser_vs_native_decode: ratio(n(browser, "decode_tok_s"), n(native, "decode_tok_s")),
+    browser_vs_native_prefill: ratio(n(browser, "prefill_tok_s"), n(native, "prefill_tok_s")),
+    node_vs_native_decode: ratio(n(node, "decode_tok_s"), n(native, "decode_tok_s")),
+    bytes_per_token: n(browser, "bytes_per_token") ?? n(node, "bytes_per_token"),
+    same_tokens_node_browser:
+      node && browser ? JSON.stringify(node.tokens) === JSON.stringify(browser.tokens) : null,
+    runs: { node, browser, native },
+  };
+  if (o.json) {
+    console.log(JSON.stringify(summary));
+    return;
+  }
+  const f = (v: number | null, d = 1) => (v === null ? "—" : v.toFixed(d));
+  const row = (name: string, r: Record<string, unknown> | undefined) =>
+    `${name.padEnd(30)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
+  console.log(
+    `BitNet 2B4T-shaped model, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}`,
+  );
+  console.log(
+    `${"".padEnd(30)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
+  );
+  if (node) console.log(row(`Trit, Node (${node.build})`, node));
+  if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build})`, browser));
+  if (native) console.log(row("llama.cpp native (TQ2_0)", native));
+  console.log(
+    `browser / native: decode ${f(summary.browser_vs_native_decode, 2)}×, prefill ${f(summary.browser_vs_native_prefill, 2)}×` +
+      (summary.same_tokens_node_browser === null
+        ? ""
+        : `; Node and Chromium decoded ${summary.same_tokens_node_browser ? "the same" : "DIFFERENT"} greedy tokens`),
+  );
+  console.log(
+    "Decode tok/s = 1 / median step time; the CPU is shared, so expect run-to-run noise.",
+  );
+}
+
+try {
+  main();
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+}

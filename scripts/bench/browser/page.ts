@@ -1,0 +1,22 @@
+// The benchmark page: runs Trit's engine in a Worker (the real engine path: the pool's
+// threads are nested Workers sharing one wasm Memory) and publishes the result for the
+// Playwright driver (scripts/bench/browser.ts) as window.__bench.
+const params = new URLSearchParams(location.search);
+const out = document.getElementById("out") as HTMLElement;
+const state = window as unknown as { __bench?: unknown };
+const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+worker.onmessage = (e) => {
+  state.__bench = e.data;
+  out.textContent = JSON.stringify(e.data, null, 2);
+};
+worker.onerror = (e) => {
+  state.__bench = { error: e.message };
+};
+worker.postMessage({
+  modelUrl: params.get("model") ?? "/model.gguf",
+  threads: Number(params.get("threads") ?? 2),
+  promptTokens: Number(params.get("prompt") ?? 64),
+  genTokens: Number(params.get("gen") ?? 32),
+  int8Head: params.get("head") === "int8",
+  crossOriginIsolated: globalThis.crossOriginIsolated,
+});

@@ -1,0 +1,18 @@
+// Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
+import { runTrit } from "../run-trit.ts";
+
+self.onmessage = async (e: MessageEvent) => {
+  const p = e.data;
+  try {
+    if (p.threads > 1 && !globalThis.crossOriginIsolated) {
+      throw new Error("The benchmark page is not cross-origin isolated: no threads.");
+    }
+    const response = await fetch(p.modelUrl);
+    if (!response.ok) throw new Error(`model download failed: ${response.status}`);
+    const blob = await response.blob();
+    const result = await runTrit(blob, p);
+    self.postMessage({ ...result, crossOriginIsolated: globalThis.crossOriginIsolated });
+  } catch (error) {
+    self.postMessage({ error: String(error) });
+  }
+};

@@ -1,0 +1,18 @@
+// Trit's engine in Node on a GGUF file; prints one JSON line (BenchResult).
+// node --experimental-wasm-relaxed-simd --import tsx scripts/bench/node-trit.ts MODEL THREADS PROMPT GEN [int8]
+import { openGgufFile } from "../../src/engine/gguf/node.ts";
+import { runTrit } from "./run-trit.ts";
+
+const [model, threads, prompt, gen, head] = process.argv.slice(2);
+if (!model) {
+  console.error("usage: node-trit.ts MODEL THREADS PROMPT GEN [int8]");
+  process.exit(2);
+}
+const result = await runTrit(await openGgufFile(model), {
+  threads: Number(threads ?? 2),
+  promptTokens: Number(prompt ?? 64),
+  genTokens: Number(gen ?? 32),
+  int8Head: head === "int8",
+});
+console.log(JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,69 @@
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize } from "node:path";
+import { expect, test } from "@playwright/test";
+
+// A static host that sends no COOP/COEP headers at all (like GitHub Pages): the service
+// worker must add them, so after one automatic reload the page is cross-origin isolated.
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".wasm": "application/wasm",
+  ".webmanifest": "application/manifest+json",
+};
+
+let server: Server;
+let origin = "";
+
+test.beforeAll(async () => {
+  const root = join(process.cwd(), "dist");
+  server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    let file = join(root, path);
+    if (!file.startsWith(root) || !existsSync(file) || statSync(file).isDirectory())
+      file = join(root, "index.html");
+    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+test.afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+test("on a host without COOP/COEP the service worker makes the page isolated", async ({ page }) => {
+  const first = await page.goto(`${origin}/`);
+  expect(first?.headers()["cross-origin-embedder-policy"]).toBeUndefined();
+  // The worker installs, takes control, and the page reloads itself once.
+  await expect
+    .poll(() => page.evaluate(() => window.crossOriginIsolated).catch(() => false), {
+      timeout: 20_000,
+    })
+    .toBe(true);
+  await expect(page.getByTestId("page-isolated")).toHaveText("yes");
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  await expect(page.getByTestId("cap-sab")).toHaveText("yes");
+  await expect(page.getByTestId("stats-threads")).not.toContainText("single-threaded");
+});
+
+test.describe("without a service worker", () => {
+  test.use({ serviceWorkers: "block" });
+
+  test("the app still runs, single-threaded, and says so", async ({ page }) => {
+    await page.goto(`${origin}/`);
+    await expect(page.getByTestId("engine-status")).toHaveText("ready");
+    expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(false);
+    await expect(page.getByTestId("page-isolated")).toHaveText("no");
+    await expect(page.getByTestId("stats-threads")).toHaveText(
+      "1 (single-threaded: page not cross-origin isolated)",
+    );
+    await expect(page.getByRole("textbox", { name: "Message" })).toBeVisible();
+  });
+});

@@ -2,6 +2,10 @@ import "fake-indexeddb/auto";
 import { createHash } from "node:crypto";
 import { createStore, keys, set, type UseStore } from "idb-keyval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bitnetTensorShapes } from "../engine/gguf/config.ts";
+import { type EncodedHeader, encodeGgufHeader } from "../engine/gguf/encode.ts";
+import { GgmlType, type GgufTypedValue, GgufValueType as T } from "../engine/gguf/types.ts";
+import type { BitNetConfig } from "../engine/model/config.ts";
 import type { DownloadProgress } from "../worker/api.ts";
 import { type ModelRecord, ModelStore, type ModelStoreOptions } from "./model-store.ts";
 import type { StartValidator } from "./start-check.ts";
@@ -22,13 +26,81 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Bytes that start like a GGUF v3 file, then noise. */
-function ggufBytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
+/** Fills `out` from `from` on with pseudo-random bytes. */
+function noise(out: Uint8Array, from: number, seed: number): void {
   const next = rng(seed);
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = Math.floor(next() * 256);
-  out.set([0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0]);
-  return out;
+  for (let i = from; i < out.length; i++) out[i] = Math.floor(next() * 256);
+}
+
+/**
+ * A BitNet GGUF of about `approxBytes`: a real header with the full tensor set (the
+ * store's default check parses it), then noise as tensor data. The vocabulary sets the size.
+ */
+function bitnetFile(
+  approxBytes: number,
+  seed: number,
+  architecture = "bitnet",
+): Uint8Array<ArrayBuffer> {
+  // The embedding (hidden × vocab, F16) is the only part that grows with the vocabulary.
+  const fixed = bitnetHeader(16, architecture).fileSize - 16 * HIDDEN * 2;
+  const vocab = Math.max(16, Math.round((approxBytes - fixed) / (HIDDEN * 2)));
+  return withNoise(bitnetHeader(vocab, architecture), seed);
+}
+
+const HIDDEN = 32;
+
+function bitnetHeader(vocab: number, architecture: string): EncodedHeader {
+  const config: BitNetConfig = {
+    architecture,
+    layers: 1,
+    hidden: HIDDEN,
+    ffn: 32,
+    heads: 2,
+    kvHeads: 1,
+    headDim: HIDDEN / 2,
+    vocab,
+    contextLength: 256,
+    ropeTheta: 500000,
+    normEps: 1e-5,
+    activation: "silu",
+  };
+  const u32 = (value: number): GgufTypedValue => ({ type: T.UINT32, value });
+  const metadata: Record<string, GgufTypedValue> = {
+    "general.architecture": { type: T.STRING, value: architecture },
+    [`${architecture}.vocab_size`]: u32(vocab),
+    [`${architecture}.context_length`]: u32(config.contextLength),
+    [`${architecture}.embedding_length`]: u32(config.hidden),
+    [`${architecture}.block_count`]: u32(config.layers),
+    [`${architecture}.feed_forward_length`]: u32(config.ffn),
+    [`${architecture}.attention.head_count`]: u32(config.heads),
+    [`${architecture}.attention.head_count_kv`]: u32(config.kvHeads),
+    [`${architecture}.rope.freq_base`]: { type: T.FLOAT32, value: config.ropeTheta },
+    [`${architecture}.attention.layer_norm_rms_epsilon`]: {
+      type: T.FLOAT32,
+      value: config.normEps,
+    },
+  };
+  const tensors = bitnetTensorShapes(config).map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    type: t.role === "norm" ? GgmlType.F32 : GgmlType.F16,
+  }));
+  return encodeGgufHeader(metadata, tensors);
+}
+
+/** A GGUF holding one F32 tensor of `floats` values (a later shard of a split set). */
+function tensorFile(floats: number, seed: number): Uint8Array<ArrayBuffer> {
+  return withNoise(
+    encodeGgufHeader({}, [{ name: `t${seed}`, type: GgmlType.F32, shape: [floats] }]),
+    seed,
+  );
+}
+
+function withNoise(header: EncodedHeader, seed: number): Uint8Array<ArrayBuffer> {
+  const file = new Uint8Array(header.fileSize);
+  file.set(header.bytes);
+  noise(file, header.bytes.length, seed);
+  return file;
 }
 
 function sha(bytes: Uint8Array): string {
@@ -111,7 +183,7 @@ async function chunkKeys(dbPrefix: string, id: string): Promise<IDBValidKey[]> {
 
 describe("ModelStore downloads", () => {
   it("stores a file as fixed-size chunks with a hash per chunk, byte-identical", async () => {
-    const bytes = ggufBytes(5 * CHUNK + 123, 1);
+    const bytes = bitnetFile(5 * CHUNK + 123, 1);
     const url = serve("one.gguf", bytes);
     const opts = storeOptions();
     const store = new ModelStore(opts);
@@ -125,6 +197,8 @@ describe("ModelStore downloads", () => {
     expect(info.name).toBe("one.gguf");
     expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
     const rec = (await store.record(info.id)) as ModelRecord;
+    expect(bytes.length).toBeGreaterThan(5 * CHUNK);
+    expect(bytes.length).toBeLessThan(6 * CHUNK);
     expect(rec.shards[0].chunks).toBe(6);
     expect(rec.shards[0].hashes).toEqual(
       [0, 1, 2, 3, 4, 5].map((i) => sha(bytes.subarray(i * CHUNK, (i + 1) * CHUNK))),
@@ -146,8 +220,8 @@ describe("ModelStore downloads", () => {
   });
 
   it("resumes from 20 random cut points (and reloads) into a byte-identical model", async () => {
-    const size = 20 * CHUNK + 777;
-    const bytes = ggufBytes(size, 2);
+    const bytes = bitnetFile(20 * CHUNK + 777, 2);
+    const size = bytes.length;
     const url = serve("cut.gguf", bytes);
     const path = pathOf(url);
     const next = rng(20);
@@ -183,7 +257,7 @@ describe("ModelStore downloads", () => {
   });
 
   it("retries a dropped connection on its own before giving up", async () => {
-    const bytes = ggufBytes(6 * CHUNK, 3);
+    const bytes = bitnetFile(6 * CHUNK, 3);
     const url = serve("retry.gguf", bytes);
     server.cutAt.set(pathOf(url), [CHUNK + 10, 3 * CHUNK + 5]);
     const store = new ModelStore(storeOptions({ retries: 2 }));
@@ -195,7 +269,7 @@ describe("ModelStore downloads", () => {
   });
 
   it("restarts from zero, with a note, when the server ignores Range", async () => {
-    const bytes = ggufBytes(4 * CHUNK + 1, 4);
+    const bytes = bitnetFile(4 * CHUNK + 1, 4);
     const url = serve("norange.gguf", bytes);
     server.cutAt.set(pathOf(url), [2 * CHUNK + 100]);
     const store = new ModelStore(storeOptions());
@@ -217,14 +291,14 @@ describe("ModelStore downloads", () => {
   });
 
   it("notices a file that changed on the server (ETag) and downloads the new one", async () => {
-    const oldBytes = ggufBytes(4 * CHUNK, 5);
+    const oldBytes = bitnetFile(4 * CHUNK, 5);
     const url = serve("changing.gguf", oldBytes, '"v1"');
     const path = pathOf(url);
     server.cutAt.set(path, [2 * CHUNK + 50]);
     const store = new ModelStore(storeOptions());
     let info = await store.addFromUrl([url]);
     expect(info.state).toBe("paused");
-    const newBytes = ggufBytes(4 * CHUNK, 6);
+    const newBytes = bitnetFile(4 * CHUNK, 6);
     server.files.set(path, { bytes: newBytes, etag: '"v2"' });
     const notes: string[] = [];
     info = await store.resume(info.id, (p) => p.note && notes.push(p.note));
@@ -234,7 +308,8 @@ describe("ModelStore downloads", () => {
   });
 
   it("downloads a split set from its first shard URL, shards in order", async () => {
-    const shards = [ggufBytes(3 * CHUNK + 9, 7), ggufBytes(CHUNK, 8), ggufBytes(100, 9)];
+    const shards = [bitnetFile(3 * CHUNK + 9, 7), tensorFile(CHUNK / 4, 8), tensorFile(25, 9)];
+    const total = shards.reduce((sum, b) => sum + b.length, 0);
     const dir = `/${++dbCount}`;
     shards.forEach((b, i) => {
       server.files.set(`${dir}/m-0000${i + 1}-of-00003.gguf`, { bytes: b, etag: `"s${i}"` });
@@ -244,16 +319,16 @@ describe("ModelStore downloads", () => {
     expect(info).toMatchObject({
       state: "ready",
       name: "m.gguf (3 parts)",
-      totalBytes: 4 * CHUNK + 109,
+      totalBytes: total,
     });
     expect(info.urls).toHaveLength(3);
     for (let s = 0; s < 3; s++) expect(sha(await readBack(store, info.id, s))).toBe(sha(shards[s]));
     const all = await readBack(store, info.id);
-    expect(all.length).toBe(4 * CHUNK + 109);
+    expect(all.length).toBe(total);
   });
 
   it("pauses and resumes", async () => {
-    const bytes = ggufBytes(8 * CHUNK, 10);
+    const bytes = bitnetFile(8 * CHUNK, 10);
     const url = serve("pause.gguf", bytes);
     const store = new ModelStore(storeOptions());
     let paused = false;
@@ -272,8 +347,8 @@ describe("ModelStore downloads", () => {
   });
 
   it("cancel stops a download and removes what it stored; delete removes every chunk", async () => {
-    const a = ggufBytes(6 * CHUNK, 11);
-    const b = ggufBytes(3 * CHUNK, 12);
+    const a = bitnetFile(6 * CHUNK, 11);
+    const b = bitnetFile(3 * CHUNK, 12);
     const opts = storeOptions();
     const prefix = opts.dbPrefix as string;
     const store = new ModelStore(opts);
@@ -297,7 +372,7 @@ describe("ModelStore downloads", () => {
   });
 
   it("stores a local File, and picking it again after an interruption continues", async () => {
-    const bytes = ggufBytes(3 * CHUNK + 5, 13);
+    const bytes = bitnetFile(3 * CHUNK + 5, 13);
     const file = new File([bytes], "local.gguf");
     const store = new ModelStore(storeOptions());
     const info = await store.addFromFile(file);
@@ -309,7 +384,7 @@ describe("ModelStore downloads", () => {
 
 describe("ModelStore refusals and errors, in words", () => {
   it("refuses a model that will not fit before downloading anything", async () => {
-    const bytes = ggufBytes(10 * CHUNK, 14);
+    const bytes = bitnetFile(10 * CHUNK, 14);
     const url = serve("big.gguf", bytes);
     const store = new ModelStore(
       storeOptions({ storage: { estimate: async () => ({ usage: 1000, quota: 4 * CHUNK }) } }),
@@ -322,7 +397,7 @@ describe("ModelStore refusals and errors, in words", () => {
   });
 
   it("stops cleanly on a quota error mid-download, keeps the stored chunks, then resumes", async () => {
-    const bytes = ggufBytes(7 * CHUNK, 15);
+    const bytes = bitnetFile(7 * CHUNK, 15);
     const url = serve("quota.gguf", bytes);
     const opts = storeOptions();
     const prefix = opts.dbPrefix as string;
@@ -371,8 +446,8 @@ describe("ModelStore refusals and errors, in words", () => {
     expect(await chunkKeys(opts.dbPrefix as string, info.id)).toEqual([]);
 
     // An injected validator (e.g. the GGUF stream parser) is fed from byte 0 and stops it early.
-    const noise = ggufBytes(20 * CHUNK, 16);
-    noise[4] = 9; // a version nobody reads
+    const v9 = bitnetFile(20 * CHUNK, 16);
+    v9[4] = 9; // a version nobody reads
     const spy = (): StartValidator => ({
       push(bytes) {
         pushed += bytes.length;
@@ -381,9 +456,23 @@ describe("ModelStore refusals and errors, in words", () => {
       },
     });
     const store2 = new ModelStore(storeOptions({ validator: spy }));
-    const info2 = await store2.addFromUrl([serve("v9.gguf", noise)]);
+    const info2 = await store2.addFromUrl([serve("v9.gguf", v9)]);
     expect(info2.error).toMatch(/unsupported GGUF version 9/);
-    expect(pushed).toBeLessThan(noise.length);
+    expect(pushed).toBeLessThan(v9.length);
+  });
+
+  it("rejects a GGUF that is not a BitNet model, and bytes that are not GGUF at all", async () => {
+    const store = new ModelStore(storeOptions());
+    const llama = await store.addFromUrl([serve("llama.gguf", bitnetFile(4 * CHUNK, 23, "llama"))]);
+    expect(llama.state).toBe("failed");
+    expect(llama.error).toMatch(
+      /"llama\.gguf" was refused: .*architecture "llama" is not a BitNet model/,
+    );
+    const random = new Uint8Array(3 * CHUNK);
+    noise(random, 0, 24);
+    const junk = await store.addFromUrl([serve("junk.gguf", random)]);
+    expect(junk.error).toMatch(/"junk\.gguf" was refused: .*not a GGUF file/);
+    expect(junk.storedBytes).toBe(0);
   });
 
   it("reports HTTP errors in words: before (404) and during a download (500)", async () => {
@@ -391,7 +480,7 @@ describe("ModelStore refusals and errors, in words", () => {
     await expect(store.addFromUrl([`${server.url}/nothing-here.gguf`])).rejects.toThrow(
       /not found at 127\.0\.0\.1:\d+\/nothing-here\.gguf \(HTTP 404\)/,
     );
-    const bytes = ggufBytes(4 * CHUNK, 17);
+    const bytes = bitnetFile(4 * CHUNK, 17);
     const url = serve("flaky.gguf", bytes);
     server.cutAt.set(pathOf(url), [2 * CHUNK + 1]);
     let info = await store.addFromUrl([url]);
@@ -408,7 +497,7 @@ describe("ModelStore refusals and errors, in words", () => {
   });
 
   it("checks a published SHA-256 and finds a damaged chunk, then repairs by resuming", async () => {
-    const bytes = ggufBytes(5 * CHUNK + 3, 18);
+    const bytes = bitnetFile(5 * CHUNK + 3, 18);
     const published = { "X-Linked-Etag": `"${sha(bytes)}"` };
     const good = serve("sha.gguf", bytes, undefined, published);
     const opts = storeOptions();
@@ -422,12 +511,13 @@ describe("ModelStore refusals and errors, in words", () => {
     await set([info.id, 0, 2], new Uint8Array(CHUNK), chunkStore);
     const checked = await store.verify(info.id);
     expect(checked.state).toBe("failed");
-    expect(checked.error).toMatch(/chunk 3 of 6 is damaged/);
+    const count = Math.ceil(bytes.length / CHUNK);
+    expect(checked.error).toMatch(new RegExp(`chunk 3 of ${count} is damaged`));
     const repaired = await store.resume(info.id);
     expect(repaired.state).toBe("ready");
     expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
 
-    const wrong = ggufBytes(2 * CHUNK, 19);
+    const wrong = bitnetFile(2 * CHUNK, 19);
     const bad = serve("badsha.gguf", wrong, undefined, published);
     const failed = await store.addFromUrl([bad]);
     expect(failed.state).toBe("failed");
@@ -437,7 +527,7 @@ describe("ModelStore refusals and errors, in words", () => {
   it("explains what it cannot do: unknown ids, loading an unfinished model, a file to pick again", async () => {
     const store = new ModelStore(storeOptions());
     await expect(store.resume("url:nope")).rejects.toThrow(/No stored model has the id "url:nope"/);
-    const bytes = ggufBytes(3 * CHUNK, 20);
+    const bytes = bitnetFile(3 * CHUNK, 20);
     const url = serve("half.gguf", bytes);
     server.cutAt.set(pathOf(url), [CHUNK + 1]);
     const info = await store.addFromUrl([url]);
@@ -449,7 +539,7 @@ describe("ModelStore refusals and errors, in words", () => {
 
 describe("ModelStore across tabs", () => {
   it("lets one tab write; the other watches its progress, waits, and never writes", async () => {
-    const bytes = ggufBytes(8 * CHUNK, 21);
+    const bytes = bitnetFile(8 * CHUNK, 21);
     const url = serve("tabs.gguf", bytes);
     const path = pathOf(url);
     const locks = new MemoryLockManager();
@@ -476,7 +566,7 @@ describe("ModelStore across tabs", () => {
   });
 
   it("shows a download left running by a closed tab as paused, and resumes it", async () => {
-    const bytes = ggufBytes(4 * CHUNK, 22);
+    const bytes = bitnetFile(4 * CHUNK, 22);
     const url = serve("closed.gguf", bytes);
     server.cutAt.set(pathOf(url), [2 * CHUNK + 7]);
     const locks = new MemoryLockManager();

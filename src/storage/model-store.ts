@@ -12,7 +12,7 @@ import { defaultLocks, type LockManagerLike, modelLockName } from "./locks.ts";
 import { RateMeter } from "./rate-meter.ts";
 import { Sha256, sha256Hex } from "./sha256.ts";
 import { expandSplitUrls, modelNameFromUrls } from "./split-urls.ts";
-import { ggufMagicCheck, type StartValidator, type ValidatorFactory } from "./start-check.ts";
+import { bitnetStartCheck, type StartValidator, type ValidatorFactory } from "./start-check.ts";
 
 /** One file of a model (a split GGUF has several), as stored. */
 export interface ShardRecord {
@@ -72,7 +72,7 @@ export interface ModelStoreOptions {
   storage?: StorageLike | null;
   /** navigator.locks by default; null to skip cross-tab locking. */
   locks?: LockManagerLike | null;
-  /** Checks the start of each shard; the GGUF magic check by default. */
+  /** Checks the start of each shard as it arrives; bitnetStartCheck by default. */
   validator?: ValidatorFactory;
   /** Automatic retries after a dropped connection before pausing (default 3). */
   retries?: number;
@@ -146,7 +146,7 @@ export class ModelStore {
     const nav = (globalThis as { navigator?: { storage?: StorageLike } }).navigator;
     this.storage = options.storage === undefined ? (nav?.storage ?? null) : options.storage;
     this.locks = options.locks === undefined ? defaultLocks() : options.locks;
-    this.validator = options.validator ?? (() => ggufMagicCheck());
+    this.validator = options.validator ?? bitnetStartCheck;
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.watchIntervalMs = options.watchIntervalMs ?? 1000;
@@ -691,8 +691,8 @@ export class ModelStore {
 
   /** A fresh validator that has already seen the chunks stored before this request. */
   private async replayValidator(job: Job, s: number): Promise<StartValidator> {
-    const validator = this.validator(s);
     const shard = job.rec.shards[s];
+    const validator = this.validator({ index: s, count: job.rec.shards.length, size: shard.size });
     for (let i = 0; i < shard.chunks && !shard.checked; i++) {
       const bytes = await get<Uint8Array>(chunkKey(job.rec.id, s, i), this.chunks);
       if (!bytes) break;

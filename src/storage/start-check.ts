@@ -1,47 +1,56 @@
+import { readBitNetConfig, validateBitNetTensors } from "../engine/gguf/config.ts";
+import { GgufStreamParser } from "../engine/gguf/parser.ts";
+
 /**
  * Checks the start of a file as its bytes arrive, so a wrong file is refused within
  * the first chunk instead of after the whole download. push() gets the shard's bytes
  * in order from offset 0 and returns null until it has seen enough (then anything
- * else, e.g. a parsed header); it throws an Error in words when the file is wrong.
- * The GGUF engineer's GgufStreamParser has this shape and can be plugged in.
+ * else, e.g. the parsed header); it throws an Error in words when the file is wrong.
  */
 export interface StartValidator {
   push(bytes: Uint8Array): unknown;
 }
 
-/** Makes a fresh validator for shard `shardIndex` of a model. */
-export type ValidatorFactory = (shardIndex: number) => StartValidator;
+/** Which file of a model a validator checks. */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  /** Bytes, when the server or the file said. */
+  size: number | null;
+}
 
-const MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
+export type ValidatorFactory = (shard: ShardInfo) => StartValidator;
 
-/** The store's own minimal check: the GGUF magic and a known version. Not a parser. */
-export function ggufMagicCheck(): StartValidator {
-  const head = new Uint8Array(8);
-  let fill = 0;
+/**
+ * The store's default check: the GGUF header must parse (the engine's GgufStreamParser),
+ * and the first file must be a BitNet model; a single file must also hold the full
+ * BitNet tensor set. (Shards after the first of a split set carry only tensors.)
+ */
+export function bitnetStartCheck(shard: ShardInfo): StartValidator {
+  const parser = new GgufStreamParser(shard.size === null ? {} : { fileSize: shard.size });
+  let first = true;
   return {
     push(bytes: Uint8Array) {
-      if (fill >= 8) return { version: new DataView(head.buffer).getUint32(4, true) };
-      const n = Math.min(8 - fill, bytes.length);
-      head.set(bytes.subarray(0, n), fill);
-      fill += n;
-      const seen = head.subarray(0, Math.min(fill, 4));
-      if (seen.some((b, i) => b !== MAGIC[i])) {
-        const text = new TextDecoder().decode(head.subarray(0, fill)).toLowerCase();
-        if (text.startsWith("<!doc") || text.startsWith("<html") || text.startsWith("<")) {
+      if (first && bytes.length > 0) {
+        first = false;
+        if (looksLikeWebPage(bytes)) {
           throw new Error(
             "the server sent a web page, not a GGUF file (is the URL a direct download link?)",
           );
         }
-        throw new Error('it is not a GGUF file (it does not start with the bytes "GGUF")');
       }
-      if (fill < 8) return null;
-      const version = new DataView(head.buffer).getUint32(4, true);
-      if (version < 1 || version > 3) {
-        throw new Error(
-          `it is a GGUF file of version ${version}, which Trit cannot read (1–3 only)`,
-        );
+      const header = parser.push(bytes);
+      if (!header) return null;
+      if (shard.index === 0) {
+        const config = readBitNetConfig(header);
+        if (shard.count === 1) validateBitNetTensors(header, config);
       }
-      return { version };
+      return header;
     },
   };
+}
+
+function looksLikeWebPage(bytes: Uint8Array): boolean {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
+  return head.startsWith("<!doctype") || head.startsWith("<html") || head.startsWith("<?xml");
 }

@@ -150,3 +150,71 @@ test("chat: copy a reply, and share a link for the current model and prompt", as
   await dialog.getByRole("button", { name: "Close" }).click();
   await page.screenshot({ path: "e2e/screenshots/ui-chat.png", animations: "disabled" });
 });
+
+test("model manager: progress with bytes, rate and ETA; pause, resume, cancel; files by picker and drop", async ({
+  page,
+}) => {
+  await page.route(/engine\.worker-[^/]*\.js$/, (route) =>
+    route.fulfill({
+      body: fakeWorker,
+      contentType: "text/javascript",
+      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+    }),
+  );
+  await page.goto("/");
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  const panel = page.getByRole("region", { name: "Model" });
+
+  // A bad URL is refused in words.
+  await panel.getByRole("textbox", { name: /Add a model by URL/ }).fill("ftp://host/m.gguf");
+  await panel.getByRole("button", { name: "Add", exact: true }).click();
+  await expect(panel.getByRole("alert")).toContainText(
+    'Only http and https model URLs are accepted, not "ftp:"',
+  );
+  await panel.getByRole("button", { name: "Dismiss the error" }).click();
+
+  // The fake downloads URLs with "slow" in them at 10 MB/s, 40 MB in all.
+  await panel
+    .getByRole("textbox", { name: /Add a model by URL/ })
+    .fill("https://models.example/slow-one.gguf");
+  await panel.getByRole("button", { name: "Add", exact: true }).click();
+  const progress = panel.getByTestId("download-progress");
+  await expect(progress).toHaveText(
+    /^\d+\.\d+ MB of 40\.0 MB \(\d+%\) · 10\.0 MB\/s · \d+ s left$/,
+  );
+  await expect(panel.getByRole("progressbar", { name: "Download of slow-one.gguf" })).toBeVisible();
+  await page.screenshot({ path: "e2e/screenshots/ui-download.png", animations: "disabled" });
+  await panel.getByRole("button", { name: "Pause" }).click();
+  await expect(progress).toHaveText(/of 40\.0 MB \(\d+%\) · paused$/);
+  await panel.getByRole("button", { name: "Resume" }).click();
+  await expect(progress).toHaveText(/10\.0 MB\/s/);
+  await panel.getByRole("button", { name: "Cancel" }).click();
+  await expect(progress).toHaveCount(0);
+  await expect(panel.getByText("slow-one.gguf")).toHaveCount(0);
+  await expect(panel.getByRole("alert")).toHaveCount(0);
+
+  // A local file through the picker: stored, then loaded on its own.
+  await panel.getByLabel("Add a GGUF file from this device").setInputFiles({
+    name: "picked.gguf",
+    mimeType: "application/octet-stream",
+    buffer: Buffer.from("GGUF"),
+  });
+  await expect(page.getByTestId("current-model")).toHaveText("Loaded: picked.gguf");
+  // A model from a file has no URL to share.
+  await expect(page.getByRole("button", { name: "Share" })).toBeDisabled();
+
+  // And one dropped on the panel; a non-GGUF drop is refused in words.
+  const drop = async (name: string) =>
+    panel.evaluate((el, fileName) => {
+      const data = new DataTransfer();
+      data.items.add(new File(["GGUF"], fileName));
+      el.dispatchEvent(
+        new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }),
+      );
+    }, name);
+  await drop("notes.txt");
+  await expect(panel.getByRole("alert")).toContainText('"notes.txt" is not a .gguf file');
+  await drop("dropped.gguf");
+  await expect(panel.getByText("dropped.gguf")).toBeVisible();
+  await expect(panel.getByRole("button", { name: "Load" })).toBeVisible();
+});

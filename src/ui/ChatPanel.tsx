@@ -62,6 +62,7 @@ function EmptyState() {
   const loaded = useModelStore((s) => s.loaded);
   const loading = useModelStore((s) => s.loading);
   const builtIn = useModelStore((s) => s.builtInAvailable);
+  const builtInBytes = useModelStore((s) => s.builtInBytes);
   const { downloadUrl } = useModelStore.getState();
   if (loaded) return <li className="empty muted">Say something to start.</li>;
   if (loading) return <li className="empty muted">Loading the model…</li>;
@@ -74,7 +75,8 @@ function EmptyState() {
             type="button"
             onClick={() => void downloadUrl(entryUrl(TINY_MODEL, document.baseURI))}
           >
-            Try the tiny test model (instant, talks nonsense)
+            Try the tiny test model ({builtInBytes ? formatBytes(builtInBytes) : "small"}, served
+            here, talks nonsense)
           </button>
         )}
         <button

@@ -94,8 +94,37 @@ async function headSize(url: string): Promise<number | null> {
 
 export const useModelStore = create<ModelState>((set, get) => {
   const onProgress = Comlink.proxy((p: DownloadProgress) => {
+    // Late events of a cancelled download must not bring its progress line back.
+    if (cancelled.has(p.modelId)) return;
     set((s) => ({ progress: { ...s.progress, [p.modelId]: p } }));
+    // A new download: list it now rather than when it ends.
+    if (!get().models.some((m) => m.id === p.modelId) && !listing.has(p.modelId)) {
+      listing.add(p.modelId);
+      void get()
+        .refresh()
+        .finally(() => listing.delete(p.modelId));
+    }
   });
+  const listing = new Set<string>();
+  /** Downloads the user cancelled: their ending is not an error to show. */
+  const cancelled = new Set<string>();
+
+  /** Runs a download call; a cancelled download ends quietly. */
+  async function download(
+    what: string,
+    run: () => Promise<StoredModel>,
+  ): Promise<StoredModel | null> {
+    const before = new Set(cancelled);
+    try {
+      return await run();
+    } catch (err) {
+      const cancelledNow = [...cancelled].some((id) => !before.has(id));
+      if (!cancelledNow) set({ error: `${what}: ${errorText(err)}` });
+      return null;
+    } finally {
+      void get().refresh();
+    }
+  }
 
   /** Runs an engine call, turning a failure into the manager's error line. */
   async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | null> {
@@ -154,7 +183,8 @@ export const useModelStore = create<ModelState>((set, get) => {
         return null;
       }
       set({ error: null });
-      const model = await attempt("The download stopped", () =>
+      cancelled.clear();
+      const model = await download("The download stopped", () =>
         requireEngine().addModelFromUrl([checked.url], onProgress),
       );
       await afterDownload(model);
@@ -167,7 +197,7 @@ export const useModelStore = create<ModelState>((set, get) => {
         return null;
       }
       set({ error: null });
-      const model = await attempt(`Could not add ${file.name}`, () =>
+      const model = await download(`Could not add ${file.name}`, () =>
         requireEngine().addModelFromFile(file, onProgress),
       );
       await afterDownload(model);
@@ -180,13 +210,15 @@ export const useModelStore = create<ModelState>((set, get) => {
 
     async resume(modelId) {
       set({ error: null });
-      const model = await attempt("The download stopped", () =>
+      cancelled.delete(modelId);
+      const model = await download("The download stopped", () =>
         requireEngine().resumeDownload(modelId, onProgress),
       );
       await afterDownload(model);
     },
 
     async cancel(modelId) {
+      cancelled.add(modelId);
       await attempt("Could not cancel the download", () => requireEngine().cancelDownload(modelId));
       set((s) => {
         const progress = { ...s.progress };

@@ -47,28 +47,60 @@ export class FakeEngine implements EngineApi {
     return this.models.map((m) => ({ ...m }));
   }
 
+  /** Bytes per progress step and ms between steps; URLs containing "slow" take 40 steps. */
+  downloadStepMs = 1;
+  private pausing = new Set<string>();
+  private cancelling = new Set<string>();
+
   async addModelFromUrl(urls: string[], onProgress: (p: DownloadProgress) => void) {
-    const total = 1000;
+    const slow = urls[0].includes("slow");
+    const total = slow ? 40_000_000 : 1000;
     const model: StoredModel = {
       id: `url:${urls[0]}`,
-      name: urls[0].split("/").at(-1) ?? "model",
-      urls,
+      name: (urls[0].split("/").at(-1) ?? "model").replace(/^file:/, ""),
+      urls: urls[0].startsWith("file:") ? [] : urls,
       totalBytes: total,
       storedBytes: 0,
       state: "downloading",
     };
     this.models.push(model);
-    for (const bytes of [250, 500, 1000]) {
-      model.storedBytes = bytes;
+    return this.fill(model, slow ? 1_000_000 : 250, slow ? 100 : this.downloadStepMs, onProgress);
+  }
+
+  /** Stores `step` bytes at a time, honouring pause and cancel between steps. */
+  private async fill(
+    model: StoredModel,
+    step: number,
+    delay: number,
+    onProgress: (p: DownloadProgress) => void,
+  ): Promise<StoredModel> {
+    const total = model.totalBytes ?? 0;
+    model.state = "downloading";
+    while (model.storedBytes < total) {
+      await sleep(delay);
+      if (this.cancelling.delete(model.id)) throw new Error("The download was cancelled.");
+      if (this.pausing.delete(model.id)) {
+        model.state = "paused";
+        onProgress({
+          modelId: model.id,
+          bytes: model.storedBytes,
+          total,
+          rate: 0,
+          etaSeconds: null,
+          state: "paused",
+        });
+        return { ...model };
+      }
+      model.storedBytes = Math.min(total, model.storedBytes + step);
+      const rate = (step * 1000) / delay;
       onProgress({
         modelId: model.id,
-        bytes,
+        bytes: model.storedBytes,
         total,
-        rate: 1000,
-        etaSeconds: (total - bytes) / 1000,
+        rate,
+        etaSeconds: (total - model.storedBytes) / rate,
         state: "downloading",
       });
-      await sleep(1);
     }
     model.state = "ready";
     return { ...model };
@@ -77,13 +109,21 @@ export class FakeEngine implements EngineApi {
   async addModelFromFile(file: File, onProgress: (p: DownloadProgress) => void) {
     return this.addModelFromUrl([`file:${file.name}`], onProgress);
   }
-  async pauseDownload() {}
-  async resumeDownload(modelId: string): Promise<StoredModel> {
+  async pauseDownload(modelId: string) {
+    this.pausing.add(modelId);
+  }
+  async resumeDownload(
+    modelId: string,
+    onProgress: (p: DownloadProgress) => void,
+  ): Promise<StoredModel> {
     const model = this.models.find((m) => m.id === modelId);
     if (!model) throw new Error(`No model ${modelId}.`);
-    return { ...model };
+    const slow = model.urls[0]?.includes("slow") ?? false;
+    return this.fill(model, slow ? 1_000_000 : 250, slow ? 100 : this.downloadStepMs, onProgress);
   }
   async cancelDownload(modelId: string) {
+    const model = this.models.find((m) => m.id === modelId);
+    if (model?.state === "downloading") this.cancelling.add(modelId);
     this.models = this.models.filter((m) => m.id !== modelId);
   }
   async deleteModel(modelId: string) {

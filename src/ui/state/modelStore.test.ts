@@ -1,0 +1,77 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { useEngineStore } from "./engineStore.ts";
+import { useModelStore } from "./modelStore.ts";
+import { FakeEngine } from "./testing/fakeEngine.ts";
+
+let engine: FakeEngine;
+const SLOW = "https://models.example/slow.gguf";
+
+beforeEach(async () => {
+  engine = new FakeEngine();
+  useModelStore.setState({ models: [], loaded: null, loading: null, progress: {}, error: null });
+  await useEngineStore.getState().attach(engine);
+});
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(check()).toBe(true);
+};
+
+describe("model store with a fake engine", () => {
+  it("refuses a non-http(s) URL in words without calling the engine", async () => {
+    expect(await useModelStore.getState().downloadUrl("file:///etc/passwd")).toBeNull();
+    expect(useModelStore.getState().error).toBe(
+      'Only http and https model URLs are accepted, not "file:".',
+    );
+    expect(engine.models).toEqual([]);
+  });
+
+  it("refuses a file that is not .gguf", async () => {
+    await useModelStore.getState().addFile(new File(["x"], "notes.txt"));
+    expect(useModelStore.getState().error).toMatch(/"notes.txt" is not a .gguf file/);
+  });
+
+  it("shows progress, pauses, resumes to ready and loads the model", async () => {
+    const id = `url:${SLOW}`;
+    const downloading = useModelStore.getState().downloadUrl(SLOW);
+    await until(() => (useModelStore.getState().progress[id]?.bytes ?? 0) >= 2_000_000);
+    const p = useModelStore.getState().progress[id];
+    expect(p.total).toBe(40_000_000);
+    expect(p.rate).toBe(10_000_000);
+    expect(p.etaSeconds).toBeCloseTo((40_000_000 - p.bytes) / 10_000_000);
+
+    await useModelStore.getState().pause(id);
+    const paused = await downloading;
+    expect(paused?.state).toBe("paused");
+    expect(useModelStore.getState().progress[id].state).toBe("paused");
+    expect(useModelStore.getState().loaded).toBeNull();
+
+    engine.models[0].storedBytes = 39_000_000; // let the rest go quickly
+    await useModelStore.getState().resume(id);
+    expect(useModelStore.getState().models.find((m) => m.id === id)?.state).toBe("ready");
+    expect(useModelStore.getState().progress[id]).toBeUndefined();
+    expect(useModelStore.getState().loaded?.modelId).toBe(id);
+    expect(useModelStore.getState().error).toBeNull();
+  });
+
+  it("cancels quietly: no error, no progress line, nothing stored", async () => {
+    const id = `url:${SLOW}`;
+    const downloading = useModelStore.getState().downloadUrl(SLOW);
+    await until(() => useModelStore.getState().progress[id] !== undefined);
+    await useModelStore.getState().cancel(id);
+    expect(await downloading).toBeNull();
+    expect(useModelStore.getState().error).toBeNull();
+    expect(useModelStore.getState().progress[id]).toBeUndefined();
+    expect(useModelStore.getState().models).toEqual([]);
+  });
+
+  it("reports an engine failure in words", async () => {
+    engine.loadModel = async () => {
+      throw new Error("The file is not a BitNet model (architecture llama).");
+    };
+    await useModelStore.getState().downloadUrl("https://models.example/llama.gguf");
+    expect(useModelStore.getState().error).toBe(
+      "Could not load the model: The file is not a BitNet model (architecture llama).",
+    );
+  });
+});

@@ -2,6 +2,7 @@ import "fake-indexeddb/auto";
 import { createHash } from "node:crypto";
 import { createStore, keys, set, type UseStore } from "idb-keyval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readGgufHeader, readTensorBytes } from "../engine/gguf/blob.ts";
 import { bitnetTensorShapes } from "../engine/gguf/config.ts";
 import { type EncodedHeader, encodeGgufHeader } from "../engine/gguf/encode.ts";
 import { GgmlType, type GgufTypedValue, GgufValueType as T } from "../engine/gguf/types.ts";
@@ -325,6 +326,7 @@ describe("ModelStore downloads", () => {
     for (let s = 0; s < 3; s++) expect(sha(await readBack(store, info.id, s))).toBe(sha(shards[s]));
     const all = await readBack(store, info.id);
     expect(all.length).toBe(total);
+    expect((await store.openBlob(info.id, 2)).size).toBe(shards[2].length);
   });
 
   it("pauses and resumes", async () => {
@@ -379,6 +381,29 @@ describe("ModelStore downloads", () => {
     expect(info).toMatchObject({ state: "ready", name: "local.gguf", urls: [] });
     expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
     expect((await store.addFromFile(file)).state).toBe("ready");
+  });
+});
+
+describe("ModelStore.openBlob", () => {
+  it("joins a shard's stored chunks into one Blob the GGUF reader can slice", async () => {
+    const bytes = bitnetFile(7 * CHUNK, 30);
+    const store = new ModelStore(storeOptions());
+    const info = await store.addFromUrl([serve("blob.gguf", bytes)]);
+    const blob = await store.openBlob(info.id);
+    expect(blob.size).toBe(bytes.length);
+    expect(sha(new Uint8Array(await blob.arrayBuffer()))).toBe(sha(bytes));
+    // A slice across a chunk boundary.
+    const slice = new Uint8Array(await blob.slice(CHUNK - 10, 2 * CHUNK + 10).arrayBuffer());
+    expect(slice).toEqual(bytes.subarray(CHUNK - 10, 2 * CHUNK + 10));
+    const header = await readGgufHeader(blob);
+    expect(header.metadata["general.architecture"]).toBe("bitnet");
+    const embd = header.tensors.find((t) => t.name === "token_embd.weight");
+    if (!embd) throw new Error("token_embd.weight missing");
+    const start = header.dataOffset + embd.offset;
+    expect(await readTensorBytes(blob, header, embd)).toEqual(
+      bytes.subarray(start, start + embd.byteLength),
+    );
+    await expect(store.openBlob(info.id, 1)).rejects.toThrow(/has no shard 1/);
   });
 });
 

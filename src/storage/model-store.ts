@@ -1,4 +1,13 @@
-import { createStore, del, get, promisifyRequest, set, type UseStore, values } from "idb-keyval";
+import {
+  createStore,
+  del,
+  get,
+  getMany,
+  promisifyRequest,
+  set,
+  type UseStore,
+  values,
+} from "idb-keyval";
 import type { DownloadProgress, StoredModel } from "../worker/api.ts";
 import {
   describeUrl,
@@ -264,8 +273,8 @@ export class ModelStore {
    */
   async resume(id: string, onProgress?: ProgressListener): Promise<ModelInfo> {
     const rec = await this.mustRecord(id);
+    if (rec.state === "ready" && !this.jobs.has(id)) return view(rec);
     if (rec.source === "file" && !this.jobs.has(id)) {
-      if (rec.state === "ready") return view(rec);
       throw new StoreError(
         "needs-file",
         `"${rec.name}" was imported from a local file: pick the file again to continue.`,
@@ -312,6 +321,12 @@ export class ModelStore {
    * stored, and the published checksum when there is one. Marks it ready or failed.
    */
   async verify(id: string, onProgress?: ProgressListener): Promise<ModelInfo> {
+    if (this.jobs.has(id)) {
+      throw new StoreError(
+        "busy",
+        "This model is downloading: it is checked when the download ends.",
+      );
+    }
     const result = await this.withLock(id, true, async () => {
       const rec = await this.mustRecord(id);
       const job: Job = {
@@ -347,7 +362,7 @@ export class ModelStore {
       const info = rec.shards[s];
       if (!info) throw new StoreError("bad-input", `"${rec.name}" has no shard ${s}.`);
       for (let i = 0; i < info.chunks; i++) {
-        const bytes = await get<Uint8Array>(chunkKey(id, s, i), this.chunks);
+        const bytes = await this.readChunk(id, s, i);
         if (!bytes) {
           throw new StoreError(
             "damaged",
@@ -357,6 +372,37 @@ export class ModelStore {
         yield { shard: s, offset: i * rec.chunkSize, bytes };
       }
     }
+  }
+
+  /**
+   * One shard of a ready model as a Blob joined from the stored chunk Blobs: in a
+   * browser it stays on disk, so the GGUF reader (readGgufHeader, readTensorBytes) can
+   * slice it without a second copy of the model in memory.
+   */
+  async openBlob(id: string, shard = 0): Promise<Blob> {
+    const rec = await this.mustRecord(id);
+    if (rec.state !== "ready") {
+      throw new StoreError("bad-input", `"${rec.name}" is not ready to load (it is ${rec.state}).`);
+    }
+    const info = rec.shards[shard];
+    if (!info) throw new StoreError("bad-input", `"${rec.name}" has no shard ${shard}.`);
+    const keys = Array.from({ length: info.chunks }, (_, i) => chunkKey(id, shard, i));
+    const parts = await getMany<Blob | Uint8Array<ArrayBuffer> | undefined>(keys, this.chunks);
+    const missing = parts.findIndex((p) => p === undefined);
+    if (missing >= 0) {
+      throw new StoreError(
+        "damaged",
+        `Chunk ${missing + 1} of "${rec.name}" is missing from storage (was the model deleted in another tab?).`,
+      );
+    }
+    const blob = new Blob(parts as (Blob | Uint8Array<ArrayBuffer>)[]);
+    if (blob.size !== info.size) {
+      throw new StoreError(
+        "damaged",
+        `"${rec.name}" holds ${formatBytes(blob.size)} in storage instead of ${formatBytes(info.size ?? 0)}.`,
+      );
+    }
+    return blob;
   }
 
   // ---- The download -----------------------------------------------------------------
@@ -528,7 +574,7 @@ export class ModelStore {
     } catch (e) {
       if (job.controller.signal.aborted) throw e;
       throw new Dropped(
-        `Could not reach ${describeUrl(shard.source)} (${errorText(e)}); ${formatBytes(rec.storedBytes)} stored are kept.`,
+        `Could not reach ${describeUrl(shard.source)} (${errorText(e)}: offline, or the server does not allow downloads from other sites); ${formatBytes(rec.storedBytes)} stored are kept.`,
       );
     }
     const etag = res.headers.get("etag");
@@ -694,7 +740,7 @@ export class ModelStore {
     const shard = job.rec.shards[s];
     const validator = this.validator({ index: s, count: job.rec.shards.length, size: shard.size });
     for (let i = 0; i < shard.chunks && !shard.checked; i++) {
-      const bytes = await get<Uint8Array>(chunkKey(job.rec.id, s, i), this.chunks);
+      const bytes = await this.readChunk(job.rec.id, s, i);
       if (!bytes) break;
       this.check(job, s, validator, bytes);
     }
@@ -708,7 +754,13 @@ export class ModelStore {
     try {
       // The chunk first, then the record that counts it: a crash in between leaves an
       // uncounted chunk that the next run overwrites.
-      await set(chunkKey(rec.id, s, shard.chunks), bytes, this.chunks);
+      // As a Blob: browsers keep Blob values of IndexedDB on disk, and openBlob() can
+      // then join them into one file-backed Blob without reading them into memory.
+      await set(
+        chunkKey(rec.id, s, shard.chunks),
+        new Blob([bytes as Uint8Array<ArrayBuffer>]),
+        this.chunks,
+      );
     } catch (e) {
       if (isQuotaError(e)) throw new StoreError("quota", this.quotaWords(rec));
       throw e;
@@ -779,7 +831,7 @@ export class ModelStore {
       }
       const whole = shard.sha256 ? new Sha256() : null;
       for (let i = 0; i < shard.chunks; i++) {
-        const bytes = await get<Uint8Array>(chunkKey(rec.id, s, i), this.chunks);
+        const bytes = await this.readChunk(rec.id, s, i);
         const length = i < expected - 1 ? rec.chunkSize : shard.size - i * rec.chunkSize;
         if (!bytes || bytes.length !== length || (await sha256Hex(bytes)) !== shard.hashes[i]) {
           await this.truncateShard(job, s, i);
@@ -897,6 +949,17 @@ export class ModelStore {
       store.delete(IDBKeyRange.bound(lower, upper));
       return promisifyRequest(store.transaction);
     });
+  }
+
+  /** A stored chunk's bytes (Blob values, or Uint8Array ones), or undefined. */
+  private async readChunk(
+    id: string,
+    shard: number,
+    index: number,
+  ): Promise<Uint8Array | undefined> {
+    const value = await get<Blob | Uint8Array>(chunkKey(id, shard, index), this.chunks);
+    if (value === undefined || value instanceof Uint8Array) return value;
+    return new Uint8Array(await value.arrayBuffer());
   }
 
   private save(rec: ModelRecord): Promise<void> {

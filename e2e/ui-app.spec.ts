@@ -171,6 +171,33 @@ test("the app shell is precached and opens with the network off", async ({ page,
   await context.setOffline(false);
 });
 
+test("the app is installable: a linked manifest with icons that exist", async ({
+  page,
+  request,
+}) => {
+  await openFresh(page);
+  const href = await page.locator('link[rel="manifest"]').getAttribute("href");
+  expect(href).toBeTruthy();
+  const manifestUrl = new URL(href as string, page.url()).href;
+  const manifest = await (await request.get(manifestUrl)).json();
+  expect(manifest).toMatchObject({
+    name: expect.stringContaining("Trit"),
+    short_name: "Trit",
+    display: "standalone",
+  });
+  const sizes = manifest.icons.map((i: { sizes: string }) => i.sizes);
+  expect(sizes).toEqual(expect.arrayContaining(["192x192", "512x512"]));
+  for (const icon of manifest.icons as { src: string; type: string }[]) {
+    const response = await request.get(new URL(icon.src, manifestUrl).href);
+    expect(response.ok(), icon.src).toBe(true);
+    expect(response.headers()["content-type"]).toContain(icon.type.split("+")[0]);
+  }
+  const active = await page.evaluate(
+    async () => (await navigator.serviceWorker.ready).active?.state,
+  );
+  expect(active).toMatch(/activat/);
+});
+
 async function shoot(browser: Browser, name: string, width: number, scheme: "light" | "dark") {
   const context = await browser.newContext({
     viewport: { width, height: 820 },

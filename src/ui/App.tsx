@@ -10,6 +10,13 @@ import { useModelStore } from "./state/modelStore.ts";
 import { withoutShareParams } from "./state/shareLink.ts";
 import { type Theme, useUiStore } from "./state/uiStore.ts";
 
+let started: Promise<void> | null = null;
+/** Once per page (React's StrictMode runs effects twice in development). */
+function startUpOnce(): Promise<void> {
+  started ??= startUp();
+  return started;
+}
+
 /** Starts the engine, reads saved chats and models, then opens a share link if there is one. */
 async function startUp(): Promise<void> {
   const chat = useChatStore.getState();
@@ -31,7 +38,7 @@ export function App() {
   const { theme, drawer, setTheme, setDrawer } = useUiStore();
 
   useEffect(() => {
-    void startUp();
+    void startUpOnce();
   }, []);
 
   // Esc stops a reply from anywhere on the page (dialogs handle their own Esc).

@@ -223,7 +223,8 @@ describe("ModelStore downloads", () => {
   it("resumes from 20 random cut points (and reloads) into a byte-identical model", async () => {
     const bytes = bitnetFile(20 * CHUNK + 777, 2);
     const size = bytes.length;
-    const url = serve("cut.gguf", bytes);
+    // A published checksum too: its running hash must survive every cut and reload.
+    const url = serve("cut.gguf", bytes, undefined, { "X-Linked-Etag": sha(bytes) });
     const path = pathOf(url);
     const next = rng(20);
     const cuts = Array.from({ length: 20 }, () => 1 + Math.floor(next() * (size - 1)));
@@ -248,6 +249,7 @@ describe("ModelStore downloads", () => {
     }
     expect(rounds).toBeGreaterThanOrEqual(10);
     expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+    expect((await store.record(info.id))?.shards[0].streamedSha256).toBe(sha(bytes));
     // Each request asked for the bytes after the last stored chunk, never from zero again.
     const ranges = server.log
       .filter((l) => l.path === path && l.method === "GET")
@@ -529,7 +531,10 @@ describe("ModelStore refusals and errors, in words", () => {
     const store = new ModelStore(opts);
     const info = await store.addFromUrl([good]);
     expect(info.state).toBe("ready");
-    expect((await store.record(info.id))?.shards[0].sha256).toBe(sha(bytes));
+    const shard = (await store.record(info.id))?.shards[0];
+    expect(shard?.sha256).toBe(sha(bytes));
+    // Hashed on the way in, so the final check needed no second pass over the chunks.
+    expect(shard?.streamedSha256).toBe(sha(bytes));
 
     // Damage chunk 3 in storage behind the store's back.
     const chunkStore = createStore(`${opts.dbPrefix}-model-chunks`, "chunks");

@@ -19,7 +19,7 @@ import {
 } from "./errors.ts";
 import { defaultLocks, type LockManagerLike, modelLockName } from "./locks.ts";
 import { RateMeter } from "./rate-meter.ts";
-import { Sha256, sha256Hex } from "./sha256.ts";
+import { Sha256, type Sha256State, sha256Hex } from "./sha256.ts";
 import { expandSplitUrls, modelNameFromUrls } from "./split-urls.ts";
 import { bitnetStartCheck, type StartValidator, type ValidatorFactory } from "./start-check.ts";
 
@@ -41,6 +41,12 @@ export interface ShardRecord {
   checked: boolean;
   /** SHA-256 (hex) of the whole shard, when the caller or the server published one. */
   sha256: string | null;
+  /**
+   * With a published checksum: the SHA-256 of the stored chunks, run as they arrive, so
+   * the final check needs no second pass; and its result once the shard is whole.
+   */
+  runningSha256: Sha256State | null;
+  streamedSha256: string | null;
   complete: boolean;
 }
 
@@ -388,7 +394,7 @@ export class ModelStore {
     if (!info) throw new StoreError("bad-input", `"${rec.name}" has no shard ${shard}.`);
     const keys = Array.from({ length: info.chunks }, (_, i) => chunkKey(id, shard, i));
     const parts = await getMany<Blob | Uint8Array<ArrayBuffer> | undefined>(keys, this.chunks);
-    const missing = parts.findIndex((p) => p === undefined);
+    const missing = parts.indexOf(undefined);
     if (missing >= 0) {
       throw new StoreError(
         "damaged",
@@ -507,7 +513,11 @@ export class ModelStore {
         if (e instanceof StoreError && e.code === "invalid") {
           // A wrong file: its bytes are of no use to anyone.
           await this.deleteChunks(id);
-          rec.shards = rec.shards.map((s) => ({ ...emptyShard(s.source), size: s.size }));
+          rec.shards = rec.shards.map((s) => ({
+            ...emptyShard(s.source),
+            size: s.size,
+            sha256: s.sha256,
+          }));
           rec.storedBytes = 0;
         }
       }
@@ -765,6 +775,18 @@ export class ModelStore {
       if (isQuotaError(e)) throw new StoreError("quota", this.quotaWords(rec));
       throw e;
     }
+    const resumable =
+      rec.chunkSize % 64 === 0 && (shard.chunks === 0 || shard.runningSha256 !== null);
+    if (shard.sha256 !== null && resumable) {
+      const running = shard.runningSha256 ? Sha256.resume(shard.runningSha256) : new Sha256();
+      running.update(bytes);
+      // Only the shard's last chunk can end off a 64-byte block: then the hash is done.
+      if (bytes.length % 64 === 0) shard.runningSha256 = running.save();
+      else {
+        shard.runningSha256 = null;
+        shard.streamedSha256 = running.digestHex();
+      }
+    }
     shard.chunks += 1;
     shard.hashes.push(hash);
     shard.storedBytes += bytes.length;
@@ -777,6 +799,10 @@ export class ModelStore {
     const shard = job.rec.shards[s];
     shard.size = size;
     shard.complete = true;
+    if (shard.runningSha256?.length === size) {
+      shard.streamedSha256 = Sha256.resume(shard.runningSha256).digestHex();
+      shard.runningSha256 = null;
+    }
     job.rec.totalBytes = totalOf(job.rec);
     await this.save(job.rec);
   }
@@ -829,7 +855,8 @@ export class ModelStore {
         await this.truncateShard(job, s, 0);
         return `${what} was stored with ${shard.chunks} chunks instead of ${expected}; resume to download it again.`;
       }
-      const whole = shard.sha256 ? new Sha256() : null;
+      // The published checksum: from the hash run during the download, else a second pass.
+      const whole = shard.sha256 && !shard.streamedSha256 ? new Sha256() : null;
       for (let i = 0; i < shard.chunks; i++) {
         const bytes = await this.readChunk(rec.id, s, i);
         const length = i < expected - 1 ? rec.chunkSize : shard.size - i * rec.chunkSize;
@@ -839,7 +866,8 @@ export class ModelStore {
         }
         whole?.update(bytes);
       }
-      if (whole && shard.sha256 && whole.digestHex() !== shard.sha256) {
+      const streamed = whole ? whole.digestHex() : shard.streamedSha256;
+      if (shard.sha256 && streamed !== shard.sha256) {
         await this.truncateShard(job, s, 0);
         return `${what} does not match its published SHA-256 checksum; resume to download it again.`;
       }
@@ -857,6 +885,8 @@ export class ModelStore {
     shard.hashes = shard.hashes.slice(0, keep);
     shard.storedBytes = kept;
     shard.complete = false;
+    shard.runningSha256 = null;
+    shard.streamedSha256 = null;
     if (keep === 0) shard.checked = false;
   }
 
@@ -988,6 +1018,8 @@ function emptyShard(source: string): ShardRecord {
     storedBytes: 0,
     checked: false,
     sha256: null,
+    runningSha256: null,
+    streamedSha256: null,
     complete: false,
   };
 }

@@ -33,6 +33,14 @@ describe("Sha256", () => {
     }
   });
 
+  it("saves and resumes on a block boundary with the same result", () => {
+    const data = bytes(10_000, 5);
+    const first = new Sha256().update(data.subarray(0, 4096));
+    const resumed = Sha256.resume(structuredClone(first.save())).update(data.subarray(4096));
+    expect(resumed.digestHex()).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(() => new Sha256().update(data.subarray(0, 10)).save()).toThrow(/whole 64-byte blocks/);
+  });
+
   it("sha256Hex (WebCrypto) agrees with node:crypto", async () => {
     const data = bytes(5000, 9);
     expect(await sha256Hex(data)).toBe(createHash("sha256").update(data).digest("hex"));

@@ -15,6 +15,12 @@ const K = new Uint32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
+/** The running state after a whole number of 64-byte blocks, to store and resume later. */
+export interface Sha256State {
+  h: number[];
+  length: number;
+}
+
 export class Sha256 {
   private h = new Uint32Array([
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
@@ -24,6 +30,25 @@ export class Sha256 {
   private blockFill = 0;
   private length = 0;
   private done = false;
+
+  /** Continues a hash from a saved state. */
+  static resume(state: Sha256State): Sha256 {
+    if (state.h.length !== 8 || state.length % 64 !== 0) {
+      throw new Error("Sha256.resume: not a state saved on a block boundary");
+    }
+    const hash = new Sha256();
+    hash.h.set(state.h);
+    hash.length = state.length;
+    return hash;
+  }
+
+  /** The state so far; only on a block boundary (bytes hashed a multiple of 64). */
+  save(): Sha256State {
+    if (this.blockFill !== 0 || this.done) {
+      throw new Error("Sha256.save: only between whole 64-byte blocks, before digest()");
+    }
+    return { h: [...this.h], length: this.length };
+  }
 
   update(data: Uint8Array): this {
     if (this.done) throw new Error("Sha256: update() after digest()");

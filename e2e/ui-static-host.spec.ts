@@ -20,7 +20,7 @@ const TYPES: Record<string, string> = {
 let server: Server;
 let origin = "";
 
-test.beforeAll(async () => {
+test.beforeEach(async () => {
   const root = join(process.cwd(), "dist");
   server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
@@ -34,7 +34,8 @@ test.beforeAll(async () => {
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-test.afterAll(async () => {
+test.afterEach(async () => {
+  server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 
@@ -51,6 +52,35 @@ test("on a host without COOP/COEP the service worker makes the page isolated", a
   await expect(page.getByTestId("engine-status")).toHaveText("ready");
   await expect(page.getByTestId("cap-sab")).toHaveText("yes");
   await expect(page.getByTestId("stats-threads")).not.toContainText("single-threaded");
+});
+
+test("once visited, the app opens and its engine starts with the server gone", async ({ page }) => {
+  await page.goto(`${origin}/`);
+  await expect
+    .poll(() => page.evaluate(() => window.crossOriginIsolated).catch(() => false), {
+      timeout: 20_000,
+    })
+    .toBe(true);
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  // Really offline: the server stops, so nothing can come from the network.
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  const unreachable = await page.evaluate(async (url) => {
+    try {
+      await fetch(url, { cache: "no-store" });
+      return false;
+    } catch {
+      return true;
+    }
+  }, `${origin}/not-cached`);
+  expect(unreachable).toBe(true);
+
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Trit" })).toBeVisible();
+  await expect(page.getByRole("textbox", { name: "Message" })).toBeVisible();
+  expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  await expect(page.getByTestId("cap-sab")).toHaveText("yes");
 });
 
 test.describe("without a service worker", () => {

@@ -2,6 +2,7 @@
 // with Vite, serves it with cross-origin isolation headers next to the model, and drives
 // Debian's chromium with playwright-core. Prints one JSON line (BenchResult).
 // npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8]
+// npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
 import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -10,7 +11,10 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { build } from "vite";
 
-const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = process.argv.slice(2);
+const kernelsOnly = process.argv[2] === "--kernels";
+const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = kernelsOnly
+  ? ["-"]
+  : process.argv.slice(2);
 if (!modelPath) {
   console.error("usage: browser.ts MODEL THREADS PROMPT GEN [int8]");
   process.exit(2);
@@ -68,7 +72,7 @@ try {
     if (m.type() === "error" && !m.text().includes("404")) console.error(`[page] ${m.text()}`);
   });
   await page.goto(
-    `http://127.0.0.1:${port}/?threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}`,
+    `http://127.0.0.1:${port}/?threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}${kernelsOnly ? "&kernels" : ""}`,
   );
   await page.waitForFunction(() => (window as { __bench?: unknown }).__bench, undefined, {
     timeout: 900_000,

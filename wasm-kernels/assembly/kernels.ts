@@ -142,18 +142,49 @@ const FLUSH_BLOCKS = 7;
     for (let b = start; b < end; b++) {
       const wp = w + (<usize>b << 5);
       const xo = <usize>b << 7;
-      for (let k = 0; k < 2; k++) {
-        const p = v128.load(wp + (<usize>k << 4));
-        const xk = xo + (<usize>k << 4);
-        for (let n = 0; n < 4; n++) {
-          const c = codes(p, n);
-          const xn = xk + (<usize>n << 5);
-          a0 = i16x8.add(a0, mul16(v128.load(x0 + xn), c));
-          a1 = i16x8.add(a1, mul16(v128.load(x1 + xn), c));
-          a2 = i16x8.add(a2, mul16(v128.load(x2 + xn), c));
-          a3 = i16x8.add(a3, mul16(v128.load(x3 + xn), c));
-        }
-      }
+      // unrolled by hand: the shifts must be constants to compile to one instruction
+      const p0 = v128.load(wp);
+      const p1 = v128.load(wp, 16);
+      let c = codes(p0, 0);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo), c));
+      c = codes(p0, 1);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 32), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 32), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 32), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 32), c));
+      c = codes(p0, 2);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 64), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 64), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 64), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 64), c));
+      c = codes(p0, 3);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 96), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 96), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 96), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 96), c));
+      c = codes(p1, 0);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 16), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 16), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 16), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 16), c));
+      c = codes(p1, 1);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 48), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 48), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 48), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 48), c));
+      c = codes(p1, 2);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 80), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 80), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 80), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 80), c));
+      c = codes(p1, 3);
+      a0 = i16x8.add(a0, mul16(v128.load(x0 + xo, 112), c));
+      a1 = i16x8.add(a1, mul16(v128.load(x1 + xo, 112), c));
+      a2 = i16x8.add(a2, mul16(v128.load(x2 + xo, 112), c));
+      a3 = i16x8.add(a3, mul16(v128.load(x3 + xo, 112), c));
     }
     s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
     s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
@@ -493,6 +524,33 @@ export function attention(
         v128.store(oh + i, f32x4.add(v128.load(oh + i), f32x4.mul(p, v128.load(vp + i))));
       }
     }
+  }
+}
+
+/**
+ * attention() for `tokens` consecutive queries at positions pos0.., heads [headBegin,
+ * headEnd): prefill runs a layer's attention in one call. q and out advance qStride
+ * floats per token.
+ */
+export function attention_tokens(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos0: i32,
+  tokens: i32,
+  qStride: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  scoreStride: i32,
+): void {
+  for (let t = 0; t < tokens; t++) {
+    const o = <usize>(t * qStride) << 2;
+    attention(headBegin, headEnd, out + o, q + o, keys, values, pos0 + t, heads, kvHeads, headDim, scores, scoreStride);
   }
 }
 

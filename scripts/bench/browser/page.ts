@@ -18,5 +18,6 @@ worker.postMessage({
   promptTokens: Number(params.get("prompt") ?? 64),
   genTokens: Number(params.get("gen") ?? 32),
   int8Head: params.get("head") === "int8",
+  kernels: params.has("kernels"),
   crossOriginIsolated: globalThis.crossOriginIsolated,
 });

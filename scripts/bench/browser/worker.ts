@@ -1,9 +1,14 @@
 // Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
+import { benchKernels } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 
 self.onmessage = async (e: MessageEvent) => {
   const p = e.data;
   try {
+    if (p.kernels) {
+      self.postMessage({ kernels: await benchKernels(["simd128", "relaxed-simd"]) });
+      return;
+    }
     if (p.threads > 1 && !globalThis.crossOriginIsolated) {
       throw new Error("The benchmark page is not cross-origin isolated: no threads.");
     }

@@ -58,6 +58,22 @@ export interface KernelExports {
     scores: number,
     scoreStride: number,
   ): void;
+  attention_tokens(
+    headBegin: number,
+    headEnd: number,
+    out: number,
+    q: number,
+    keys: number,
+    values: number,
+    pos0: number,
+    tokens: number,
+    qStride: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scores: number,
+    scoreStride: number,
+  ): void;
   relu2_gate(out: number, gate: number, up: number, n: number): void;
   silu_gate(out: number, gate: number, up: number, n: number): void;
   add_into(x: number, y: number, n: number): void;

@@ -29,6 +29,11 @@ export interface KernelModelOptions {
   int8Head?: boolean;
   /** Tokens per prefill batch. Default 32. */
   maxBatch?: number;
+  /**
+   * Attention runs on the pool from this many query × key × dim products up (below it,
+   * a pool round trip costs more than the work). Default 2^16.
+   */
+  attentionPoolMin?: number;
 }
 
 /** One or more ternary matrices with the same input, stacked row-wise in one packed block. */
@@ -100,6 +105,7 @@ export class KernelModel implements ForwardModel {
   private bandwidthOut = 0;
   private readonly hiddenPad: number;
   private readonly maxBatch: number;
+  private readonly attentionPoolMin: number;
   // scratch, each sized for maxBatch tokens
   private readonly s: Record<
     | "x"
@@ -143,6 +149,7 @@ export class KernelModel implements ForwardModel {
     this.k = pool.exports;
     this.maxPositions = options.maxPositions ?? c.contextLength;
     this.maxBatch = options.maxBatch ?? 32;
+    this.attentionPoolMin = options.attentionPoolMin ?? 1 << 16;
     checkShapes(c, weights, this.maxPositions, this.maxBatch);
     const a = arena;
     const qDim = c.heads * c.headDim;
@@ -503,21 +510,25 @@ export class KernelModel implements ForwardModel {
           .set(this.arena.u8(s.v + t * kvDim * 4, kvDim * 4));
       }
 
-      // grouped-query attention over positions 0..pos + t
-      for (let t = 0; t < T; t++) {
-        this.pool.run("attention", 0, c.heads, 1, [
-          s.att + t * qDim * 4,
-          s.q + t * qDim * 4,
-          w.keyCache,
-          w.valueCache,
-          pos + t,
-          c.heads,
-          c.kvHeads,
-          c.headDim,
-          s.scores,
-          this.maxPositions,
-        ]);
-      }
+      // grouped-query attention over positions 0..pos + t; short contexts stay on this
+      // thread (a pool round trip costs more than the work)
+      const attnArgs = [
+        s.att,
+        s.q,
+        w.keyCache,
+        w.valueCache,
+        pos,
+        T,
+        qDim,
+        c.heads,
+        c.kvHeads,
+        c.headDim,
+        s.scores,
+        this.maxPositions,
+      ];
+      if ((pos + T) * T * qDim < this.attentionPoolMin) {
+        (k.attention_tokens as (...a: number[]) => void)(0, c.heads, ...attnArgs);
+      } else this.pool.run("attention_tokens", 0, c.heads, 1, attnArgs);
 
       // attn_sub_norm, then the output projection
       for (let t = 0; t < T; t++) {

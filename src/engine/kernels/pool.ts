@@ -10,8 +10,8 @@ import {
   shareOf,
 } from "./poolProtocol.ts";
 
-/** Polls before the main thread sleeps on the workers (see poolWorker.js SPINS). */
-const SPINS = 20000;
+/** How long (ms) the calling thread spins on the workers before it sleeps. */
+const SPIN_MS = 3;
 
 interface WorkerLike {
   postMessage(message: unknown): void;
@@ -119,12 +119,12 @@ export class KernelPool {
     if (b < e) this.fns[k](b, e, ...args);
     const others = this.threads - 1;
     let spins = 0;
+    const since = performance.now();
     for (;;) {
       const done = Atomics.load(ctrl, CTRL.done);
       if (done === others) break;
-      if (++spins > SPINS) {
-        Atomics.wait(ctrl, CTRL.done, done, 100);
-        spins = 0;
+      if ((++spins & 1023) === 0 && performance.now() - since > SPIN_MS) {
+        Atomics.wait(ctrl, CTRL.done, done, 1);
       }
     }
   }

@@ -35,6 +35,7 @@ export const POOL_KERNELS = [
   "head_i8",
   "attention",
   "stream_read",
+  "attention_tokens",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 

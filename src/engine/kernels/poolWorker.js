@@ -20,10 +20,12 @@ const KERNELS = [
   "head_i8",
   "attention",
   "stream_read",
+  "attention_tokens",
 ];
-// Spin this many polls before sleeping: a job follows the last within microseconds
-// during a forward pass, and waking from Atomics.wait costs tens of microseconds.
-const SPINS = 20000;
+// Spin this long (ms) before sleeping: during a forward pass the next job follows within
+// microseconds to a millisecond, and waking from Atomics.wait costs tens of microseconds
+// (far more on a busy machine).
+const SPIN_MS = 3;
 
 function shareOf(index, count, begin, end, align) {
   const per = Math.ceil((end - begin) / count / align) * align;
@@ -41,10 +43,11 @@ function run(init, post) {
   let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {
     let spins = 0;
+    let since = performance.now();
     while (Atomics.load(ctrl, GENERATION) === seen) {
-      if (++spins > SPINS) {
+      if ((++spins & 1023) === 0 && performance.now() - since > SPIN_MS) {
         Atomics.wait(ctrl, GENERATION, seen);
-        spins = 0;
+        since = performance.now();
       }
     }
     seen = Atomics.load(ctrl, GENERATION);

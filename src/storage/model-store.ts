@@ -118,6 +118,8 @@ interface Job {
   meter: RateMeter;
   files: File[] | null;
   lastEmit: number;
+  /** While a body is read: its shard and the shard offset of the next byte to arrive. */
+  receiving: { shard: number; offset: number } | null;
   promise: Promise<ModelInfo>;
 }
 
@@ -342,6 +344,7 @@ export class ModelStore {
         meter: new RateMeter(this.now),
         files: null,
         lastEmit: Number.NEGATIVE_INFINITY,
+        receiving: null,
         promise: Promise.resolve(view(rec)),
       };
       await this.verifyRecord(job);
@@ -426,6 +429,7 @@ export class ModelStore {
       meter: new RateMeter(this.now),
       files,
       lastEmit: Number.NEGATIVE_INFINITY,
+      receiving: null,
       promise: Promise.resolve(null as unknown as ModelInfo),
     };
     this.jobs.set(id, job);
@@ -488,7 +492,7 @@ export class ModelStore {
       rec.error = undefined;
       rec.note = undefined;
       await this.save(rec);
-      this.emit(job, 0, true);
+      this.emit(job, true);
       await this.ensureFits(rec);
       await this.storage?.persist?.().catch(() => false);
       for (let s = 0; s < rec.shards.length; s++) {
@@ -522,7 +526,7 @@ export class ModelStore {
         }
       }
       await this.save(rec);
-      this.emit(job, 0, true, rec.note ?? rec.error);
+      this.emit(job, true, rec.note ?? rec.error);
     }
     return view(rec);
   }
@@ -551,7 +555,7 @@ export class ModelStore {
         if (shard.storedBytes > before) failures = 0;
         if (++failures > this.retries) throw e;
         const wait = this.retryDelayMs * 2 ** (failures - 1);
-        this.emit(job, 0, true, `${e.message} Retrying in ${Math.round(wait / 1000)} s.`);
+        this.emit(job, true, `${e.message} Retrying in ${Math.round(wait / 1000)} s.`);
         await sleep(wait, job.controller.signal);
       }
     }
@@ -650,7 +654,7 @@ export class ModelStore {
       } else if (res.headers.get("accept-ranges") !== "bytes") {
         rec.note =
           "The server does not support resuming: an interrupted download of this file will start again from the beginning.";
-        this.emit(job, 0, true, rec.note);
+        this.emit(job, true, rec.note);
       }
     }
     shard.etag = etag;
@@ -665,14 +669,24 @@ export class ModelStore {
     return res.body;
   }
 
-  /** Reads a shard's bytes into fixed-size chunks, storing each one as it fills. */
+  /**
+   * Reads a shard's bytes into fixed-size chunks and stores each one as it fills. One
+   * chunk write runs while the next chunk is read, so the network and IndexedDB overlap
+   * and a dropped connection loses little that had already arrived.
+   */
   private async consume(job: Job, s: number, body: ReadableStream<Uint8Array>): Promise<void> {
     const rec = job.rec;
     const shard = rec.shards[s];
     const validator = shard.checked ? null : await this.replayValidator(job, s);
     let checking = validator !== null && !shard.checked;
-    const buf = new Uint8Array(rec.chunkSize);
+    let buf = new Uint8Array(rec.chunkSize);
+    let spare: Uint8Array | null = null;
     let fill = 0;
+    /** Shard offset of the next byte to arrive. */
+    let offset = shard.storedBytes;
+    let writing: Promise<void> = Promise.resolve();
+    let dropped: unknown = null;
+    job.receiving = { shard: s, offset };
     const reader = body.getReader();
     try {
       for (;;) {
@@ -681,9 +695,8 @@ export class ModelStore {
           piece = await readOrAbort(reader, job.controller.signal);
         } catch (e) {
           if (job.controller.signal.aborted) throw e;
-          throw new Dropped(
-            `The connection dropped (${errorText(e)}); ${formatBytes(rec.storedBytes)} stored are kept.`,
-          );
+          dropped = e;
+          break;
         }
         if (piece.done) break;
         const value = piece.value;
@@ -691,7 +704,8 @@ export class ModelStore {
           checking = !this.check(job, s, validator, value);
           if (!checking) await this.save(rec);
         }
-        if (shard.size !== null && shard.storedBytes + fill + value.length > shard.size) {
+        offset += value.length;
+        if (shard.size !== null && offset > shard.size) {
           throw new StoreError(
             "size",
             `The server sent more bytes than the ${formatBytes(shard.size)} it announced for ${shardLabel(rec, s)}.`,
@@ -703,30 +717,45 @@ export class ModelStore {
           fill += n;
           p += n;
           if (fill === buf.length) {
-            await this.storeChunk(job, s, buf);
+            await writing; // at most one chunk write in flight
+            const full = buf;
+            buf = spare ?? new Uint8Array(rec.chunkSize);
+            spare = null;
             fill = 0;
+            writing = this.storeChunk(job, s, full).then(() => {
+              spare = full;
+            });
+            writing.catch(() => undefined); // awaited below; this only marks it handled
           }
         }
-        this.emit(job, fill, false);
+        job.receiving = { shard: s, offset };
+        this.emit(job, false);
       }
     } finally {
       // Frees the connection when we stop early; a no-op once the body has ended.
       reader.cancel().catch(() => undefined);
+      await writing.finally(() => {
+        job.receiving = null;
+      });
     }
-    const end = shard.storedBytes + fill;
-    if (shard.size !== null && end < shard.size) {
+    if (dropped !== null) {
       throw new Dropped(
-        `The connection closed early, at ${formatBytes(end)} of ${formatBytes(shard.size)}; ${formatBytes(rec.storedBytes)} stored are kept.`,
+        `The connection dropped (${errorText(dropped)}); ${formatBytes(rec.storedBytes)} stored are kept.`,
+      );
+    }
+    if (shard.size !== null && offset < shard.size) {
+      throw new Dropped(
+        `The connection closed early, at ${formatBytes(offset)} of ${formatBytes(shard.size)}; ${formatBytes(rec.storedBytes)} stored are kept.`,
       );
     }
     if (checking) {
       throw new StoreError(
         "invalid",
-        `${shardLabel(rec, s)} is not a usable model file: it ended after ${end} bytes, before its header did.`,
+        `${shardLabel(rec, s)} is not a usable model file: it ended after ${offset} bytes, before its header did.`,
       );
     }
     if (fill > 0) await this.storeChunk(job, s, buf.slice(0, fill));
-    await this.finishShard(job, s, end);
+    await this.finishShard(job, s, offset);
   }
 
   /** Feeds bytes to the validator; true once it is satisfied. Its errors become "invalid". */
@@ -792,7 +821,7 @@ export class ModelStore {
     shard.storedBytes += bytes.length;
     rec.storedBytes += bytes.length;
     await this.save(rec);
-    this.emit(job, 0, true);
+    this.emit(job, true);
   }
 
   private async finishShard(job: Job, s: number, size: number): Promise<void> {
@@ -819,7 +848,7 @@ export class ModelStore {
     rec.note = note;
     job.meter.reset();
     await this.save(rec);
-    this.emit(job, 0, true, note);
+    this.emit(job, true, note);
   }
 
   // ---- Checking ---------------------------------------------------------------------
@@ -828,7 +857,7 @@ export class ModelStore {
     const rec = job.rec;
     rec.state = "verifying";
     await this.save(rec);
-    this.emit(job, 0, true);
+    this.emit(job, true);
     const problem = await this.findProblem(job);
     if (problem === null) {
       rec.state = "ready";
@@ -838,7 +867,7 @@ export class ModelStore {
       rec.error = problem;
     }
     await this.save(rec);
-    this.emit(job, 0, true, rec.error);
+    this.emit(job, true, rec.error);
   }
 
   /** What is wrong with the stored model, in words, or null. Truncates damaged shards so resume re-fetches them. */
@@ -892,11 +921,15 @@ export class ModelStore {
 
   // ---- Helpers ----------------------------------------------------------------------
 
-  private emit(job: Job, inFlight: number, force: boolean, note?: string): void {
+  private emit(job: Job, force: boolean, note?: string): void {
     const t = this.now();
     if (!force && t - job.lastEmit < this.progressIntervalMs) return;
     job.lastEmit = t;
     const rec = job.rec;
+    // Bytes arrived but not yet stored count too, so progress moves between chunk writes.
+    const inFlight = job.receiving
+      ? job.receiving.offset - rec.shards[job.receiving.shard].storedBytes
+      : 0;
     const bytes = rec.storedBytes + inFlight;
     job.meter.sample(bytes);
     const progress: DownloadProgress = {

@@ -595,6 +595,31 @@ describe("ModelStore across tabs", () => {
     expect(sha(await readBack(tabB, infoA.id))).toBe(sha(bytes));
   });
 
+  it("pauses a download that another tab runs", async () => {
+    const bytes = bitnetFile(8 * CHUNK, 25);
+    const url = serve("remote-pause.gguf", bytes);
+    const opts = storeOptions({ locks: new MemoryLockManager() });
+    const tabA = new ModelStore(opts);
+    const tabB = new ModelStore(opts);
+    let asked = false;
+    server.pace = { bytes: 4096, everyMs: 2 };
+    const info = await tabA
+      .addFromUrl([url], (p) => {
+        if (!asked && p.bytes >= CHUNK) {
+          asked = true;
+          void tabB.pause(p.modelId);
+        }
+      })
+      .finally(() => {
+        server.pace = null;
+      });
+    tabA.close();
+    tabB.close();
+    expect(asked).toBe(true);
+    expect(info.state).toBe("paused");
+    expect(info.storedBytes).toBeLessThan(bytes.length);
+  });
+
   it("shows a download left running by a closed tab as paused, and resumes it", async () => {
     const bytes = bitnetFile(4 * CHUNK, 22);
     const url = serve("closed.gguf", bytes);

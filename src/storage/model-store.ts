@@ -97,6 +97,11 @@ export interface ModelStoreOptions {
   watchIntervalMs?: number;
   /** Least time between two progress events for bytes in flight (default 250 ms). */
   progressIntervalMs?: number;
+  /**
+   * Tabs of one origin tell each other to pause over this BroadcastChannel (default
+   * "<dbPrefix>-model-store"); null to stay silent.
+   */
+  channel?: string | null;
   /** The IndexedDB stores, to wrap them in tests (e.g. to fail writes with a quota error). */
   stores?: { records: UseStore; chunks: UseStore };
   now?: () => number;
@@ -145,6 +150,7 @@ export class ModelStore {
   private readonly progressIntervalMs: number;
   private readonly now: () => number;
   private readonly jobs = new Map<string, Job>();
+  private readonly channel: BroadcastChannel | null;
 
   constructor(options: ModelStoreOptions = {}) {
     const prefix = options.dbPrefix ?? "trit";
@@ -169,6 +175,24 @@ export class ModelStore {
     this.watchIntervalMs = options.watchIntervalMs ?? 1000;
     this.progressIntervalMs = options.progressIntervalMs ?? 250;
     this.now = options.now ?? (() => Date.now());
+    const channelName = options.channel === undefined ? `${prefix}-model-store` : options.channel;
+    this.channel =
+      channelName !== null && typeof BroadcastChannel === "function"
+        ? new BroadcastChannel(channelName)
+        : null;
+    if (this.channel) {
+      // Node keeps a process alive while a channel is open; browsers have no unref.
+      (this.channel as { unref?: () => void }).unref?.();
+      this.channel.onmessage = (event: MessageEvent<{ pause?: string }>) => {
+        const id = event.data?.pause;
+        if (typeof id === "string") this.jobs.get(id)?.controller.abort("pause");
+      };
+    }
+  }
+
+  /** Stops listening to other tabs (downloads running in this tab carry on). */
+  close(): void {
+    this.channel?.close();
   }
 
   // ---- What is stored -------------------------------------------------------------
@@ -291,10 +315,13 @@ export class ModelStore {
     return this.start(id, onProgress, null);
   }
 
-  /** Stops this tab's download of a model, keeping every stored chunk. */
+  /** Stops the download of a model, in this tab or another one, keeping every stored chunk. */
   async pause(id: string): Promise<void> {
     const job = this.jobs.get(id);
-    if (!job) return;
+    if (!job) {
+      this.channel?.postMessage({ pause: id });
+      return;
+    }
     job.controller.abort("pause");
     await job.promise.catch(() => undefined);
   }
@@ -319,7 +346,7 @@ export class ModelStore {
     if (done === null) {
       throw new StoreError(
         "busy",
-        "Another tab is downloading this model: pause it there (or close that tab) first.",
+        "Another tab is downloading this model: pause it (or close that tab) first.",
       );
     }
   }

@@ -24,6 +24,8 @@ export interface RangeServer {
   ignoreRange: boolean;
   /** When set, every request for that path answers this status. */
   failWith: Map<string, number>;
+  /** When set, bodies go out `bytes` at a time with `everyMs` between pieces (a slow link). */
+  pace: { bytes: number; everyMs: number } | null;
   /** Requests seen, in order: method, path, Range header. */
   log: { method: string; path: string; range: string | null }[];
   /** Bytes of file data sent so far (over all responses). */
@@ -55,6 +57,7 @@ export async function startRangeServer(): Promise<RangeServer> {
     cutAt: new Map(),
     ignoreRange: false,
     failWith: new Map(),
+    pace: null,
     log: [],
     bytesSent: 0,
   };
@@ -102,18 +105,25 @@ export async function startRangeServer(): Promise<RangeServer> {
     // Cut at the first pending cut point inside this response, if any.
     const cuts = state.cutAt.get(path) ?? [];
     const cutIndex = cuts.findIndex((c) => c > start && c <= end);
-    if (cutIndex < 0) {
-      state.bytesSent += end - start + 1;
-      res.end(Buffer.from(file.bytes.buffer, file.bytes.byteOffset + start, end - start + 1));
-      return;
-    }
-    const cut = cuts[cutIndex];
-    cuts.splice(cutIndex, 1);
-    state.bytesSent += cut - start;
-    res.write(Buffer.from(file.bytes.buffer, file.bytes.byteOffset + start, cut - start), () => {
+    const stop = cutIndex < 0 ? end + 1 : cuts[cutIndex];
+    if (cutIndex >= 0) cuts.splice(cutIndex, 1);
+    const finish = () => {
+      if (cutIndex < 0) res.end();
       // Drop the socket mid-body: the client sees a truncated response.
-      res.socket?.destroy();
-    });
+      else res.socket?.destroy();
+    };
+    const pace = state.pace;
+    const send = (from: number) => {
+      if (res.destroyed) return;
+      const to = pace ? Math.min(stop, from + pace.bytes) : stop;
+      state.bytesSent += to - from;
+      const piece = Buffer.from(file.bytes.buffer, file.bytes.byteOffset + from, to - from);
+      res.write(piece, () => {
+        if (to >= stop) finish();
+        else setTimeout(() => send(to), pace?.everyMs ?? 0);
+      });
+    };
+    send(start);
   };
 
   const server = createServer(handle);

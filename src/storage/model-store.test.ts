@@ -554,6 +554,24 @@ describe("ModelStore refusals and errors, in words", () => {
     expect(failed.error).toMatch(/does not match its published SHA-256 checksum/);
   });
 
+  it("finishes a shard whose bytes were all stored before a crash (416 from the server)", async () => {
+    const bytes = bitnetFile(3 * CHUNK, 26);
+    const url = serve("crashed.gguf", bytes);
+    const opts = storeOptions();
+    const store = new ModelStore(opts);
+    const info = await store.addFromUrl([url]);
+    // The tab died after storing the last chunk, before marking the shard complete.
+    const rec = (await store.record(info.id)) as ModelRecord;
+    rec.state = "paused";
+    rec.shards[0].complete = false;
+    await set(info.id, rec, createStore(`${opts.dbPrefix}-models`, "records"));
+    const done = await store.resume(info.id);
+    expect(done.state).toBe("ready");
+    const last = server.log.filter((l) => l.path === pathOf(url)).at(-1);
+    expect(last?.range).toBe(`bytes=${bytes.length}-`);
+    expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
+  });
+
   it("explains what it cannot do: unknown ids, loading an unfinished model, a file to pick again", async () => {
     const store = new ModelStore(storeOptions());
     await expect(store.resume("url:nope")).rejects.toThrow(/No stored model has the id "url:nope"/);

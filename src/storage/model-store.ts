@@ -483,7 +483,7 @@ export class ModelStore {
         state: rec.state,
         note: "Another tab is downloading this model; this tab waits for it.",
       };
-      for (const listener of job.listeners) listener(progress);
+      notify(job.listeners, progress);
     };
     await watch();
     const timer = setInterval(() => void watch(), this.watchIntervalMs);
@@ -968,7 +968,7 @@ export class ModelStore {
       state: rec.state,
       ...(note ? { note } : {}),
     };
-    for (const listener of job.listeners) listener(progress);
+    notify(job.listeners, progress);
   }
 
   /** Refuses in words when the rest of the model will not fit in this site's quota. */
@@ -1060,6 +1060,17 @@ export class ModelStore {
     const rec = await this.record(id);
     if (!rec) throw new StoreError("unknown-model", `No stored model has the id "${id}".`);
     return rec;
+  }
+}
+
+/** A listener that throws must not stop the download. */
+function notify(listeners: Set<ProgressListener>, progress: DownloadProgress): void {
+  for (const listener of listeners) {
+    try {
+      listener(progress);
+    } catch (e) {
+      console.warn("A download progress listener failed:", e);
+    }
   }
 }
 

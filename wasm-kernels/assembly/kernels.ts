@@ -405,21 +405,62 @@ export function rms_norm(out: usize, x: usize, weight: usize, n: i32, eps: f64):
   return v < 0 ? -t : t;
 }
 
+/** |v| rounded half away from zero, sign restored, for two f64 lanes (exact, see roundAway). */
+// @ts-ignore: decorator
+@inline function roundAway2(v: v128): v128 {
+  const a = f64x2.abs(v);
+  const t = f64x2.floor(a);
+  const up = v128.and(f64x2.ge(f64x2.sub(a, t), f64x2.splat(0.5)), f64x2.splat(1.0));
+  return v128.or(f64x2.add(t, up), v128.and(v, i64x2.splat(0x8000000000000000)));
+}
+
+/** Four f32 lanes × scale, rounded as above, as four i32 lanes (f64 arithmetic). */
+// @ts-ignore: decorator
+@inline function quant4(v: v128, s: v128): v128 {
+  const lo = i32x4.trunc_sat_f64x2_s_zero(roundAway2(f64x2.mul(f64x2.promote_low_f32x4(v), s)));
+  const hi = i32x4.trunc_sat_f64x2_s_zero(
+    roundAway2(f64x2.mul(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), s)),
+  );
+  return i64x2.shuffle(lo, hi, 0, 2);
+}
+
 /**
  * BitNet per-token absmax quantisation of n f32 values to int8 (zero-padded up to
- * padTo). Writes Σ q as i32 at sumOut and returns the scale (x ≈ q / scale).
+ * padTo). Writes Σ q as i32 at sumOut and returns the scale (x ≈ q / scale). Same f64
+ * arithmetic as the reference, two lanes at a time; the saturating narrows clamp.
  */
 export function quantize(out: usize, x: usize, n: i32, padTo: i32, sumOut: usize): f64 {
-  let maxAbs: f64 = 0;
-  for (let i = 0; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(<f64>load<f32>(x + (<usize>i << 2))));
+  let m4 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) m4 = f32x4.max(m4, f32x4.abs(v128.load(x + (<usize>i << 2))));
+  let maxAbs: f64 = max(
+    max(<f64>f32x4.extract_lane(m4, 0), <f64>f32x4.extract_lane(m4, 1)),
+    max(<f64>f32x4.extract_lane(m4, 2), <f64>f32x4.extract_lane(m4, 3)),
+  );
+  for (; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(<f64>load<f32>(x + (<usize>i << 2))));
   const scale = 127 / Math.max(maxAbs, 1e-5);
-  let sum: i32 = 0;
-  for (let i = 0; i < n; i++) {
+  const s = f64x2.splat(scale);
+  let sum4 = i32x4.splat(0);
+  i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const q0 = quant4(v128.load(p), s);
+    const q1 = quant4(v128.load(p, 16), s);
+    const q2 = quant4(v128.load(p, 32), s);
+    const q3 = quant4(v128.load(p, 48), s);
+    sum4 = i32x4.add(sum4, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
+    v128.store(
+      out + <usize>i,
+      i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)),
+    );
+  }
+  let sum: i32 = hsum(sum4);
+  for (; i < n; i++) {
     const q = <i32>Math.min(127, Math.max(-128, roundAway(<f64>load<f32>(x + (<usize>i << 2)) * scale)));
     store<i8>(out + <usize>i, <i8>q);
     sum += q;
   }
-  for (let i = n; i < padTo; i++) store<i8>(out + <usize>i, 0);
+  for (let j = n; j < padTo; j++) store<i8>(out + <usize>j, 0);
   store<i32>(sumOut, sum);
   return scale;
 }
@@ -431,7 +472,18 @@ export function widen_i8(out: usize, x: usize, n: i32): void {
 
 /** out[i] = f32(dots[i] · wScale / xScale): the reference's scaling, in f64. */
 export function scale_dots(out: usize, dots: usize, n: i32, wScale: f64, xScale: f64): void {
-  for (let i = 0; i < n; i++) {
+  const w2 = f64x2.splat(wScale);
+  const x2 = f64x2.splat(xScale);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const d = v128.load(dots + (<usize>i << 2));
+    const lo = f32x4.demote_f64x2_zero(f64x2.div(f64x2.mul(f64x2.convert_low_i32x4_s(d), w2), x2));
+    const hi = f32x4.demote_f64x2_zero(
+      f64x2.div(f64x2.mul(f64x2.convert_low_i32x4_s(i64x2.shuffle(d, d, 1, 0)), w2), x2),
+    );
+    v128.store(out + (<usize>i << 2), i64x2.shuffle(lo, hi, 0, 2));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, <f32>((<f64>load<i32>(dots + o) * wScale) / xScale));
   }

@@ -220,6 +220,19 @@ describe("small ops", () => {
     }
   });
 
+  it("scale_dots is the reference's f32(dot · weight scale / activation scale), bit for bit", () => {
+    const n = 103;
+    const dots = Int32Array.from({ length: n }, () => Math.floor((rand() - 0.5) * 2e6));
+    const p = arena.alloc(n * 4);
+    arena.i32(p, n).set(dots);
+    const out = arena.alloc(n * 4);
+    const wScale = 0.0123;
+    const xScale = 127 / 3.7;
+    k.scale_dots(out, p, n, wScale, xScale);
+    const expected = Float32Array.from(dots, (d) => (d * wScale) / xScale);
+    expect(arena.f32(out, n)).toEqual(expected);
+  });
+
   it("quantize keeps an all-zero vector finite", () => {
     const out = arena.alloc(128);
     const scale = k.quantize(out, put(new Float32Array(8)), 8, 128, arena.alloc(4));

@@ -5,12 +5,17 @@ import {
   CTRL,
   CTRL_BYTES,
   MAX_ARGS,
+  MAX_CHUNKS,
   POOL_KERNELS,
   type PoolKernel,
-  shareOf,
+  TAG_MASK,
+  TAG_SHIFT,
 } from "./poolProtocol.ts";
 
-/** How long (ms) the calling thread spins on the workers before it sleeps. */
+/** Chunks per thread in a job: enough that a stalled thread's share is small. */
+const CHUNKS_PER_THREAD = 8;
+
+/** How long (ms) the calling thread spins on the workers before it sleeps (see poolWorker.js). */
 const SPIN_MS = 3;
 
 interface WorkerLike {
@@ -55,6 +60,7 @@ export class KernelPool {
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
   private readonly fns: ((...a: number[]) => void)[];
+  private generation = 0;
 
   private constructor(
     readonly threads: number,
@@ -97,7 +103,10 @@ export class KernelPool {
     return new KernelPool(threads, kernels, arena.memory, ctrlOffset, workers);
   }
 
-  /** Runs `kernel(b, e, ...args)` over [begin, end) split across the threads. */
+  /**
+   * Runs `kernel(b, e, ...args)` over [begin, end) in chunks (multiples of `align`) that
+   * this thread and the workers claim until none are left; returns when all are done.
+   */
   run(kernel: PoolKernel, begin: number, end: number, align: number, args: number[]): void {
     const k = POOL_KERNELS.indexOf(kernel);
     if (this.threads === 1 || end - begin <= align) {
@@ -105,26 +114,42 @@ export class KernelPool {
       return;
     }
     if (args.length > MAX_ARGS) throw new Error(`Too many kernel arguments (${args.length}).`);
+    const target = Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
+    const rows = Math.ceil((end - begin) / target / align) * align;
+    const chunks = Math.ceil((end - begin) / rows);
     const ctrl = this.ctrl;
     ctrl[CTRL.kernel] = k;
     ctrl[CTRL.begin] = begin;
     ctrl[CTRL.end] = end;
-    ctrl[CTRL.align] = align;
+    ctrl[CTRL.chunkRows] = rows;
+    ctrl[CTRL.chunks] = chunks;
     ctrl[CTRL.argCount] = args.length;
     for (let i = 0; i < args.length; i++) this.args[ARGS_F64 + i] = args[i];
-    Atomics.store(ctrl, CTRL.done, 0);
-    Atomics.add(ctrl, CTRL.generation, 1);
+    const generation = (this.generation + 1) | 0;
+    this.generation = generation;
+    const tag = generation & TAG_MASK;
+    Atomics.store(ctrl, CTRL.completed, 0);
+    Atomics.store(ctrl, CTRL.claim, tag << TAG_SHIFT);
+    Atomics.store(ctrl, CTRL.generation, generation);
     Atomics.notify(ctrl, CTRL.generation);
-    const [b, e] = shareOf(0, this.threads, begin, end, align);
-    if (b < e) this.fns[k](b, e, ...args);
-    const others = this.threads - 1;
+    // claim chunks here too, exactly as poolWorker.js does
+    const fn = this.fns[k];
+    for (;;) {
+      const v = Atomics.load(ctrl, CTRL.claim);
+      const c = v & MAX_CHUNKS;
+      if (c >= chunks) break;
+      if (Atomics.compareExchange(ctrl, CTRL.claim, v, v + 1) !== v) continue;
+      const b = begin + c * rows;
+      fn(b, Math.min(end, b + rows), ...args);
+      Atomics.add(ctrl, CTRL.completed, 1);
+    }
     let spins = 0;
     const since = performance.now();
     for (;;) {
-      const done = Atomics.load(ctrl, CTRL.done);
-      if (done === others) break;
+      const done = Atomics.load(ctrl, CTRL.completed);
+      if (done === chunks) break;
       if ((++spins & 1023) === 0 && performance.now() - since > SPIN_MS) {
-        Atomics.wait(ctrl, CTRL.done, done, 1);
+        Atomics.wait(ctrl, CTRL.completed, done, 1);
       }
     }
   }

@@ -5,23 +5,35 @@
  * two in step.
  */
 export const CTRL_BYTES = 256;
-/** Int32 slots of the control block. */
+/**
+ * Int32 slots of the control block. A job's range is cut into chunks that threads claim
+ * one at a time (so a thread the OS has descheduled holds up at most one chunk, and the
+ * others take the rest). The claim word holds the job's tag (generation mod 2^22) in its
+ * high bits and the next chunk index in its low 10: a thread that read a job's
+ * parameters can only claim chunks of that same job.
+ */
 export const CTRL = {
-  /** Bumped by the main thread for each job; workers wait on it. */
+  /** Bumped by the main thread for each job; idle workers wait on it. */
   generation: 0,
-  /** Workers add 1 when their share is done; the main thread waits on it. */
-  done: 1,
+  /** Chunks finished; the main thread waits for it to reach `chunks`. */
+  completed: 1,
   /** Index into POOL_KERNELS. */
   kernel: 2,
-  /** Rows (or heads) to split: [begin, end), and the split alignment. */
+  /** The range [begin, end) and the rows (or heads) per chunk. */
   begin: 3,
   end: 4,
-  align: 5,
+  chunkRows: 5,
   /** Number of extra arguments (in the f64 slots). */
   argCount: 6,
   /** Set to 1 to make the workers exit. */
   stop: 7,
+  /** (tag << 10) | next chunk index. */
+  claim: 8,
+  chunks: 9,
 } as const;
+export const TAG_SHIFT = 10;
+export const MAX_CHUNKS = 1023;
+export const TAG_MASK = 0x3fffff;
 /** Float64 slot where the extra arguments start (byte 64). */
 export const ARGS_F64 = 8;
 export const MAX_ARGS = 24;
@@ -38,16 +50,3 @@ export const POOL_KERNELS = [
   "attention_tokens",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
-
-/** Thread `index` of `count` gets rows [begin, end) of the job, aligned to `align`. */
-export function shareOf(
-  index: number,
-  count: number,
-  begin: number,
-  end: number,
-  align: number,
-): [number, number] {
-  const per = Math.ceil((end - begin) / count / align) * align;
-  const b = Math.min(end, begin + index * per);
-  return [b, Math.min(end, b + per)];
-}

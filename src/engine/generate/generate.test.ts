@@ -138,6 +138,57 @@ describe("generate", () => {
     expect(again.tokens).toEqual(third.tokens);
   });
 
+  it("uses the engine's batched prefill when it has one, in chunks, and can abort between them", async () => {
+    const inner = new ReferenceModel(weights, 160);
+    const chunks: Array<[number, number]> = [];
+    const batched: ForwardModel = {
+      config: inner.config,
+      maxPositions: inner.maxPositions,
+      forward: (t, p) => inner.forward(t, p),
+      prefill(tokens, start) {
+        chunks.push([start, tokens.length]);
+        let logits = new Float32Array(0) as Float32Array;
+        for (let i = 0; i < tokens.length; i++) logits = inner.forward(tokens[i], start + i);
+        return logits;
+      },
+      reset: () => inner.reset(),
+    };
+    const prompt = Array.from({ length: 100 }, (_, i) => (i * 7) % 30);
+    const result = await generate({
+      session: new ModelSession(batched),
+      tokenizer,
+      sampler: greedyNoStop,
+      promptTokens: prompt,
+      maxTokens: 3,
+    });
+    expect(chunks).toEqual([
+      [0, 64],
+      [64, 36],
+    ]);
+    expect(result.tokens).toEqual(manualGreedy(new ReferenceModel(weights, 160), prompt, 3));
+
+    const controller = new AbortController();
+    chunks.length = 0;
+    const session = new ModelSession({
+      ...batched,
+      prefill(tokens, start) {
+        controller.abort(); // the user presses stop during the first chunk
+        return batched.prefill?.(tokens, start) as Float32Array;
+      },
+    });
+    const aborted = await generate({
+      session,
+      tokenizer,
+      sampler: greedyNoStop,
+      promptTokens: prompt,
+      maxTokens: 3,
+      signal: controller.signal,
+    });
+    expect(aborted.stopReason).toBe("aborted");
+    expect(aborted.generatedTokens).toBe(0);
+    expect(session.cachedTokens).toEqual(prompt.slice(0, 64));
+  });
+
   it("stops on a stop id without emitting it", async () => {
     let n = 0;
     const sampler: GenerationSampler = { sample: () => (++n === 4 ? 31 : 5) };

@@ -80,6 +80,9 @@ function commonPrefixLength(a: number[], b: number[]): number {
   return i;
 }
 
+/** Prompt tokens per prefill step: a multiple of the wasm engine's batch (32). */
+const PREFILL_CHUNK = 64;
+
 const perSecond = (count: number, ms: number) => (ms > 0 ? (count * 1000) / ms : 0);
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
@@ -108,17 +111,23 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   let text = "";
   let stopReason: GenerationStats["stopReason"] = "max-tokens";
 
-  // prefill
+  // prefill, in chunks so that an abort is seen between them
   const prefillStart = performance.now();
   let logits: Float32Array | null = null;
-  for (let pos = reused; pos < promptTokens.length; pos++) {
+  for (let pos = reused; pos < promptTokens.length; ) {
     if (signal?.aborted) {
       stopReason = "aborted";
       break;
     }
-    logits = model.forward(promptTokens[pos], pos);
-    session.cachedTokens.push(promptTokens[pos]);
-    if ((pos - reused) % 8 === 7) await yieldToEventLoop();
+    const chunk = promptTokens.slice(pos, Math.min(pos + PREFILL_CHUNK, promptTokens.length));
+    if (model.prefill) {
+      logits = model.prefill(chunk, pos);
+    } else {
+      for (let i = 0; i < chunk.length; i++) logits = model.forward(chunk[i], pos + i);
+    }
+    session.cachedTokens.push(...chunk);
+    pos += chunk.length;
+    await yieldToEventLoop();
   }
   const prefillMs = performance.now() - prefillStart;
   const prefilled = session.cachedTokens.length - reused;

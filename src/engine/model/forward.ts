@@ -226,6 +226,12 @@ export interface ForwardModel {
   readonly maxPositions: number;
   /** Runs `token` at `pos`; returns logits, valid until the next call. */
   forward(token: number, pos: number): Float32Array;
+  /**
+   * Optional batched prompt: runs tokens at positions startPos.. and returns the logits
+   * after the last one. Engines that read each weight once per batch (the wasm engine)
+   * implement it; without it the loop calls forward() per token.
+   */
+  prefill?(tokens: ArrayLike<number>, startPos: number): Float32Array;
   /** Forgets the KV cache (the next token starts again at position 0). */
   reset(): void;
 }

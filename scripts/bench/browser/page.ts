@@ -19,5 +19,6 @@ worker.postMessage({
   genTokens: Number(params.get("gen") ?? 32),
   int8Head: params.get("head") === "int8",
   kernels: params.has("kernels"),
+  check: params.has("check"),
   crossOriginIsolated: globalThis.crossOriginIsolated,
 });

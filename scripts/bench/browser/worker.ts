@@ -1,10 +1,20 @@
 // Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
+import { checkBuild } from "../../../src/engine/kernels/conformance.ts";
 import { benchKernels } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 
 self.onmessage = async (e: MessageEvent) => {
   const p = e.data;
   try {
+    if (p.check) {
+      const threads = globalThis.crossOriginIsolated ? [1, 2] : [1];
+      const check: Record<string, string[]> = {};
+      for (const build of ["simd128", "relaxed-simd"] as const) {
+        check[build] = await checkBuild(build, threads);
+      }
+      self.postMessage({ check, threads, crossOriginIsolated: globalThis.crossOriginIsolated });
+      return;
+    }
     if (p.kernels) {
       self.postMessage({ kernels: await benchKernels(["simd128", "relaxed-simd"]) });
       return;

@@ -1,0 +1,88 @@
+// Builds the benchmark page (scripts/bench/browser/) with Vite, serves it with
+// cross-origin isolation headers (and an optional model file at /model.gguf), opens it in
+// Debian's chromium through playwright-core and returns what the page publishes as
+// window.__bench. Used by the benchmark and by the kernels' Chromium test.
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { build } from "vite";
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export function hasChromium(): boolean {
+  return existsSync(chromiumPath);
+}
+
+export async function runBenchPage(
+  query: string,
+  modelPath?: string,
+  timeoutMs = 900_000,
+): Promise<Record<string, unknown>> {
+  const root = fileURLToPath(new URL("./browser/", import.meta.url));
+  const outDir = join(tmpdir(), `trit-bench-page-${process.pid}`);
+  await build({
+    root,
+    base: "./",
+    configFile: false,
+    logLevel: "error",
+    worker: { format: "es" },
+    build: { outDir, emptyOutDir: true, target: "es2022" },
+  });
+  const types: Record<string, string> = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".wasm": "application/wasm",
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const file =
+      url.pathname === "/model.gguf" && modelPath
+        ? modelPath
+        : join(outDir, normalize(url.pathname === "/" ? "/index.html" : url.pathname));
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": types[extname(file)] ?? "application/octet-stream",
+      "Content-Length": size,
+      "Cross-Origin-Opener-Policy": "same-origin",
+      "Cross-Origin-Embedder-Policy": "require-corp",
+      "Cross-Origin-Resource-Policy": "same-origin",
+    });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on("console", (m) => {
+      if (m.type() === "error" && !m.text().includes("404")) console.error(`[page] ${m.text()}`);
+    });
+    await page.goto(`http://127.0.0.1:${port}/?${query}`);
+    await page.waitForFunction(() => (window as { __bench?: unknown }).__bench, undefined, {
+      timeout: timeoutMs,
+      polling: 200,
+    });
+    const result = (await page.evaluate(() => (window as { __bench?: unknown }).__bench)) as Record<
+      string,
+      unknown
+    >;
+    return { ...result, browser: `Chromium ${browser.version()}` };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}

@@ -64,21 +64,16 @@ async function expectedReply(user: string, maxTokens: number): Promise<string> {
 }
 
 describe("npm run chat", () => {
-  it("--prompt --temp 0 prints only the greedy reply and exits", async () => {
-    const { stdout, stderr } = await run(TSX, [
-      CHAT,
-      "--model",
-      model,
-      "--prompt",
-      "Hello there",
-      "--max-tokens",
-      "8",
-      "--temp",
-      "0",
-    ]);
-    expect(stdout).toBe(`${await expectedReply("Hello there", 8)}\n`);
-    expect(stdout.length).toBeGreaterThan(1);
-    expect(stderr).not.toMatch(/tok\/s/); // stats only with --stats
+  it("--prompt --temp 0 prints only the greedy reply and exits, on either engine", async () => {
+    const args = [CHAT, "--model", model, "--prompt", "Hello there", "--max-tokens", "8"];
+    const expected = `${await expectedReply("Hello there", 8)}\n`;
+    expect(expected.length).toBeGreaterThan(2);
+    const reference = await run(TSX, [...args, "--temp", "0", "--engine", "reference"]);
+    expect(reference.stdout).toBe(expected);
+    expect(reference.stderr).not.toMatch(/tok\/s/); // stats only with --stats
+    // the default engine is the wasm one the worker runs; greedy, it must say the same
+    const kernels = await run(TSX, [...args, "--temp", "0"]);
+    expect(kernels.stdout).toBe(expected);
   }, 60_000);
 
   it("--stats reports speed on stderr; --seed makes sampled runs repeatable", async () => {
@@ -103,5 +98,11 @@ describe("npm run chat", () => {
     await expect(
       run(TSX, [CHAT, "--model", join(dir, "nope.gguf"), "--prompt", "x"]),
     ).rejects.toMatchObject({ stderr: expect.stringMatching(/cannot open/) });
+    await expect(
+      run(TSX, [CHAT, "--model", model, "--prompt", "x", "--engine", "gpu"]),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--engine is "kernels" or "reference"/),
+    });
   }, 60_000);
 });

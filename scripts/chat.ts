@@ -8,7 +8,9 @@
  * chat template: the prompt is plain text after BOS), --system TEXT, --max-tokens N
  * (default 256), --temp T (default 0.7; 0 = greedy), --top-k N, --top-p P, --min-p P,
  * --repeat-penalty R, --seed S, --ctx N (KV cache positions, default min(model, 4096)),
- * --stats (print speed to stderr).
+ * --engine kernels|reference (default kernels: the wasm engine the worker runs; reference:
+ * the scalar TypeScript pass), --threads N (kernel threads, default 1), --stats (print
+ * speed to stderr).
  */
 
 import { openAsBlob } from "node:fs";
@@ -21,8 +23,10 @@ import {
   ModelSession,
   rawPromptTokens,
 } from "../src/engine/generate/index.ts";
-import { readGgufHeader } from "../src/engine/gguf/index.ts";
-import { ReferenceModel } from "../src/engine/model/forward.ts";
+import { readBitNetConfig, readGgufHeader } from "../src/engine/gguf/index.ts";
+import { loadKernelWeights } from "../src/engine/kernels/load-gguf.ts";
+import { KernelModel } from "../src/engine/kernels/model.ts";
+import { type ForwardModel, ReferenceModel } from "../src/engine/model/forward.ts";
 import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../src/engine/tokenizer/index.ts";
@@ -30,7 +34,7 @@ import type { ChatMessage, SamplingSettings } from "../src/worker/api.ts";
 
 const USAGE = `usage: npm run chat -- --model FILE [--prompt TEXT] [--raw] [--system TEXT]
   [--max-tokens N] [--temp T] [--top-k N] [--top-p P] [--min-p P] [--repeat-penalty R]
-  [--seed S] [--ctx N] [--stats]`;
+  [--seed S] [--ctx N] [--engine kernels|reference] [--threads N] [--stats]`;
 
 function fail(message: string): never {
   process.stderr.write(`chat: ${message}\n${USAGE}\n`);
@@ -72,6 +76,8 @@ function parse() {
       "repeat-penalty": { type: "string" },
       seed: { type: "string" },
       ctx: { type: "string" },
+      engine: { type: "string" },
+      threads: { type: "string" },
       stats: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -112,16 +118,34 @@ async function main() {
   }
   const header = await readGgufHeader(blob);
   const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
+  const config = readBitNetConfig(header);
+  const ctx = wholeOption(o.ctx, "ctx", Math.min(config.contextLength, 4096), 1);
+  if (ctx > config.contextLength)
+    fail(`--ctx ${ctx} is more than the model's ${config.contextLength}.`);
+  const engine = o.engine ?? "kernels";
+  if (engine !== "kernels" && engine !== "reference") {
+    fail(`--engine is "kernels" or "reference", not "${engine}".`);
+  }
+  const threads = wholeOption(o.threads, "threads", 1, 1);
   const loadStart = performance.now();
-  const weights = await loadBitNetWeights(blob, { header });
-  const ctx = wholeOption(o.ctx, "ctx", Math.min(weights.config.contextLength, 4096), 1);
-  const session = new ModelSession(new ReferenceModel(weights, ctx));
+  const model: ForwardModel & { dispose?: () => void } =
+    engine === "kernels"
+      ? await KernelModel.create(await loadKernelWeights(blob, { header }), {
+          threads,
+          maxPositions: ctx,
+        })
+      : new ReferenceModel(await loadBitNetWeights(blob, { header }), ctx);
+  const session = new ModelSession(model);
   if (o.stats) {
-    const c = weights.config;
+    const c = config;
+    const kind =
+      model instanceof KernelModel
+        ? `wasm ${model.build}, ${model.threads} thread(s)`
+        : "reference";
     process.stderr.write(
       `[${c.architecture}: ${c.layers} layers, hidden ${c.hidden}, ffn ${c.ffn}, ${c.heads}/${c.kvHeads} heads, ` +
         `vocab ${c.vocab}, ${c.activation}; loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; ` +
-        `reference engine, KV cache ${ctx}]\n`,
+        `${kind} engine, KV cache ${ctx}]\n`,
     );
   }
   const template = header.metadata["tokenizer.chat_template"];
@@ -145,6 +169,7 @@ async function main() {
     });
     process.stdout.write("\n");
     if (o.stats) printStats(result);
+    model.dispose?.();
     return;
   }
 
@@ -193,6 +218,7 @@ async function main() {
     rl.prompt();
   }
   rl.close();
+  model.dispose?.();
 }
 
 main().catch((error: unknown) => {

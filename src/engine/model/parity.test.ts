@@ -9,11 +9,11 @@
  *   RMSNorms incl. attn_sub_norm / ffn_sub_norm, ternary linears × scale, NEOX RoPE, GQA
  *   with the KV cache, the gated FFN (SiLU in llama.cpp's `bitnet`), final norm, tied head.
  * - Not in llama.cpp's graph, tested by hand in bitnet-ops.test.ts and forward.test.ts:
- *   relu² (2B4T's FFN activation) and BitNet's per-token int8 absmax activations. llama.cpp rounds the
- *   activations entering a linear its own way: Q8_K per 256-value block for TQ weights,
- *   f16 for F16 weights, not at all for F32. So the graph is compared with that rounding
- *   emulated (ActivationRounding), and BitNet's own int8 pass is compared within
- *   quantisation noise.
+ *   relu² (2B4T's FFN activation) and BitNet's per-token int8 absmax activations.
+ *   llama.cpp rounds the activations entering a linear its own way: Q8_K per 256-value
+ *   block for TQ weights, f16 for F16 weights, not at all for F32. So the graph is
+ *   compared with that rounding emulated (ActivationRounding), and BitNet's own int8
+ *   pass is compared within quantisation noise.
  *
  * Tolerances, and why.
  * - One int8 rounding that lands the other way (a 1-ulp difference in, say, an RMSNorm

@@ -2,6 +2,7 @@
 // AssemblyScript compiler into wasm-kernels/build/ (git-ignored; never committed):
 //   kernels-{simd128,relaxed}.wasm          imported plain memory (single thread)
 //   kernels-{simd128,relaxed}-shared.wasm   imported shared memory (thread pool)
+//   candidates-{simd128,relaxed}.wasm       losing layout candidates, for the benchmarks
 // Run: node wasm-kernels/build.mjs   (npm run build:kernels; also postinstall)
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -9,7 +10,10 @@ import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const source = join(here, "assembly", "kernels.ts");
+const sources = {
+  kernels: join(here, "assembly", "kernels.ts"),
+  candidates: join(here, "assembly", "candidates.ts"),
+};
 const outDir = join(here, "build");
 
 // 65536 pages = 4 GiB, the wasm32 ceiling: the 2B4T weights, head and KV cache fit.
@@ -30,19 +34,26 @@ const common = [
 ];
 
 const builds = [
-  { name: "kernels-simd128", flags: [] },
-  { name: "kernels-relaxed", flags: ["--enable", "relaxed-simd"] },
-  { name: "kernels-simd128-shared", flags: ["--enable", "threads", "--sharedMemory"] },
+  { name: "kernels-simd128", source: sources.kernels, flags: [] },
+  { name: "kernels-relaxed", source: sources.kernels, flags: ["--enable", "relaxed-simd"] },
+  {
+    name: "kernels-simd128-shared",
+    source: sources.kernels,
+    flags: ["--enable", "threads", "--sharedMemory"],
+  },
   {
     name: "kernels-relaxed-shared",
+    source: sources.kernels,
     flags: ["--enable", "relaxed-simd", "--enable", "threads", "--sharedMemory"],
   },
+  { name: "candidates-simd128", source: sources.candidates, flags: [] },
+  { name: "candidates-relaxed", source: sources.candidates, flags: ["--enable", "relaxed-simd"] },
 ];
 
 await mkdir(outDir, { recursive: true });
 for (const build of builds) {
   const outFile = join(outDir, `${build.name}.wasm`);
-  const { error, stderr } = await asc.main([source, "-o", outFile, ...common, ...build.flags]);
+  const { error, stderr } = await asc.main([build.source, "-o", outFile, ...common, ...build.flags]);
   if (error) {
     console.error(stderr.toString());
     throw new Error(`AssemblyScript failed to build ${build.name}: ${error.message}`);

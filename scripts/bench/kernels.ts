@@ -8,7 +8,50 @@ import {
   type KernelBuild,
   loadKernelModule,
 } from "../../src/engine/kernels/loader.ts";
-import { packedStride, paddedCols } from "../../src/engine/kernels/pack.ts";
+import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
+import { ternaryDots } from "../../src/engine/ops/reference.ts";
+
+interface CandidateExports {
+  lut_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
+  lut_tables(x: number, cols: number, tables: number): void;
+  relaxed_add_dots(
+    rows: number,
+    w: number,
+    stride: number,
+    x: number,
+    xSum: number,
+    out: number,
+  ): void;
+}
+
+async function candidateModule(build: KernelBuild): Promise<WebAssembly.Module> {
+  const url =
+    build === "relaxed-simd"
+      ? new URL("../../wasm-kernels/build/candidates-relaxed.wasm", import.meta.url)
+      : new URL("../../wasm-kernels/build/candidates-simd128.wasm", import.meta.url);
+  if (url.protocol === "file:") {
+    const fsName = "node:fs/promises";
+    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import("node:fs/promises");
+    return WebAssembly.compile(await fs.readFile(url));
+  }
+  return WebAssembly.compile(await (await fetch(url)).arrayBuffer());
+}
+
+/** Codes (rows × cols, rows a multiple of 16, cols of 4) in lut_dots's layout. */
+function packLut(codes: Int8Array, rows: number, cols: number): Uint8Array {
+  const quads = cols / 4;
+  const out = new Uint8Array(rows * quads);
+  for (let g = 0; g < rows / 16; g++) {
+    for (let q = 0; q < quads; q++) {
+      for (let j = 0; j < 16; j++) {
+        const base = (g * 16 + j) * cols + 4 * q;
+        const c = (i: number) => codes[base + i] + 1;
+        out[(g * quads + q) * 16 + j] = (c(0) + 4 * c(1)) | ((c(2) + 4 * c(3)) << 4);
+      }
+    }
+  }
+  return out;
+}
 
 export interface KernelFigure {
   build: KernelBuild;
@@ -30,6 +73,8 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     const memory = createMemory(false);
     const a = new Arena(memory);
     const k = instantiateKernels(mod.module, memory);
+    const cand = new WebAssembly.Instance(await candidateModule(build), { env: { memory } })
+      .exports as unknown as CandidateExports;
     const time = (kernel: string, macs: number, bytes: number, f: () => void) => {
       f();
       const ms: number[] = [];
@@ -66,6 +111,56 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     time("ternary_dots 2560×6912", copies * rows * cols, copies * rows * stride, () => {
       for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out);
     });
+    // candidates: checked against the reference on one matrix, then timed on the copies
+    let relaxedAddOk = false;
+    {
+      const [r, cc] = [64, 512];
+      const codes = Int8Array.from({ length: r * cc }, (_, i) => ((i * 7919) % 3) - 1);
+      const xq = Int8Array.from({ length: cc }, (_, i) => ((i * 37) % 255) - 127);
+      const expected = new Int32Array(r);
+      ternaryDots(expected, codes, r, cc, xq);
+      const xp = a.alloc(cc);
+      a.i8(xp, cc).set(xq);
+      const tp = a.alloc((cc / 2) * 32);
+      const lw = a.alloc(r * (cc / 4));
+      a.u8(lw, r * (cc / 4)).set(packLut(codes, r, cc));
+      const op = a.alloc(r * 4);
+      cand.lut_tables(xp, cc, tp);
+      cand.lut_dots(r / 16, lw, cc / 4, tp, op);
+      if (a.i32(op, r).some((v, i) => v !== expected[i]))
+        throw new Error(`lut_dots is wrong (${build})`);
+      if (build === "relaxed-simd") {
+        const st = packedStride(cc);
+        const pw = a.alloc(r * st);
+        packTernaryCodes(a.u8(pw, r * st), codes, r, cc);
+        cand.relaxed_add_dots(
+          r,
+          pw,
+          st,
+          xp,
+          xq.reduce((s2, v) => s2 + v, 0),
+          op,
+        );
+        // Node 20's V8 computes the relaxed dot-add wrongly: then it is not timed
+        relaxedAddOk = a.i32(op, r).every((v, i) => v === expected[i]);
+      }
+    }
+    const lutTables = a.alloc((cols / 2) * 32);
+    time("candidate: lut_tables (per token)", cols, 0, () => cand.lut_tables(x, cols, lutTables));
+    time("candidate: lut_dots 2560×6912", copies * rows * cols, copies * rows * stride, () => {
+      // same bytes as the 2-bit layout; the content does not change the speed
+      for (const m of mats) cand.lut_dots(rows / 16, m, cols / 4, lutTables, out);
+    });
+    if (relaxedAddOk) {
+      time(
+        "candidate: relaxed_add_dots 2560×6912",
+        copies * rows * cols,
+        copies * rows * stride,
+        () => {
+          for (const m of mats) cand.relaxed_add_dots(rows, m, stride, x, 0, out);
+        },
+      );
+    }
     time(`ternary_dots_batch ×${T} tokens`, 4 * rows * cols * T, 4 * rows * stride, () => {
       for (const m of mats.slice(0, 4)) {
         k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows);

@@ -12,9 +12,15 @@
 // 16 consecutive activations. Since codes are w + 1, dot(x, w) = dot(x, code) − sum(x);
 // the caller passes sum(x).
 //
-// Layouts measured (scripts/bench/layouts.ts, 2560 × 6912 matvec, one thread, Node 20,
-// GB/s of packed weight bytes streamed; medians of 7, noisy shared 2-core machine):
-// see LAYOUT_RESULTS in src/engine/kernels/layout.ts for the numbers that chose this one.
+// Layouts measured (`npx tsx scripts/bench/browser.ts --kernels`: Chromium 156, one
+// thread, 2560 × 6912 matvec over 106 MB of copies so weights stream from memory; G
+// multiply-adds/s, medians of 7; shared 2-core AMD EPYC, ±15% run to run):
+//   relaxed SIMD, this layout, i16 pair sums (x86 pmaddubsw), 4 rows per pass  43–49  kept
+//   relaxed SIMD, this layout, i32x4.relaxed_dot_i8x16_i7x16_add_s, 1 row     34
+//   lookup tables + i8x16.swizzle (T-MAC style, exact int8 tables, 16 rows)   21–22
+//   SIMD128 (no relaxed), this layout, i16x8.extmul pairs, 4 rows per pass    14–17  fallback
+// The lookup tables would beat extmul for SIMD128-only engines (Safari) by ~1.25×, at the
+// price of a second weight layout; not done. Candidates: wasm-kernels/assembly/candidates.ts.
 
 // ---------------------------------------------------------------------------------------
 // Ternary row dots

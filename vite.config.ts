@@ -1,4 +1,5 @@
 /// <reference types="vitest/config" />
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import react from "@vitejs/plugin-react";
@@ -13,9 +14,10 @@ const crossOriginIsolation = {
 };
 
 /**
- * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf; this
- * copies it into public/models/ (git-ignored) so dev, preview and the build serve it at
- * /models/, where the UI's "Tiny test model (built in)" entry looks (modelCatalog.ts).
+ * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf (run
+ * here when it is missing, so a fresh clone's `npm run dev` has it); this copies it into
+ * public/models/ (git-ignored) so dev, preview and the build serve it at /models/, where
+ * the UI's "Tiny test model (built in)" entry looks (modelCatalog.ts).
  */
 const BUILT_IN_MODEL = "tiny-i2_s.gguf";
 function builtInTinyModel(): Plugin {
@@ -23,7 +25,11 @@ function builtInTinyModel(): Plugin {
     name: "trit-builtin-tiny-model",
     buildStart() {
       const source = join("models", BUILT_IN_MODEL);
-      if (!existsSync(source)) return;
+      if (!existsSync(source)) {
+        execFileSync(process.execPath, ["--import", "tsx", "scripts/make-models.ts", "--tiny"], {
+          stdio: "inherit",
+        });
+      }
       const target = join("public", "models", BUILT_IN_MODEL);
       mkdirSync(join("public", "models"), { recursive: true });
       if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs)

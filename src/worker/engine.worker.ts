@@ -1,12 +1,106 @@
 import * as Comlink from "comlink";
+import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
+import { chatPromptTokens, generate, ModelSession } from "../engine/generate/index.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
-import type { EngineApi } from "./api.ts";
+import { createSampler } from "../engine/sampling/sampler.ts";
+import { ModelStore } from "../storage/model-store.ts";
+import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
-// Grows into the whole EngineApi as the store and the engine land.
-const engine: Pick<EngineApi, "ping"> = {
+const store = new ModelStore();
+
+/** The loaded model and the conversation whose tokens its KV cache holds. */
+let loaded: { id: string; chat: ChatModel; session: ModelSession; info: LoadedModelInfo } | null =
+  null;
+let conversationInCache: string | null = null;
+let running: AbortController | null = null;
+
+/** Kernel threads: every core when the page may share memory, else one (and it says so). */
+async function kernelThreads(): Promise<number> {
+  const caps = await detectCapabilities();
+  return caps.sharedArrayBuffer && caps.wasmThreads ? Math.max(1, caps.hardwareThreads) : 1;
+}
+
+const engine: EngineApi = {
   async ping() {
     return { pong: true, capabilities: await detectCapabilities() };
   },
+
+  listModels: () => store.list(),
+  addModelFromUrl: (urls, onProgress) => store.addFromUrl(urls, onProgress),
+  addModelFromFile: (file, onProgress) => store.addFromFile(file, onProgress),
+  pauseDownload: (id) => store.pause(id),
+  resumeDownload: (id, onProgress) => store.resume(id, onProgress),
+  cancelDownload: (id) => store.cancel(id),
+  async deleteModel(id) {
+    if (loaded?.id === id) unload();
+    await store.delete(id);
+  },
+  storageEstimate: () => store.estimate(),
+
+  async loadModel(id, onProgress) {
+    if (loaded?.id === id) return loaded.info;
+    unload();
+    const record = await store.record(id);
+    if (record && record.shards.length > 1) {
+      throw new Error(
+        `"${record.name}" is a split GGUF set: it is stored, but Trit loads single-file models only for now.`,
+      );
+    }
+    const blob = await store.openBlob(id);
+    const chat = await loadChatModel(blob, { threads: await kernelThreads(), onProgress });
+    const info: LoadedModelInfo = {
+      modelId: id,
+      architecture: chat.config.architecture,
+      parameters: parameterCount(chat.config),
+      contextLength: chat.model.maxPositions,
+      kernel: chat.model.build,
+      threads: chat.model.threads,
+    };
+    loaded = { id, chat, session: new ModelSession(chat.model), info };
+    return info;
+  },
+
+  async generate(conversationId, messages, settings, onPiece) {
+    if (!loaded) throw new Error("No model is loaded: load one before chatting.");
+    if (running) throw new Error("A reply is already being written: stop it first.");
+    const { chat, session } = loaded;
+    // The cache holds one conversation; another one starts from an empty cache.
+    if (conversationId !== conversationInCache) session.reset();
+    conversationInCache = conversationId;
+    running = new AbortController();
+    // Pieces travel on the callback's own port: wait for the last one before returning,
+    // so the reply never resolves ahead of its text.
+    let delivered: unknown = Promise.resolve();
+    try {
+      const result = await generate({
+        session,
+        tokenizer: chat.tokenizer,
+        sampler: createSampler(settings),
+        promptTokens: chatPromptTokens(chat.tokenizer, messages, chat.chatTemplate),
+        maxTokens: settings.maxTokens,
+        onToken: (piece) => {
+          if (piece) delivered = onPiece(piece);
+        },
+        signal: running.signal,
+      });
+      await delivered;
+      const { tokens: _tokens, text: _text, ...stats } = result;
+      return stats;
+    } finally {
+      running = null;
+    }
+  },
+
+  async abortGeneration() {
+    running?.abort();
+  },
 };
+
+function unload() {
+  running?.abort();
+  loaded?.chat.model.dispose();
+  loaded = null;
+  conversationInCache = null;
+}
 
 Comlink.expose(engine);

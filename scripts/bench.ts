@@ -6,7 +6,10 @@
  * after the other. The machine is shared: figures are medians of per-token times.
  *
  *   npm run bench [-- --json] [--model PATH] [--threads N] [--prompt N] [--gen N]
- *                 [--int8-head] [--skip-node] [--skip-browser] [--skip-native]
+ *                 [--int8-head] [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
+ *
+ * The exact f16 head is the default; a second Chromium run uses the optional int8 head
+ * (--skip-int8 leaves it out; --int8-head makes int8 the head of every Trit run).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -105,6 +108,15 @@ function main() {
         [...tsx, "scripts/bench/browser.ts", ...common],
         o.json,
       );
+  const browserInt8 =
+    o.skip.has("browser") || o.skip.has("int8") || o.int8Head
+      ? undefined
+      : child(
+          "Trit in Chromium, int8 head",
+          process.execPath,
+          [...tsx, "scripts/bench/browser.ts", ...common.slice(0, 4), "int8"],
+          o.json,
+        );
   const native = o.skip.has("native")
     ? undefined
     : child(
@@ -134,6 +146,9 @@ function main() {
     browser_gb_s: n(browser, "decode_gb_s"),
     browser_bandwidth_gb_s: n(browser, "bandwidth_gb_s"),
     roofline_fraction: n(browser, "roofline_fraction") ?? n(node, "roofline_fraction"),
+    browser_int8_decode_tok_s: n(browserInt8, "decode_tok_s"),
+    browser_int8_prefill_tok_s: n(browserInt8, "prefill_tok_s"),
+    browser_int8_roofline_fraction: n(browserInt8, "roofline_fraction"),
     native_decode_tok_s: n(native, "decode_tok_s"),
     native_prefill_tok_s: n(native, "prefill_tok_s"),
     browser_vs_native_decode: ratio(n(browser, "decode_tok_s"), n(native, "decode_tok_s")),
@@ -142,7 +157,8 @@ function main() {
     bytes_per_token: n(browser, "bytes_per_token") ?? n(node, "bytes_per_token"),
     same_tokens_node_browser:
       node && browser ? JSON.stringify(node.tokens) === JSON.stringify(browser.tokens) : null,
-    runs: { node, browser, native },
+    browser_int8_vs_native_decode: ratio(n(browserInt8, "decode_tok_s"), n(native, "decode_tok_s")),
+    runs: { node, browser, browserInt8, native },
   };
   if (o.json) {
     console.log(JSON.stringify(summary));
@@ -159,9 +175,10 @@ function main() {
   );
   if (node) console.log(row(`Trit, Node (${node.build})`, node));
   if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build})`, browser));
+  if (browserInt8) console.log(row("Trit, Chromium, int8 head", browserInt8));
   if (native) console.log(row("llama.cpp native (TQ2_0)", native));
   console.log(
-    `browser / native: decode ${f(summary.browser_vs_native_decode, 2)}×, prefill ${f(summary.browser_vs_native_prefill, 2)}×` +
+    `browser / native: decode ${f(summary.browser_vs_native_decode, 2)}× (int8 head ${f(summary.browser_int8_vs_native_decode, 2)}×), prefill ${f(summary.browser_vs_native_prefill, 2)}×` +
       (summary.same_tokens_node_browser === null
         ? ""
         : `; Node and Chromium decoded ${summary.same_tokens_node_browser ? "the same" : "DIFFERENT"} greedy tokens`),

@@ -182,7 +182,8 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     const h8 = a.alloc(hRows * hCols);
     fill(h8, hRows * hCols);
     const hScales = a.alloc(hRows * 4);
-    const x16 = a.alloc(hCols * 2);
+    const x16 = a.alloc(hCols * 4);
+    a.i8(x16 + hCols * 2, hCols).fill(77); // |x|: any value ≤ 127
     time("head_i8", hRows * hCols, hRows * hCols, () =>
       k.head_i8(0, hRows, h8, hCols, hScales, x16, 1, hout),
     );

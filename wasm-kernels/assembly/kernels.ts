@@ -296,17 +296,26 @@ export function head_f32(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
 }
 
 /**
- * Four f16 values (the low or high half of an i16x8 after sign extension and << 13) as
- * exact f32: clearing bits 30..28 leaves sign, the 5-bit exponent and the 10-bit
- * mantissa in f32 position; × 2^112 re-biases the exponent (subnormals come out right).
- * Infinities and NaNs are not handled (weights have none).
+ * Eight f16 values (raw bits) as two f32x4 scaled by 2^-112, exactly: the high half of
+ * each f32 is (h >> 3 arithmetic) & 0x8fff (sign, three zero bits, the 5-bit exponent,
+ * the top 7 mantissa bits), the low half h << 13 (the last 3 mantissa bits); two
+ * interleaves put them together. × 2^112 then re-biases the exponent (subnormals come
+ * out right). Infinities and NaNs are not handled (weights have none).
+ * (One op fewer per 8 than sign-extending to i32 first: 10–10.5 vs 8.7 G MAC/s, Chromium.)
  */
 // @ts-ignore: decorator
-@inline function f16x4(bits: v128): v128 {
-  return f32x4.mul(
-    v128.and(i32x4.shl(bits, 13), i32x4.splat(0x8fffe000)),
-    f32x4.splat(reinterpret<f32>(0x77800000)),
-  );
+@inline function halvesLo(h: v128): v128 {
+  const hi = v128.and(i16x8.shr_s(h, 3), i16x8.splat(<i16>0x8fff));
+  return i16x8.shuffle(i16x8.shl(h, 13), hi, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+// @ts-ignore: decorator
+@inline function halvesHi(h: v128): v128 {
+  const hi = v128.and(i16x8.shr_s(h, 3), i16x8.splat(<i16>0x8fff));
+  return i16x8.shuffle(i16x8.shl(h, 13), hi, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+// @ts-ignore: decorator
+@inline function rebias(f: v128): v128 {
+  return f32x4.mul(f, f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
 /** f16 head (raw IEEE half bits), exact weights, f32 arithmetic; cols a multiple of 16. */
@@ -322,10 +331,10 @@ export function head_f16(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
     for (let c: usize = 0; c < rowBytes; c += 32) {
       const h0 = v128.load(wr + c);
       const h1 = v128.load(wr + c, 16);
-      const f0 = f16x4(i32x4.extend_low_i16x8_s(h0));
-      const f1 = f16x4(i32x4.extend_high_i16x8_s(h0));
-      const f2 = f16x4(i32x4.extend_low_i16x8_s(h1));
-      const f3 = f16x4(i32x4.extend_high_i16x8_s(h1));
+      const f0 = rebias(halvesLo(h0));
+      const f1 = rebias(halvesHi(h0));
+      const f2 = rebias(halvesLo(h1));
+      const f3 = rebias(halvesHi(h1));
       if (ASC_FEATURE_RELAXED_SIMD) {
         a0 = f32x4.relaxed_madd(f0, v128.load(xp), a0);
         a1 = f32x4.relaxed_madd(f1, v128.load(xp, 16), a1);
@@ -350,9 +359,12 @@ export function head_f16(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
 }
 
 /**
- * int8 head: rows of int8 weights with one f32 scale per row (rowScales), activations
- * quantised per token to int8 and pre-widened to i16 (x16, cols i16 values), xScale as
- * in quantize. logits[r] = dot · rowScale[r] / xScale. cols a multiple of 16.
+ * int8 head: rows of int8 weights in [−127, 127] with one f32 scale per row (rowScales);
+ * activations quantised per token to int8 and prepared by prep_head_i8 (xPrep: cols i16
+ * values, then cols |x| bytes, then cols sign masks); xScale as in quantize.
+ * logits[r] = dot · rowScale[r] / xScale. cols a multiple of 16.
+ * Relaxed SIMD multiplies w·sign(x) by |x| (which fits the i7 operand) in one
+ * instruction: 26 vs 24 G MAC/s in Chromium for the widen-to-i16 path SIMD128 uses.
  */
 export function head_i8(
   rowBegin: i32,
@@ -360,21 +372,37 @@ export function head_i8(
   w: usize,
   cols: i32,
   rowScales: usize,
-  x16: usize,
+  xPrep: usize,
   xScale: f64,
   out: usize,
 ): void {
   const c16 = <usize>cols;
+  const xAbs = xPrep + (c16 << 1);
+  const xSign = xAbs + c16;
   for (let r = rowBegin; r < rowEnd; r++) {
     const wr = w + <usize>r * c16;
     let a0 = i32x4.splat(0);
     let a1 = i32x4.splat(0);
-    let xp = x16;
-    for (let c: usize = 0; c < c16; c += 16) {
-      const v = v128.load(wr + c);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(xp)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(xp, 16)));
-      xp += 32;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      for (let c: usize = 0; c < c16; c += 32) {
+        const s0 = v128.load(xSign + c);
+        const s1 = v128.load(xSign + c, 16);
+        const w0 = i8x16.sub(v128.xor(v128.load(wr + c), s0), s0);
+        const w1 = i8x16.sub(v128.xor(v128.load(wr + c, 16), s1), s1);
+        // pair sums |·| ≤ 2 · 127 · 127 fit i16
+        const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(w0, v128.load(xAbs + c));
+        const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(w1, v128.load(xAbs + c, 16));
+        a0 = i32x4.add(a0, i32x4.extadd_pairwise_i16x8_s(p0));
+        a1 = i32x4.add(a1, i32x4.extadd_pairwise_i16x8_s(p1));
+      }
+    } else {
+      let xp = xPrep;
+      for (let c: usize = 0; c < c16; c += 16) {
+        const v = v128.load(wr + c);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(xp)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(xp, 16)));
+        xp += 32;
+      }
     }
     const d = hsum(i32x4.add(a0, a1));
     store<f32>(
@@ -471,9 +499,16 @@ export function quantize(out: usize, x: usize, n: i32, padTo: i32, sumOut: usize
   return scale;
 }
 
-/** Widens n int8 values to i16 (the int8 head's activation operand). */
-export function widen_i8(out: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<i16>(out + (<usize>i << 1), <i16>load<i8>(x + <usize>i));
+/** head_i8's activation forms of n int8 values x: n i16, then n |x| bytes, n sign masks. */
+export function prep_head_i8(out: usize, x: usize, n: i32): void {
+  const abs = out + (<usize>n << 1);
+  const sign = abs + <usize>n;
+  for (let i = 0; i < n; i++) {
+    const v = <i32>load<i8>(x + <usize>i);
+    store<i16>(out + (<usize>i << 1), <i16>v);
+    store<u8>(abs + <usize>i, <u8>(v < 0 ? -v : v));
+    store<u8>(sign + <usize>i, v < 0 ? 0xff : 0);
+  }
 }
 
 /** out[i] = f32(dots[i] · wScale / xScale): the reference's scaling, in f64. */

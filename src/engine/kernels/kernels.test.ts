@@ -393,8 +393,8 @@ describe("output head", () => {
     arena.i8(wp, rows * cols).set(wq);
     const x8 = arena.alloc(cols);
     arena.i8(x8, cols).set(xq);
-    const x16 = arena.alloc(cols * 2);
-    k.widen_i8(x16, x8, cols);
+    const x16 = arena.alloc(cols * 4);
+    k.prep_head_i8(x16, x8, cols);
     const out = arena.alloc(rows * 4);
     k.head_i8(0, rows, wp, cols, put(scales), x16, xScale, out);
     const got = arena.f32(out, rows);

@@ -34,13 +34,13 @@ export interface KernelExports {
     w: number,
     cols: number,
     rowScales: number,
-    x16: number,
+    xPrep: number,
     xScale: number,
     out: number,
   ): void;
   rms_norm(out: number, x: number, weight: number, n: number, eps: number): void;
   quantize(out: number, x: number, n: number, padTo: number, sumOut: number): number;
-  widen_i8(out: number, x: number, n: number): void;
+  prep_head_i8(out: number, x: number, n: number): void;
   scale_dots(out: number, dots: number, n: number, wScale: number, xScale: number): void;
   rope(x: number, heads: number, headDim: number, cosSin: number): void;
   softmax(x: number, n: number): void;

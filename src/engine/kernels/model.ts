@@ -240,7 +240,7 @@ export class KernelModel implements ForwardModel {
       cosSin: a.alloc(c.headDim * 8),
       xh: f32(this.hiddenPad),
       xhq: a.alloc(this.hiddenPad),
-      xh16: a.alloc(this.hiddenPad * 2),
+      xh16: a.alloc(this.hiddenPad * 4),
       xhsum: a.alloc(4),
       logits: f32(c.vocab),
     };
@@ -568,7 +568,7 @@ export class KernelModel implements ForwardModel {
     // tied output head
     if (this.useInt8Head) {
       const xScale = k.quantize(s.xhq, s.xh, c.hidden, this.hiddenPad, s.xhsum);
-      k.widen_i8(s.xh16, s.xhq, this.hiddenPad);
+      k.prep_head_i8(s.xh16, s.xhq, this.hiddenPad);
       this.pool.run("head_i8", 0, c.vocab, 16, [
         this.headI8,
         this.hiddenPad,

@@ -237,7 +237,7 @@ export class KernelModel implements ForwardModel {
       xsum: a.alloc(B * 4),
       dots: a.alloc(B * this.dotsStride * 4),
       scores: f32(c.heads * this.maxPositions),
-      cosSin: a.alloc(c.headDim * 8),
+      cosSin: a.alloc(B * c.headDim * 8),
       xh: f32(this.hiddenPad),
       xhq: a.alloc(this.hiddenPad),
       xh16: a.alloc(this.hiddenPad * 4),
@@ -451,13 +451,16 @@ export class KernelModel implements ForwardModel {
     }
   }
 
-  private setRope(pos: number) {
+  /** cos and sin of every RoPE angle for positions pos..pos + count − 1 (once per pass). */
+  private setRope(pos: number, count: number) {
     const half = this.config.headDim / 2;
-    const cs = this.arena.f64(this.s.cosSin, 2 * half);
-    for (let i = 0; i < half; i++) {
-      const angle = pos * this.ropeFreqs[i];
-      cs[i] = Math.cos(angle);
-      cs[i + half] = Math.sin(angle);
+    const cs = this.arena.f64(this.s.cosSin, 2 * half * count);
+    for (let t = 0; t < count; t++) {
+      for (let i = 0; i < half; i++) {
+        const angle = (pos + t) * this.ropeFreqs[i];
+        cs[2 * half * t + i] = Math.cos(angle);
+        cs[2 * half * t + i + half] = Math.sin(angle);
+      }
     }
   }
 
@@ -485,6 +488,7 @@ export class KernelModel implements ForwardModel {
 
     // token embedding
     for (let t = 0; t < T; t++) this.embed(tokens[t], s.x + t * H);
+    this.setRope(pos, T);
 
     for (const w of this.layers) {
       // attention rmsnorm, one int8 quantisation for q, k and v
@@ -497,9 +501,9 @@ export class KernelModel implements ForwardModel {
 
       for (let t = 0; t < T; t++) {
         // RoPE (NEOX) on q and k
-        this.setRope(pos + t);
-        k.rope(s.q + t * qDim * 4, c.heads, c.headDim, s.cosSin);
-        k.rope(s.k + t * kvDim * 4, c.kvHeads, c.headDim, s.cosSin);
+        const cs = s.cosSin + t * c.headDim * 8;
+        k.rope(s.q + t * qDim * 4, c.heads, c.headDim, cs);
+        k.rope(s.k + t * kvDim * 4, c.kvHeads, c.headDim, cs);
         // store k, v in the cache at pos + t
         const at = (pos + t) * kvDim * 4;
         this.arena

@@ -1,6 +1,7 @@
 import * as Comlink from "comlink";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
-import { chatPromptTokens, generate, ModelSession } from "../engine/generate/index.ts";
+import { ConversationTokens } from "../engine/generate/conversation.ts";
+import { generate, ModelSession } from "../engine/generate/index.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
 import { createSampler } from "../engine/sampling/sampler.ts";
 import { ModelStore } from "../storage/model-store.ts";
@@ -11,7 +12,7 @@ const store = new ModelStore();
 /** The loaded model and the conversation whose tokens its KV cache holds. */
 let loaded: { id: string; chat: ChatModel; session: ModelSession; info: LoadedModelInfo } | null =
   null;
-let conversationInCache: string | null = null;
+let conversation: { id: string; tokens: ConversationTokens } | null = null;
 let running: AbortController | null = null;
 
 /** Kernel threads: every core when the page may share memory, else one (and it says so). */
@@ -65,8 +66,14 @@ const engine: EngineApi = {
     if (running) throw new Error("A reply is already being written: stop it first.");
     const { chat, session } = loaded;
     // The cache holds one conversation; another one starts from an empty cache.
-    if (conversationId !== conversationInCache) session.reset();
-    conversationInCache = conversationId;
+    if (conversation?.id !== conversationId) {
+      session.reset();
+      conversation = {
+        id: conversationId,
+        tokens: new ConversationTokens(chat.tokenizer, chat.chatTemplate),
+      };
+    }
+    const prompt = conversation.tokens.promptFor(messages);
     running = new AbortController();
     // Pieces travel on the callback's own port: wait for the last one before returning,
     // so the reply never resolves ahead of its text.
@@ -76,7 +83,7 @@ const engine: EngineApi = {
         session,
         tokenizer: chat.tokenizer,
         sampler: createSampler(settings),
-        promptTokens: chatPromptTokens(chat.tokenizer, messages, chat.chatTemplate),
+        promptTokens: prompt.tokens,
         maxTokens: settings.maxTokens,
         onToken: (piece) => {
           if (piece) delivered = onPiece(piece);
@@ -84,7 +91,8 @@ const engine: EngineApi = {
         signal: running.signal,
       });
       await delivered;
-      const { tokens: _tokens, text: _text, ...stats } = result;
+      const { tokens, text, ...stats } = result;
+      conversation.tokens.record(prompt, tokens, text);
       return stats;
     } finally {
       running = null;
@@ -100,7 +108,7 @@ function unload() {
   running?.abort();
   loaded?.chat.model.dispose();
   loaded = null;
-  conversationInCache = null;
+  conversation = null;
 }
 
 Comlink.expose(engine);

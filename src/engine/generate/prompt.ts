@@ -3,15 +3,15 @@ import { chooseChatTemplate, renderChat, startsWithBos } from "../chat/template.
 import type { Tokenizer } from "../tokenizer/index.ts";
 
 /**
- * The token ids of a conversation, ready for generate(): rendered with the file's chat
- * template (or the 2B4T one, see chooseChatTemplate), ending with the assistant's
- * opening, BOS added once unless the template wrote it.
+ * A conversation rendered with the file's chat template (or the 2B4T one, see
+ * chooseChatTemplate), ending with the assistant's opening, and whether BOS must be
+ * added when encoding it (once, unless the template wrote it).
  */
-export function chatPromptTokens(
+export function renderChatPrompt(
   tokenizer: Tokenizer,
   messages: ChatMessage[],
   fileTemplate?: unknown,
-): number[] {
+): { text: string; addBos: boolean } {
   const bosToken = tokenizer.tokenText(tokenizer.bosId);
   const text = renderChat(messages, {
     template: chooseChatTemplate(typeof fileTemplate === "string" ? fileTemplate : undefined),
@@ -19,7 +19,16 @@ export function chatPromptTokens(
     eosToken: tokenizer.tokenText(tokenizer.eosId),
     addGenerationPrompt: true,
   });
-  const addBos = tokenizer.addBosToken && !startsWithBos(text, bosToken);
+  return { text, addBos: tokenizer.addBosToken && !startsWithBos(text, bosToken) };
+}
+
+/** The token ids of a conversation, ready for generate() (see renderChatPrompt). */
+export function chatPromptTokens(
+  tokenizer: Tokenizer,
+  messages: ChatMessage[],
+  fileTemplate?: unknown,
+): number[] {
+  const { text, addBos } = renderChatPrompt(tokenizer, messages, fileTemplate);
   return tokenizer.encode(text, { addBos, parseSpecial: true });
 }
 

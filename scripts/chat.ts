@@ -16,6 +16,7 @@
 import { openAsBlob } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { ConversationTokens } from "../src/engine/generate/conversation.ts";
 import {
   chatPromptTokens,
   type GenerateResult,
@@ -177,6 +178,7 @@ async function main() {
   // common prefix, so only the new turn is prefilled.
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const messages: ChatMessage[] = o.system ? [{ role: "system", content: o.system }] : [];
+  let conversation = new ConversationTokens(tokenizer, template);
   process.stdout.write("Type a message; /reset starts over, /exit (or Ctrl-D) quits.\n");
   let controller: AbortController | null = null;
   rl.on("SIGINT", () => {
@@ -192,6 +194,7 @@ async function main() {
     if (text === "/reset") {
       messages.splice(o.system ? 1 : 0);
       session.reset();
+      conversation = new ConversationTokens(tokenizer, template);
       process.stdout.write("(conversation cleared)\n");
       rl.prompt();
       continue;
@@ -202,11 +205,12 @@ async function main() {
     }
     messages.push({ role: "user", content: text });
     controller = new AbortController();
+    const prompt = conversation.promptFor(messages);
     const result = await generate({
       session,
       tokenizer,
       sampler,
-      promptTokens: chatPromptTokens(tokenizer, messages, template),
+      promptTokens: prompt.tokens,
       maxTokens: settings.maxTokens,
       onToken: (piece) => process.stdout.write(piece),
       signal: controller.signal,
@@ -214,6 +218,7 @@ async function main() {
     controller = null;
     process.stdout.write("\n");
     messages.push({ role: "assistant", content: result.text });
+    conversation.record(prompt, result.tokens, result.text);
     if (o.stats) printStats(result);
     rl.prompt();
   }

@@ -30,6 +30,11 @@ export interface RangeServer {
   log: { method: string; path: string; range: string | null }[];
   /** Bytes of file data sent so far (over all responses). */
   bytesSent: number;
+  /**
+   * When true, answers as a CORS-enabled host (any origin; Range allowed; Content-Range,
+   * Content-Length, ETag and the files' extra headers exposed), for pages on another port.
+   */
+  cors: boolean;
   close(): Promise<void>;
 }
 
@@ -60,21 +65,47 @@ export async function startRangeServer(): Promise<RangeServer> {
     pace: null,
     log: [],
     bytesSent: 0,
+    cors: false,
   };
+
+  const corsHeaders = (file: ServedFile | undefined): Record<string, string> =>
+    state.cors
+      ? {
+          "Access-Control-Allow-Origin": "*",
+          "Access-Control-Expose-Headers": [
+            "Content-Range",
+            "Content-Length",
+            "Accept-Ranges",
+            "ETag",
+            ...Object.keys(file?.headers ?? {}),
+          ].join(", "),
+        }
+      : {};
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent((req.url ?? "/").split("?")[0]);
     const range = req.headers.range ?? null;
     state.log.push({ method: req.method ?? "GET", path, range });
+    if (state.cors && req.method === "OPTIONS") {
+      // A preflight: allow what the store sends (a Range header on GET and HEAD).
+      res.writeHead(204, {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET, HEAD",
+        "Access-Control-Allow-Headers": "Range, Cache-Control",
+        "Access-Control-Max-Age": "600",
+      });
+      res.end();
+      return;
+    }
     const failure = state.failWith.get(path);
     if (failure) {
-      res.writeHead(failure, { "Content-Type": "text/plain" });
+      res.writeHead(failure, { "Content-Type": "text/plain", ...corsHeaders(undefined) });
       res.end(`status ${failure}`);
       return;
     }
     const file = state.files.get(path);
     if (!file) {
-      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.writeHead(404, { "Content-Type": "text/plain", ...corsHeaders(undefined) });
       res.end("not found");
       return;
     }
@@ -84,6 +115,7 @@ export async function startRangeServer(): Promise<RangeServer> {
       ...(state.ignoreRange ? {} : { "Accept-Ranges": "bytes" }),
       ...(file.etag ? { ETag: file.etag } : {}),
       ...file.headers,
+      ...corsHeaders(file),
     };
     const parsed = state.ignoreRange ? null : parseRange(range ?? undefined, size);
     if (parsed === "bad") {

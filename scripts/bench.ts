@@ -14,6 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { chromiumPath, hasChromium } from "./bench/browser-page.ts";
 
 interface Options {
   json: boolean;
@@ -83,6 +84,12 @@ function main() {
   const model = resolve(o.model);
   if (!existsSync(model)) {
     throw new Error(`The benchmark model ${model} does not exist: run \`npm run models\` first.`);
+  }
+  if (!o.skip.has("browser") && !hasChromium()) {
+    console.error(
+      `No Chromium at ${chromiumPath} (set CHROMIUM_PATH, or run scripts/ensure-chromium.sh): skipping the browser runs.`,
+    );
+    o.skip.add("browser");
   }
   const common = [
     model,

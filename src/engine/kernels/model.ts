@@ -253,6 +253,19 @@ export class KernelModel implements ForwardModel {
     this.logitsView = a.f32(this.s.logits, c.vocab);
   }
 
+  /**
+   * Threads to use here: the cores the runtime reports (at most 4: decoding is bound by
+   * memory bandwidth, which two to four cores saturate) when SharedArrayBuffer is usable
+   * (a cross-origin isolated page, a worker of one, or Node), else 1.
+   */
+  static defaultThreads(): number {
+    const isolated =
+      globalThis.crossOriginIsolated === true ||
+      (typeof process !== "undefined" && typeof process.versions?.node === "string");
+    if (!isolated || typeof SharedArrayBuffer !== "function") return 1;
+    return Math.max(1, Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1));
+  }
+
   /** Loads the kernels, starts the threads and repacks the weights into wasm memory. */
   static async create(
     weights: KernelWeights | BitNetWeights,

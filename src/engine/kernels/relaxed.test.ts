@@ -3,10 +3,12 @@
 // vitest with that flag and TRIT_KERNEL_BUILD=relaxed-simd. (Chromium runs the relaxed
 // build by default: see scripts/bench/browser.)
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 describe("relaxed-SIMD build", () => {
   it("passes the kernel and model tests under --experimental-wasm-relaxed-simd", () => {
+    const root = fileURLToPath(new URL("../../../", import.meta.url));
     const child = spawnSync(
       process.execPath,
       [
@@ -17,6 +19,7 @@ describe("relaxed-SIMD build", () => {
         "--execArgv=--experimental-wasm-relaxed-simd",
       ],
       {
+        cwd: root,
         env: { ...process.env, TRIT_KERNEL_BUILD: "relaxed-simd", NO_COLOR: "1" },
         encoding: "utf8",
         timeout: 120_000,

@@ -7,6 +7,7 @@ import { bitnetTensorShapes } from "../engine/gguf/config.ts";
 import { type EncodedHeader, encodeGgufHeader } from "../engine/gguf/encode.ts";
 import { GgmlType, type GgufTypedValue, GgufValueType as T } from "../engine/gguf/types.ts";
 import type { BitNetConfig } from "../engine/model/config.ts";
+import { mulberry32 } from "../engine/model/random-weights.ts";
 import type { DownloadProgress } from "../worker/api.ts";
 import { type ModelRecord, ModelStore, type ModelStoreOptions } from "./model-store.ts";
 import type { StartValidator } from "./start-check.ts";
@@ -15,21 +16,9 @@ import { type RangeServer, startRangeServer } from "./testing/range-server.ts";
 
 const CHUNK = 16 * 1024;
 
-/** A deterministic pseudo-random generator (mulberry32), so failures replay. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** Fills `out` from `from` on with pseudo-random bytes. */
 function noise(out: Uint8Array, from: number, seed: number): void {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   for (let i = from; i < out.length; i++) out[i] = Math.floor(next() * 256);
 }
 
@@ -226,7 +215,7 @@ describe("ModelStore downloads", () => {
     // A published checksum too: its running hash must survive every cut and reload.
     const url = serve("cut.gguf", bytes, undefined, { "X-Linked-Etag": sha(bytes) });
     const path = pathOf(url);
-    const next = rng(20);
+    const next = mulberry32(20);
     const cuts = Array.from({ length: 20 }, () => 1 + Math.floor(next() * (size - 1)));
     server.cutAt.set(
       path,

@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../model/random-weights.ts";
 import { GgufStreamParser } from "./parser.ts";
 import { dequantize, readTernary } from "./quants.ts";
 import { sampleGguf } from "./sample-file.ts";
 import { elementCount, GgufError } from "./types.ts";
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One random corruption of a valid file: flipped bytes, huge fields, cuts, splices. */
 function mutate(file: Uint8Array, r: () => number): Uint8Array {
@@ -83,7 +73,7 @@ function exercise(bytes: Uint8Array, r: () => number, knownSize: boolean) {
 describe("fuzz: mutated and truncated files", () => {
   it("3000 cases (fixed seed): each parses or throws GgufError, nothing else, no blow-up", () => {
     const file = sampleGguf();
-    const r = rng(20261123);
+    const r = mulberry32(20261123);
     const before = process.memoryUsage();
     let parsed = 0;
     let rejected = 0;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gguf as hfGguf } from "@huggingface/gguf";
 import { afterAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../model/random-weights.ts";
 import { readGgufHeader, readTensorBytes } from "./blob.ts";
 import { encodeGguf, typedMetadata } from "./encode.ts";
 import { openGgufFile } from "./node.ts";
@@ -14,20 +15,9 @@ import { GgmlType, GgufError, GgufValueType } from "./types.ts";
 const dir = mkdtempSync(join(tmpdir(), "trit-gguf-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Feeds bytes in chunks of random sizes; returns the header and how many bytes it took. */
 function parseInChunks(bytes: Uint8Array, seed: number, fileSize?: number) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const parser = new GgufStreamParser({ fileSize });
   let at = 0;
   while (at < bytes.length) {

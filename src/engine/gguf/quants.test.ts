@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../model/random-weights.ts";
 import {
   bf16ToFloat,
   dequantize,
@@ -11,20 +12,8 @@ import {
 } from "./quants.ts";
 import { GgmlType, GgufError } from "./types.ts";
 
-/** A seeded PRNG (mulberry32) so random cases are the same on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomCodes(n: number, seed: number): Int8Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Int8Array.from({ length: n }, () => Math.floor(r() * 3) - 1);
 }
 

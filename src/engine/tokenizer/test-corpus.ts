@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { mulberry32 } from "../model/random-weights.ts";
 
 const PACKAGE_FILES: [pkg: string, files: string[]][] = [
   [
@@ -44,18 +45,6 @@ export function packageDocuments(): { name: string; text: string }[] {
     }
   }
   return docs;
-}
-
-/** mulberry32: a small seeded PRNG, enough to pick fragments reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS =
@@ -142,7 +131,7 @@ export interface GeneratedOptions {
 
 /** `count` generated documents of a few hundred to a few thousand characters. */
 export function generatedDocuments(count: number, seed: number, opts: GeneratedOptions): string[] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const docs: string[] = [];
   for (let d = 0; d < count; d++) {

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import { Composer } from "./Composer.tsx";
+import { ErrorAlert } from "./ErrorAlert.tsx";
 import { MessageItem } from "./MessageItem.tsx";
 import { ShareButton } from "./ShareDialogs.tsx";
 import { StatsBar } from "./StatsBar.tsx";
@@ -39,19 +40,7 @@ export function ChatPanel() {
           <MessageItem key={m.id} message={m} isLast={i === messages.length - 1} busy={busy} />
         ))}
       </ol>
-      {error && (
-        <div role="alert" className="error alert chat-error">
-          <span>{error}</span>
-          <button
-            type="button"
-            className="icon"
-            aria-label="Dismiss the error"
-            onClick={dismissError}
-          >
-            ×
-          </button>
-        </div>
-      )}
+      {error && <ErrorAlert message={error} onDismiss={dismissError} className="chat-error" />}
       <Composer />
       <StatsBar />
     </section>

@@ -1,5 +1,6 @@
 import { type DragEvent, useEffect, useState } from "react";
 import type { DownloadProgress, StoredModel } from "../worker/api.ts";
+import { ErrorAlert } from "./ErrorAlert.tsx";
 import { useEngineStore } from "./state/engineStore.ts";
 import { formatBytes, formatEta, formatProgress, formatRate } from "./state/format.ts";
 import { CATALOG, type CatalogEntry, entryUrl, storedFromUrl } from "./state/modelCatalog.ts";
@@ -58,19 +59,7 @@ export function ModelPanel() {
       {loading && (
         <progress className="bar" aria-label="Loading the model" value={loading.fraction} max={1} />
       )}
-      {error && (
-        <div role="alert" className="error alert">
-          <span>{error}</span>
-          <button
-            type="button"
-            className="icon"
-            aria-label="Dismiss the error"
-            onClick={dismissError}
-          >
-            ×
-          </button>
-        </div>
-      )}
+      {error && <ErrorAlert message={error} onDismiss={dismissError} />}
 
       <ul className="model-list" aria-label="Models">
         {CATALOG.map((entry) => (

@@ -235,7 +235,8 @@ export function ternary_dots(
 
 /**
  * Prefill: integer dots for `tokens` activation vectors, each weight row decoded once per
- * group of four tokens. xq holds the tokens one after another, `xStride` bytes apart;
+ * group of four tokens (78 G MAC/s on one thread in Chromium; a 2-row × 4-token tile
+ * measured 72: more live registers than x86's 16). xq holds the tokens one after another, `xStride` bytes apart;
  * xSums holds one i32 per token. Writes out[t · outStride + r].
  */
 export function ternary_dots_batch(

@@ -131,3 +131,124 @@ test("persistence: the conversation survives a reload and a new engine worker, a
   await other.close();
   expect(pageErrors).toEqual([]);
 });
+
+test("share link: asks before downloading, then opens ready to chat", async () => {
+  server.files.set("/share/shared-tiny.gguf", { bytes: tiny, etag: '"tiny-1"' });
+  const modelUrl = `${server.url}/share/shared-tiny.gguf`;
+  const link = `/#model=${encodeURIComponent(modelUrl)}&name=${encodeURIComponent("Shared tiny")}&prompt=${encodeURIComponent("Hi from a link")}&temperature=0&maxTokens=12`;
+  const logFrom = server.log.length;
+  await openApp(page, link);
+
+  const dialog = page.getByRole("dialog", { name: "Open a shared model?" });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId("share-host")).toHaveText(new URL(server.url).host);
+  await expect(dialog.getByTestId("share-url")).toHaveText(modelUrl);
+  await expect(dialog.getByTestId("share-name")).toHaveText("Shared tiny");
+  // The size comes from a HEAD request; nothing is downloaded before the yes.
+  await expect(dialog.getByTestId("share-size")).toHaveText(/MB/);
+  await shot(page, "journey-share-asks");
+  const asked = server.log.slice(logFrom).filter((r) => r.path === "/share/shared-tiny.gguf");
+  expect(asked.every((r) => r.method === "HEAD")).toBe(true);
+  // The link left the address bar, so a reload does not ask again.
+  expect(new URL(page.url()).hash).toBe("");
+
+  await dialog.getByRole("button", { name: "Download and open" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId("current-model")).toHaveText(/^Loaded: .*shared-tiny/, {
+    timeout: 60_000,
+  });
+  await expect(page.getByRole("textbox", { name: "Message" })).toHaveValue("Hi from a link");
+  await page.getByRole("textbox", { name: "Message" }).press("Enter");
+  const last = page.getByRole("list", { name: "Messages" }).locator("li.message.assistant").last();
+  await expect(last).toHaveAttribute("aria-busy", "false", { timeout: 60_000 });
+  await shot(page, "journey-share-opened");
+  const [latest] = (await savedConversations(page)).sort((a, b) => b.updatedAt - a.updatedAt);
+  expect(latest.settings.temperature).toBe(0);
+  expect(latest.settings.maxTokens).toBe(12);
+  const { reply, expected } = await replyAndReference();
+  expect(reply).toBe(expected);
+  expect(pageErrors).toEqual([]);
+});
+
+test("share link: script or a non-http URL is refused and runs nothing", async () => {
+  const alerts: string[] = [];
+  const onDialog = (d: { message(): string; dismiss(): Promise<void> }) => {
+    alerts.push(d.message());
+    void d.dismiss();
+  };
+  page.on("dialog", onDialog);
+  const refused = [
+    "javascript:window.__pwned=1;alert(1)",
+    "data:text/html,<script>window.__pwned=1</script>",
+    "file:///etc/passwd",
+  ];
+  for (const bad of refused) {
+    await openApp(page, `/#model=${encodeURIComponent(bad)}`);
+    const dialog = page.getByRole("dialog", { name: "Share link not opened" });
+    await expect(dialog).toBeVisible();
+    await expect(dialog).toContainText(/Only http and https model URLs are accepted/);
+    await shot(page, `journey-share-refused-${bad.split(":")[0]}`);
+    await dialog.getByRole("button", { name: "OK" }).click();
+  }
+  // An http model URL with markup in its name and prompt: shown as text, never run.
+  const logFrom = server.log.length;
+  const markup = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>';
+  await openApp(
+    page,
+    `/#model=${encodeURIComponent(`${server.url}/share/other.gguf`)}&name=${encodeURIComponent(markup)}&prompt=${encodeURIComponent(markup)}`,
+  );
+  const dialog = page.getByRole("dialog", { name: "Open a shared model?" });
+  await expect(dialog.getByTestId("share-name")).toHaveText(markup.replace(/\s+/g, " "));
+  await expect(dialog.locator("img, script")).toHaveCount(0);
+  await shot(page, "journey-share-markup-as-text");
+  await dialog.getByRole("button", { name: "Not now" }).click();
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(alerts).toEqual([]);
+  expect(
+    server.log.slice(logFrom).filter((r) => r.path === "/share/other.gguf" && r.method === "GET"),
+  ).toEqual([]);
+  page.off("dialog", onDialog);
+  expect(pageErrors).toEqual([]);
+});
+
+test("resume: cut connections and a reload mid-download still store the exact bytes", async () => {
+  const path = "/resume/tiny-resume.gguf";
+  server.files.set(path, { bytes: tiny, etag: '"tiny-1"' });
+  // Two cuts the store retries by itself (one inside the first 32 MiB chunk, one after it).
+  server.cutAt.set(path, [5 * MiB, 40 * MiB]);
+  server.pace = { bytes: 256 * 1024, everyMs: 10 };
+  const logFrom = server.log.length;
+  await openApp(page);
+  await addModelByUrl(page, `${server.url}${path}`);
+  const bar = page.getByRole("progressbar", { name: /^Download of tiny-resume/ });
+  await expect(bar).toBeVisible({ timeout: 15_000 });
+  // Reload once more than a chunk (32 MiB) is stored and past the second cut.
+  await expect
+    .poll(async () => Number(await bar.getAttribute("value")), { timeout: 60_000 })
+    .toBeGreaterThan(45 * MiB);
+  await shot(page, "journey-resume-before-reload");
+  await page.reload();
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  server.pace = null;
+  // After the reload the half-stored model is listed; resume it by hand if it waits.
+  const card = page.locator("li.model-card", { hasText: "tiny-resume" });
+  await expect(card).toBeVisible();
+  await shot(page, "journey-resume-after-reload");
+  const resume = card.getByRole("button", { name: "Resume" });
+  if (await resume.isVisible().catch(() => false)) await resume.click();
+  await expect
+    .poll(async () => (await storedModels(page)).find((m) => m.urls[0]?.endsWith(path))?.state, {
+      timeout: 60_000,
+    })
+    .toBe("ready");
+  await shot(page, "journey-resume-done");
+  const record = (await storedModels(page)).find((m) => m.urls[0]?.endsWith(path));
+  expect(await storedModelSha256(page, record?.id ?? "")).toBe(tinySha);
+  // Resumed, not restarted: later requests asked for the bytes from where it stopped.
+  const gets = server.log.slice(logFrom).filter((r) => r.path === path && r.method === "GET");
+  const starts = gets.map((r) => Number(/^bytes=(\d+)-/.exec(r.range ?? "")?.[1] ?? 0));
+  expect(starts.filter((s) => s > 0).length).toBeGreaterThanOrEqual(2);
+  expect(server.cutAt.get(path)).toEqual([]);
+  expect(pageErrors).toEqual([]);
+});

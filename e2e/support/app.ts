@@ -10,6 +10,9 @@ export async function shot(page: Page, name: string): Promise<void> {
 
 /** Opens the app and waits for the real engine worker to answer. */
 export async function openApp(page: Page, url = "/"): Promise<void> {
+  // A link that differs only in its #fragment would not load the page again: start afresh,
+  // as a person opening a link in the tab does.
+  if (url.includes("#")) await page.goto("about:blank");
   await page.goto(url);
   await expect(page.getByTestId("engine-status")).toHaveText("ready", { timeout: 30_000 });
 }

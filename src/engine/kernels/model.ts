@@ -1,7 +1,15 @@
 /**
  * The fast BitNet forward pass: the reference's steps (src/engine/model/forward.ts, same
  * names, same order) on the wasm kernels, with every buffer in one wasm memory that the
- * thread pool shares. Weights are repacked once at load; forward() allocates nothing.
+ * thread pool shares. Weights are repacked once at load; a forward pass allocates no
+ * wasm memory.
+ *
+ *   const model = await KernelModel.create(await loadKernelWeights(blob), {
+ *     threads: KernelModel.defaultThreads(), maxPositions: 4096 });
+ *   let logits = model.prefill(promptTokens, 0);      // batched; logits of the last
+ *   logits = model.forward(nextToken, promptTokens.length);
+ *   model.setInt8Head(true);                           // optional, faster, approximate
+ *   model.dispose();                                   // stops the threads
  */
 
 import { floatToHalf, halfToFloat } from "../gguf/index.ts";

@@ -51,10 +51,10 @@ async function startWorker(init: Record<string, unknown>): Promise<WorkerLike> {
 }
 
 /**
- * Runs range-split kernels on `threads` threads that share one wasm memory: the calling
- * thread takes the first share, workers the rest; run() returns when all are done. With
- * one thread it calls the kernel directly. The caller must be allowed to block
- * (Atomics.wait): a Web Worker or Node, not a page's main thread.
+ * Runs range-split kernels on `threads` threads that share one wasm memory: each job is
+ * cut into chunks that the calling thread and the workers claim (poolProtocol.ts); run()
+ * returns when all are done. With one thread it calls the kernel directly. The caller
+ * must be allowed to block (Atomics.wait): a Web Worker or Node, not a page's main thread.
  */
 export class KernelPool {
   private readonly ctrl: Int32Array;

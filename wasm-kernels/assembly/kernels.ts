@@ -417,7 +417,25 @@ export function head_i8(
 // Small per-token ops. They run in f64 like the TypeScript reference, so the values that
 // feed the integer kernels (and so the greedy tokens) match it bit for bit where possible.
 
-/** out = x / rms(x) · weight (f32 arrays of n). out may alias x. */
+// f32 lanes 0–1 and 2–3 as f64x2, and back: elementwise f64 arithmetic in SIMD gives
+// exactly the scalar (and the reference's) results.
+// @ts-ignore: decorator
+@inline function lo64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+// @ts-ignore: decorator
+@inline function hi64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0));
+}
+// @ts-ignore: decorator
+@inline function join32(lo: v128, hi: v128): v128 {
+  return i64x2.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 2);
+}
+
+/**
+ * out = x / rms(x) · weight (f32 arrays of n). out may alias x. The sum of squares runs
+ * in order, like the reference, so that the result is bit for bit the same.
+ */
 export function rms_norm(out: usize, x: usize, weight: usize, n: i32, eps: f64): void {
   let ss: f64 = 0;
   for (let i = 0; i < n; i++) {
@@ -425,7 +443,17 @@ export function rms_norm(out: usize, x: usize, weight: usize, n: i32, eps: f64):
     ss += v * v;
   }
   const inv = 1 / Math.sqrt(ss / <f64>n + eps);
-  for (let i = 0; i < n; i++) {
+  const inv2 = f64x2.splat(inv);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    const wv = v128.load(weight + o);
+    const lo = f64x2.mul(f64x2.mul(lo64(xv), inv2), lo64(wv));
+    const hi = f64x2.mul(f64x2.mul(hi64(xv), inv2), hi64(wv));
+    v128.store(out + o, join32(lo, hi));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, <f32>(<f64>load<f32>(x + o) * inv * <f64>load<f32>(weight + o)));
   }
@@ -650,7 +678,17 @@ export function attention_tokens(
 
 /** out = relu(gate)² · up over n f32 (f64 arithmetic like the reference). */
 export function relu2_gate(out: usize, gate: usize, up: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const zero = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(gate + o);
+    const u = v128.load(up + o);
+    const glo = f64x2.max(lo64(g), zero);
+    const ghi = f64x2.max(hi64(g), zero);
+    v128.store(out + o, join32(f64x2.mul(f64x2.mul(glo, glo), lo64(u)), f64x2.mul(f64x2.mul(ghi, ghi), hi64(u))));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const g = Math.max(<f64>load<f32>(gate + o), 0);
     store<f32>(out + o, <f32>(g * g * <f64>load<f32>(up + o)));
@@ -668,7 +706,12 @@ export function silu_gate(out: usize, gate: usize, up: usize, n: i32): void {
 
 /** x += y over n f32. */
 export function add_into(x: usize, y: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, f32x4.add(v128.load(x + o), v128.load(y + o)));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(x + o, load<f32>(x + o) + load<f32>(y + o));
   }

@@ -118,6 +118,12 @@ export class KernelPool {
     const rows = Math.ceil((end - begin) / target / align) * align;
     const chunks = Math.ceil((end - begin) / rows);
     const ctrl = this.ctrl;
+    const generation = (this.generation + 1) | 0;
+    this.generation = generation;
+    const tag = generation & TAG_MASK;
+    // Close the claim word (new tag, no chunks left) before the parameters change: a
+    // worker still holding the previous job's tag must not claim a chunk of this one.
+    Atomics.store(ctrl, CTRL.claim, (tag << TAG_SHIFT) | MAX_CHUNKS);
     ctrl[CTRL.kernel] = k;
     ctrl[CTRL.begin] = begin;
     ctrl[CTRL.end] = end;
@@ -125,9 +131,6 @@ export class KernelPool {
     ctrl[CTRL.chunks] = chunks;
     ctrl[CTRL.argCount] = args.length;
     for (let i = 0; i < args.length; i++) this.args[ARGS_F64 + i] = args[i];
-    const generation = (this.generation + 1) | 0;
-    this.generation = generation;
-    const tag = generation & TAG_MASK;
     Atomics.store(ctrl, CTRL.completed, 0);
     Atomics.store(ctrl, CTRL.claim, tag << TAG_SHIFT);
     Atomics.store(ctrl, CTRL.generation, generation);
@@ -147,10 +150,15 @@ export class KernelPool {
     const since = performance.now();
     for (;;) {
       const done = Atomics.load(ctrl, CTRL.completed);
-      if (done === chunks) break;
+      if (done >= chunks) break;
       if ((++spins & 1023) === 0 && performance.now() - since > SPIN_MS) {
         Atomics.wait(ctrl, CTRL.completed, done, 1);
       }
+    }
+    if (Atomics.load(ctrl, CTRL.failed) === 1) {
+      throw new Error(
+        `A kernel thread failed while running ${kernel}; the engine must be reloaded.`,
+      );
     }
   }
 

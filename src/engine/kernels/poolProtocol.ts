@@ -10,7 +10,9 @@ export const CTRL_BYTES = 256;
  * one at a time (so a thread the OS has descheduled holds up at most one chunk, and the
  * others take the rest). The claim word holds the job's tag (generation mod 2^22) in its
  * high bits and the next chunk index in its low 10: a thread that read a job's
- * parameters can only claim chunks of that same job.
+ * parameters can only claim chunks of that same job. Before writing a new job's
+ * parameters the main thread closes the word (new tag, index 1023 = nothing left), and
+ * opens it (index 0) just before bumping the generation.
  */
 export const CTRL = {
   /** Bumped by the main thread for each job; idle workers wait on it. */
@@ -30,6 +32,8 @@ export const CTRL = {
   /** (tag << 10) | next chunk index. */
   claim: 8,
   chunks: 9,
+  /** Set to 1 by a worker whose kernel call threw (the chunk still counts as done). */
+  failed: 10,
 } as const;
 export const TAG_SHIFT = 10;
 export const MAX_CHUNKS = 1023;

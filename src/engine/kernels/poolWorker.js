@@ -13,6 +13,7 @@ const ARG_COUNT = 6;
 const STOP = 7;
 const CLAIM = 8;
 const CHUNKS = 9;
+const FAILED = 10;
 const TAG_SHIFT = 10;
 const INDEX_MASK = 1023;
 const TAG_MASK = 0x3fffff;
@@ -50,7 +51,12 @@ function work(ctrl, args, fns, generation) {
     if (c >= chunks) return;
     if (Atomics.compareExchange(ctrl, CLAIM, v, v + 1) !== v) continue;
     const b = begin + c * rows;
-    fn(b, Math.min(end, b + rows), ...extra);
+    try {
+      fn(b, Math.min(end, b + rows), ...extra);
+    } catch {
+      // count the chunk anyway so that the main thread does not wait forever; it throws
+      Atomics.store(ctrl, FAILED, 1);
+    }
     Atomics.add(ctrl, COMPLETED, 1);
     Atomics.notify(ctrl, COMPLETED);
   }

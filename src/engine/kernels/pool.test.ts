@@ -1,0 +1,51 @@
+// The thread pool under many back-to-back jobs of changing sizes (the pattern of a
+// forward pass): every job's output must be exactly the single-thread result. A worker
+// that lagged behind and claimed a chunk of the wrong job would show up here.
+import { afterAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../model/random-weights.ts";
+import { ternaryDots } from "../ops/reference.ts";
+import { Arena, createMemory } from "./arena.ts";
+import { instantiateKernels, loadKernelModule } from "./loader.ts";
+import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
+import { KernelPool } from "./pool.ts";
+
+const pools: KernelPool[] = [];
+afterAll(() => {
+  for (const p of pools) p.close();
+});
+
+describe("KernelPool", () => {
+  it("runs 3000 jobs of varying sizes on 3 threads with exact results", async () => {
+    const mod = await loadKernelModule({ build: "simd128", shared: true });
+    const memory = createMemory(true);
+    const arena = new Arena(memory);
+    const k = instantiateKernels(mod.module, memory);
+    const pool = await KernelPool.create(k, mod, arena, 3);
+    pools.push(pool);
+    const rand = mulberry32(5);
+    const rows = 300;
+    const cols = 256;
+    const codes = Int8Array.from({ length: rows * cols }, () => Math.floor(rand() * 3) - 1);
+    const stride = packedStride(cols);
+    const w = arena.alloc(rows * stride);
+    packTernaryCodes(arena.u8(w, rows * stride), codes, rows, cols);
+    const x = arena.alloc(paddedCols(cols));
+    const out = arena.alloc(rows * 4);
+    const xq = new Int8Array(cols);
+    const expected = new Int32Array(rows);
+    for (let job = 0; job < 3000; job++) {
+      for (let i = 0; i < cols; i++) xq[i] = Math.floor(rand() * 255) - 127;
+      arena.i8(x, cols).set(xq);
+      const end = 1 + Math.floor(rand() * rows);
+      arena.i32(out, rows).fill(0x7fffffff);
+      pool.run("ternary_dots", 0, end, 4, [w, stride, x, xq.reduce((a, b) => a + b, 0), out]);
+      ternaryDots(expected, codes, end, cols, xq);
+      const got = arena.i32(out, end);
+      if (got.some((v, i) => v !== expected[i])) {
+        expect(Array.from(got), `job ${job}, rows ${end}`).toEqual(
+          Array.from(expected.subarray(0, end)),
+        );
+      }
+    }
+  }, 60_000);
+});

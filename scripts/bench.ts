@@ -7,6 +7,7 @@
  *
  *   npm run bench [-- --json] [--model PATH] [--threads N] [--prompt N] [--gen N]
  *                 [--int8-head] [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
+ *                 [--repeat N]   (each engine N times, default 3; figures are medians)
  *
  * The exact f16 head is the default; a second Chromium run uses the optional int8 head
  * (--skip-int8 leaves it out; --int8-head makes int8 the head of every Trit run).
@@ -23,6 +24,7 @@ interface Options {
   prompt: number;
   gen: number;
   int8Head: boolean;
+  repeat: number;
   skip: Set<string>;
 }
 
@@ -34,6 +36,7 @@ function parseArgs(args: string[]): Options {
     prompt: 64,
     gen: 32,
     int8Head: false,
+    repeat: 3,
     skip: new Set(),
   };
   for (let i = 0; i < args.length; i++) {
@@ -49,6 +52,7 @@ function parseArgs(args: string[]): Options {
     else if (a === "--prompt") o.prompt = Number(value());
     else if (a === "--gen") o.gen = Number(value());
     else if (a === "--int8-head") o.int8Head = true;
+    else if (a === "--repeat") o.repeat = Number(value());
     else if (a.startsWith("--skip-")) o.skip.add(a.slice(7));
     else throw new Error(`unknown option ${a} (see the top of scripts/bench.ts)`);
   }
@@ -56,6 +60,7 @@ function parseArgs(args: string[]): Options {
     ["--threads", o.threads],
     ["--prompt", o.prompt],
     ["--gen", o.gen],
+    ["--repeat", o.repeat],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number ≥ 1`);
   }
@@ -63,13 +68,7 @@ function parseArgs(args: string[]): Options {
 }
 
 /** Runs a child that prints one JSON line last; returns it parsed. */
-function child(
-  label: string,
-  command: string,
-  args: string[],
-  quiet: boolean,
-): Record<string, unknown> {
-  if (!quiet) process.stderr.write(`running ${label}…\n`);
+function runChild(label: string, command: string, args: string[]): Record<string, unknown> {
   const r = spawnSync(command, args, { encoding: "utf8", maxBuffer: 1 << 26, timeout: 1_800_000 });
   const lines = (r.stdout ?? "").trim().split("\n");
   try {
@@ -77,6 +76,19 @@ function child(
   } catch {
     throw new Error(`${label} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
+}
+
+/** The first run with every numeric field replaced by its median over the runs. */
+function medians(runs: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...runs[0], runs: runs.length };
+  for (const [key, value] of Object.entries(runs[0])) {
+    if (typeof value !== "number") continue;
+    const values = runs.map((r) => r[key] as number).sort((a, b) => a - b);
+    const m = values.length;
+    out[key] = m % 2 ? values[(m - 1) / 2] : (values[m / 2 - 1] + values[m / 2]) / 2;
+    if (key === "decode_tok_s") out.decode_tok_s_all = runs.map((r) => r[key]);
+  }
+  return out;
 }
 
 function main() {
@@ -99,39 +111,51 @@ function main() {
     o.int8Head ? "int8" : "",
   ];
   const tsx = ["--import", "tsx"];
-  const node = o.skip.has("node")
-    ? undefined
-    : child(
-        "Trit in Node",
-        process.execPath,
-        ["--experimental-wasm-relaxed-simd", ...tsx, "scripts/bench/node-trit.ts", ...common],
-        o.json,
-      );
-  const browser = o.skip.has("browser")
-    ? undefined
-    : child(
-        "Trit in Chromium",
-        process.execPath,
-        [...tsx, "scripts/bench/browser.ts", ...common],
-        o.json,
-      );
-  const browserInt8 =
-    o.skip.has("browser") || o.skip.has("int8") || o.int8Head
-      ? undefined
-      : child(
-          "Trit in Chromium, int8 head",
-          process.execPath,
-          [...tsx, "scripts/bench/browser.ts", ...common.slice(0, 4), "int8"],
-          o.json,
-        );
-  const native = o.skip.has("native")
-    ? undefined
-    : child(
-        "llama.cpp (node-llama-cpp)",
-        process.execPath,
-        [...tsx, "scripts/bench/native.ts", ...common.slice(0, 4)],
-        o.json,
-      );
+  const engines: { key: string; label: string; args: string[] }[] = [];
+  if (!o.skip.has("node")) {
+    engines.push({
+      key: "node",
+      label: "Trit in Node",
+      args: ["--experimental-wasm-relaxed-simd", ...tsx, "scripts/bench/node-trit.ts", ...common],
+    });
+  }
+  if (!o.skip.has("browser")) {
+    engines.push({
+      key: "browser",
+      label: "Trit in Chromium",
+      args: [...tsx, "scripts/bench/browser.ts", ...common],
+    });
+    if (!o.skip.has("int8") && !o.int8Head) {
+      engines.push({
+        key: "browserInt8",
+        label: "Trit in Chromium, int8 head",
+        args: [...tsx, "scripts/bench/browser.ts", ...common.slice(0, 4), "int8"],
+      });
+    }
+  }
+  if (!o.skip.has("native")) {
+    engines.push({
+      key: "native",
+      label: "llama.cpp (node-llama-cpp)",
+      args: [...tsx, "scripts/bench/native.ts", ...common.slice(0, 4)],
+    });
+  }
+  // round robin, so that a burst of load on the machine hits every engine alike
+  const runs = new Map<string, Record<string, unknown>[]>(engines.map((e) => [e.key, []]));
+  for (let i = 0; i < o.repeat; i++) {
+    for (const e of engines) {
+      if (!o.json) process.stderr.write(`running ${e.label} (${i + 1}/${o.repeat})…\n`);
+      runs.get(e.key)?.push(runChild(e.label, process.execPath, e.args));
+    }
+  }
+  const result = (key: string) => {
+    const r = runs.get(key);
+    return r && r.length > 0 ? medians(r) : undefined;
+  };
+  const node = result("node");
+  const browser = result("browser");
+  const browserInt8 = result("browserInt8");
+  const native = result("native");
 
   const n = (r: Record<string, unknown> | undefined, k: string) =>
     r && typeof r[k] === "number" ? (r[k] as number) : null;
@@ -139,6 +163,7 @@ function main() {
   const summary = {
     model,
     threads: o.threads,
+    repeat: o.repeat,
     prompt_tokens: o.prompt,
     gen_tokens: o.gen,
     head: (browser?.head ?? node?.head ?? null) as string | null,
@@ -173,12 +198,12 @@ function main() {
   }
   const f = (v: number | null, d = 1) => (v === null ? "—" : v.toFixed(d));
   const row = (name: string, r: Record<string, unknown> | undefined) =>
-    `${name.padEnd(30)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
+    `${name.padEnd(44)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
   console.log(
-    `BitNet 2B4T-shaped model, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}`,
+    `BitNet 2B4T-shaped model, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}; medians of ${o.repeat} runs`,
   );
   console.log(
-    `${"".padEnd(30)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
+    `${"".padEnd(44)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
   );
   if (node) console.log(row(`Trit, Node (${node.build})`, node));
   if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build})`, browser));

@@ -14,7 +14,13 @@ import {
   streamSnapshots,
   waitForLoaded,
 } from "../support/app.ts";
-import { readTinyModel, sha256Hex, TINY_MODEL_PATH } from "../support/files.ts";
+import {
+  GGML_Q4_K,
+  readTinyModel,
+  sha256Hex,
+  TINY_MODEL_PATH,
+  withTensorType,
+} from "../support/files.ts";
 import { referenceReply } from "../support/reference.ts";
 
 // The user's journeys against the REAL engine worker and model store, one browser context
@@ -251,4 +257,100 @@ test("resume: cut connections and a reload mid-download still store the exact by
   expect(starts.filter((s) => s > 0).length).toBeGreaterThanOrEqual(2);
   expect(server.cutAt.get(path)).toEqual([]);
   expect(pageErrors).toEqual([]);
+});
+
+test("bad input: truncated, not GGUF, unsupported tensor type: clear words, app keeps working", async () => {
+  server.files.set("/bad/truncated.gguf", { bytes: tiny.slice(0, 3 * MiB) });
+  server.files.set("/bad/notes.gguf", {
+    bytes: new TextEncoder().encode("These are my shopping notes, not a model.\n".repeat(2000)),
+  });
+  server.files.set("/bad/q4k.gguf", {
+    bytes: withTensorType(tiny, "blk.0.attn_q.weight", GGML_Q4_K),
+  });
+  await openApp(page);
+  await waitForLoaded(page);
+  const alert = page.locator(".model-panel").getByRole("alert");
+
+  const cases: [string, RegExp][] = [
+    ["/bad/truncated.gguf", /truncated|ends|short|bytes/i],
+    ["/bad/notes.gguf", /not a GGUF/i],
+    ["/bad/q4k.gguf", /Q4_K|type 12/],
+  ];
+  for (const [path, words] of cases) {
+    await addModelByUrl(page, `${server.url}${path}`);
+    await expect(alert).toContainText(words, { timeout: 30_000 });
+    await shot(page, `journey-bad-input-${path.split("/").pop()?.replace(".gguf", "")}`);
+    await alert.getByRole("button", { name: "Dismiss the error" }).click();
+  }
+
+  // The app still works: the other stored models load and chat, and match the reference.
+  const first = page.locator("li.model-card", { hasText: "/models/tiny.gguf" });
+  await first.getByRole("button", { name: "Load" }).click();
+  await expect(page.getByTestId("current-model")).toHaveText("Loaded: tiny.gguf", {
+    timeout: 60_000,
+  });
+  await newGreedyChat(page, 16);
+  await sendAndWait(page, "Still there?");
+  await shot(page, "journey-bad-input-still-chatting");
+  const { reply, expected } = await replyAndReference();
+  expect(reply).toBe(expected);
+  const resumed = (await storedModels(page)).find((m) => m.urls[0]?.includes("/resume/"));
+  expect(resumed?.state).toBe("ready");
+  expect(pageErrors).toEqual([]);
+});
+
+test("bad input: a quota too small for the model ends in words; the stored model still chats", async ({
+  browser,
+}, testInfo) => {
+  // Chromium here ignores CDP's Storage.overrideQuotaForOrigin (estimate() and writes are
+  // unchanged), so the engine worker's navigator.storage.estimate() is made to report
+  // "16 MiB free": the worker script is served with a patch in front (no service worker
+  // in this context, so the route sees it). A routed worker cannot fetch from other
+  // origins here, so this journey uses the app's built-in model (same origin).
+  const own = await browser.newContext({
+    baseURL: testInfo.project.use.baseURL,
+    viewport: { width: 1280, height: 900 },
+    serviceWorkers: "block",
+  });
+  const ownPage = await own.newPage();
+  try {
+    await openApp(ownPage);
+    await ownPage.getByRole("button", { name: "Use Tiny test model (built in)" }).click();
+    await waitForLoaded(ownPage);
+
+    await own.route(/engine\.worker-[^/]*\.js$/, async (route) => {
+      const response = await route.fetch();
+      const patch = `{ const real = StorageManager.prototype.estimate;
+        StorageManager.prototype.estimate = async function () {
+          const e = await real.call(this);
+          return { usage: e.usage, quota: (e.usage ?? 0) + ${16 * MiB} };
+        }; }\n`;
+      await route.fulfill({
+        body: patch + (await response.text()),
+        contentType: "text/javascript",
+        // A worker under a cross-origin isolated page must say it accepts the same policy.
+        headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+      });
+    });
+    await ownPage.reload();
+    await expect(ownPage.getByTestId("engine-status")).toHaveText("ready");
+    await waitForLoaded(ownPage);
+    await expect(ownPage.getByTestId("storage")).toContainText(/16\.\d MB free/);
+    // The same file under another address: another model, 74.6 MB that do not fit.
+    await addModelByUrl(ownPage, `${testInfo.project.use.baseURL}/models/tiny-i2_s.gguf?copy=2`);
+    const alert = ownPage.locator(".model-panel").getByRole("alert");
+    await expect(alert).toContainText(
+      /Not enough storage: "tiny-i2_s\.gguf" needs 74\.6 MB more, but only 16\.\d MB is free/,
+      { timeout: 30_000 },
+    );
+    await shot(ownPage, "journey-bad-input-quota");
+    await alert.getByRole("button", { name: "Dismiss the error" }).click();
+    await newGreedyChat(ownPage, 12);
+    await sendAndWait(ownPage, "Quota aside, hello");
+    const [latest] = await savedConversations(ownPage);
+    const expected = await referenceReply(TINY_MODEL_PATH, promptOf(latest), latest.settings);
+    expect(latest.messages.at(-1)?.content).toBe(expected.text);
+  } finally {
+    await own.close();
+  }
 });

@@ -260,7 +260,9 @@ test("resume: cut connections and a reload mid-download still store the exact by
 });
 
 test("bad input: truncated, not GGUF, unsupported tensor type: clear words, app keeps working", async () => {
+  // Cut inside the header (its tokenizer metadata), and cut inside the tensor data.
   server.files.set("/bad/truncated.gguf", { bytes: tiny.slice(0, 3 * MiB) });
+  server.files.set("/bad/cut-weights.gguf", { bytes: tiny.slice(0, 40 * MiB) });
   server.files.set("/bad/notes.gguf", {
     bytes: new TextEncoder().encode("These are my shopping notes, not a model.\n".repeat(2000)),
   });
@@ -272,13 +274,21 @@ test("bad input: truncated, not GGUF, unsupported tensor type: clear words, app 
   const alert = page.locator(".model-panel").getByRole("alert");
 
   const cases: [string, RegExp][] = [
-    ["/bad/truncated.gguf", /truncated|ends|short|bytes/i],
+    [
+      "/bad/truncated.gguf",
+      /"truncated\.gguf" was refused: .* more than the \d+ bytes left in the file/,
+    ],
+    [
+      "/bad/cut-weights.gguf",
+      /"cut-weights\.gguf" was refused: .*(end|past|beyond|short|truncated)/i,
+    ],
     ["/bad/notes.gguf", /not a GGUF/i],
     ["/bad/q4k.gguf", /Q4_K|type 12/],
   ];
   for (const [path, words] of cases) {
     await addModelByUrl(page, `${server.url}${path}`);
     await expect(alert).toContainText(words, { timeout: 30_000 });
+    await alert.scrollIntoViewIfNeeded();
     await shot(page, `journey-bad-input-${path.split("/").pop()?.replace(".gguf", "")}`);
     await alert.getByRole("button", { name: "Dismiss the error" }).click();
   }
@@ -353,4 +363,30 @@ test("bad input: a quota too small for the model ends in words; the stored model
   } finally {
     await own.close();
   }
+});
+
+test("offline: with the model server gone and no network, the app opens from the service worker and chats", async () => {
+  await openApp(page);
+  // The service worker controls the page (it registered on the first visit).
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  await server.close();
+  await context.setOffline(true);
+  try {
+    expect(await page.evaluate(() => navigator.onLine)).toBe(false);
+    const response = await page.reload();
+    expect(response?.fromServiceWorker()).toBe(true);
+    await expect(page.getByRole("heading", { name: "Trit" })).toBeVisible();
+    await expect(page.getByTestId("engine-status")).toHaveText("ready", { timeout: 30_000 });
+    expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
+    await waitForLoaded(page);
+    await newGreedyChat(page, 16);
+    await sendAndWait(page, "Are you offline?");
+    await shot(page, "journey-offline-chat");
+    const { reply, expected } = await replyAndReference();
+    expect(reply).toBe(expected);
+  } finally {
+    await context.setOffline(false);
+  }
+  expect(pageErrors).toEqual([]);
 });

@@ -223,7 +223,8 @@ test("resume: cut connections and a reload mid-download still store the exact by
   server.files.set(path, { bytes: tiny, etag: '"tiny-1"' });
   // Two cuts the store retries by itself (one inside the first 32 MiB chunk, one after it).
   server.cutAt.set(path, [5 * MiB, 40 * MiB]);
-  server.pace = { bytes: 256 * 1024, everyMs: 10 };
+  // Slow enough that the reload lands mid-download (about 6 s for the whole file).
+  server.pace = { bytes: 128 * 1024, everyMs: 10 };
   const logFrom = server.log.length;
   await openApp(page);
   await addModelByUrl(page, `${server.url}${path}`);
@@ -231,7 +232,10 @@ test("resume: cut connections and a reload mid-download still store the exact by
   await expect(bar).toBeVisible({ timeout: 15_000 });
   // Reload once more than a chunk (32 MiB) is stored and past the second cut.
   await expect
-    .poll(async () => Number(await bar.getAttribute("value")), { timeout: 60_000 })
+    .poll(async () => Number(await bar.getAttribute("value")), {
+      timeout: 60_000,
+      intervals: [100],
+    })
     .toBeGreaterThan(45 * MiB);
   await shot(page, "journey-resume-before-reload");
   await page.reload();

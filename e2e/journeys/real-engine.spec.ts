@@ -196,6 +196,16 @@ test("share link: script or a non-http URL is refused and runs nothing", async (
     await shot(page, `journey-share-refused-${bad.split(":")[0]}`);
     await dialog.getByRole("button", { name: "OK" }).click();
   }
+  // The same link opened in a tab that already shows Trit (only the #fragment changes).
+  await openApp(page);
+  await page.evaluate((bad) => {
+    window.location.hash = `model=${encodeURIComponent(bad)}`;
+  }, refused[0]);
+  const refusedInPlace = page.getByRole("dialog", { name: "Share link not opened" });
+  await expect(refusedInPlace).toContainText(/Only http and https model URLs are accepted/);
+  expect(new URL(page.url()).hash).toBe("");
+  await refusedInPlace.getByRole("button", { name: "OK" }).click();
+
   // An http model URL with markup in its name and prompt: shown as text, never run.
   const logFrom = server.log.length;
   const markup = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>';

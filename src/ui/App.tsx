@@ -24,14 +24,18 @@ async function startUp(): Promise<void> {
   await Promise.all([chat.hydrate(), engine.start()]);
   const models = useModelStore.getState();
   if (useEngineStore.getState().status === "ready") await models.refresh();
+  await openShareFromAddress();
+  if (!useModelStore.getState().pendingShare) await models.restoreLastModel();
+}
+
+/** Opens the share link in the address bar, if there is one. */
+async function openShareFromAddress(): Promise<void> {
   const href = window.location.href;
   const withoutShare = withoutShareParams(href);
-  if (withoutShare !== href) {
-    // Forget the link in the address bar so a reload does not ask again.
-    window.history.replaceState(null, "", withoutShare);
-    await models.openShareLink(href, document.baseURI);
-  }
-  if (!useModelStore.getState().pendingShare) await models.restoreLastModel();
+  if (withoutShare === href) return;
+  // Forget the link in the address bar so a reload does not ask again.
+  window.history.replaceState(null, "", withoutShare);
+  await useModelStore.getState().openShareLink(href, document.baseURI);
 }
 
 export function App() {
@@ -39,6 +43,11 @@ export function App() {
 
   useEffect(() => {
     void startUpOnce();
+    // A share link opened in a tab that already shows Trit changes only the #fragment:
+    // the page does not load again, so read the link when the fragment changes.
+    const onHashChange = () => void startUpOnce().then(openShareFromAddress);
+    window.addEventListener("hashchange", onHashChange);
+    return () => window.removeEventListener("hashchange", onHashChange);
   }, []);
 
   // Esc stops a reply from anywhere on the page (dialogs handle their own Esc).

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import type { StoredModel } from "../../worker/api.ts";
 import { useEngineStore } from "./engineStore.ts";
 import { useModelStore } from "./modelStore.ts";
 import { FakeEngine } from "./testing/fakeEngine.ts";
@@ -52,6 +53,39 @@ describe("model store with a fake engine", () => {
     expect(useModelStore.getState().progress[id]).toBeUndefined();
     expect(useModelStore.getState().loaded?.modelId).toBe(id);
     expect(useModelStore.getState().error).toBeNull();
+  });
+
+  it("never shows a finished download as it was mid-way (no bar jumping back at the end)", async () => {
+    const url = "https://models.example/quick.gguf";
+    const id = `url:${url}`;
+    // Until the download call returns, the engine's list answers as it was first seen
+    // mid-download (a list read that started earlier); afterwards it is fresh again.
+    const list = engine.listModels.bind(engine);
+    const add = engine.addModelFromUrl.bind(engine);
+    let ended = false;
+    let frozen: StoredModel[] | null = null;
+    engine.listModels = async () => {
+      const now = await list();
+      if (ended) return now;
+      if (!frozen && now.some((m) => m.id === id)) frozen = structuredClone(now);
+      return structuredClone(frozen ?? now);
+    };
+    engine.addModelFromUrl = async (...args) => {
+      const result = await add(...args);
+      ended = true;
+      return result;
+    };
+    // Whenever the progress line is gone, the card draws from the list: it must not be mid-way.
+    const stale: StoredModel[] = [];
+    const stop = useModelStore.subscribe((s) => {
+      const listed = s.models.find((m) => m.id === id);
+      if (listed && !s.progress[id] && listed.state === "downloading") stale.push(listed);
+    });
+    const model = await useModelStore.getState().downloadUrl(url);
+    stop();
+    expect(model?.state).toBe("ready");
+    expect(frozen).not.toBeNull();
+    expect(stale).toEqual([]);
   });
 
   it("cancels quietly: no error, no progress line, nothing stored", async () => {

@@ -144,7 +144,10 @@ export const useModelStore = create<ModelState>((set, get) => {
     set((s) => {
       const progress = { ...s.progress };
       if (model.state === "ready" || model.state === "failed") delete progress[model.id];
-      return { progress };
+      // The list may still hold the model as it was mid-download; without its progress
+      // line the card would draw that (a full bar jumping back), so show it as it ended.
+      const models = s.models.map((m) => (m.id === model.id ? model : m));
+      return { progress, models };
     });
     if (model.state === "failed")
       set({ error: model.error ?? `${model.name} failed to download.` });

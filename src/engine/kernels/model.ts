@@ -111,6 +111,9 @@ export class KernelModel implements ForwardModel {
   private headI8 = 0;
   private headI8Scales = 0;
   private bandwidthOut = 0;
+  /** Moving averages of decode step times (ms) with all threads [0] and with one [1]. */
+  private readonly stepMs = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  private steps = 0;
   private readonly hiddenPad: number;
   private readonly maxBatch: number;
   private readonly attentionPoolMin: number;
@@ -345,8 +348,31 @@ export class KernelModel implements ForwardModel {
   forward(token: number, pos: number): Float32Array {
     this.checkToken(token);
     this.checkPosition(pos, 1);
+    if (this.threads === 1) {
+      this.run([token], pos, true);
+      return this.logitsView;
+    }
+    // Threads or not: when other processes hold the cores, one thread can be 2× faster
+    // than two (spinning threads wait on a peer the OS has descheduled). Decode steps
+    // are timed in both modes; the faster one runs, and the other is tried for two steps
+    // in every 32 (from the third step on) to follow the machine's load.
+    const preferSolo = this.stepMs[1] < this.stepMs[0];
+    const explore = this.steps % 32 === 2 || this.steps % 32 === 3;
+    const solo = explore ? !preferSolo : preferSolo;
+    this.pool.solo = solo;
+    const t0 = performance.now();
     this.run([token], pos, true);
+    const ms = performance.now() - t0;
+    const i = solo ? 1 : 0;
+    this.stepMs[i] = Number.isFinite(this.stepMs[i]) ? 0.7 * this.stepMs[i] + 0.3 * ms : ms;
+    this.steps++;
+    this.pool.solo = this.stepMs[1] < this.stepMs[0];
     return this.logitsView;
+  }
+
+  /** Whether the last decode steps found one thread faster than all (busy machine). */
+  get runningSolo(): boolean {
+    return this.pool.solo;
   }
 
   /**
@@ -383,11 +409,14 @@ export class KernelModel implements ForwardModel {
       this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
     }
     let best = 0;
+    const solo = this.pool.solo;
+    this.pool.solo = false;
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
       this.pool.run("stream_read", 0, chunks, 1, [65536, this.bandwidthOut]);
       best = Math.max(best, (chunks * 65536) / ((performance.now() - t0) / 1000) / 1e9);
     }
+    this.pool.solo = solo;
     return best;
   }
 

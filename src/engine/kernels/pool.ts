@@ -61,6 +61,8 @@ export class KernelPool {
   private readonly args: Float64Array;
   private readonly fns: ((...a: number[]) => void)[];
   private generation = 0;
+  /** Run every job on the calling thread alone (set by KernelModel when that is faster). */
+  solo = false;
 
   private constructor(
     readonly threads: number,
@@ -109,7 +111,7 @@ export class KernelPool {
    */
   run(kernel: PoolKernel, begin: number, end: number, align: number, args: number[]): void {
     const k = POOL_KERNELS.indexOf(kernel);
-    if (this.threads === 1 || end - begin <= align) {
+    if (this.threads === 1 || this.solo || end - begin <= align) {
       this.fns[k](begin, end, ...args);
       return;
     }

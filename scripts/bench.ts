@@ -216,8 +216,19 @@ function main() {
         : `; Node and Chromium decoded ${summary.same_tokens_node_browser ? "the same" : "DIFFERENT"} greedy tokens`),
   );
   console.log(
-    "Decode tok/s = 1 / median step time; the CPU is shared, so expect run-to-run noise.",
+    "Decode tok/s = 1 / median step time of a run; each figure is the median of the runs. The CPU is shared: expect noise.",
   );
+  for (const [name, r] of [
+    ["Trit, Node", node],
+    ["Trit, Chromium", browser],
+    ["Trit, Chromium, int8 head", browserInt8],
+    ["llama.cpp", native],
+  ] as const) {
+    if (Array.isArray(r?.decode_tok_s_all)) {
+      const all = (r.decode_tok_s_all as number[]).map((v) => v.toFixed(1)).join(", ");
+      console.log(`  ${name}: decode tok/s per run ${all}`);
+    }
+  }
 }
 
 try {

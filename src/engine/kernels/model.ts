@@ -111,9 +111,14 @@ export class KernelModel implements ForwardModel {
   private headI8 = 0;
   private headI8Scales = 0;
   private bandwidthOut = 0;
-  /** Moving averages of decode step times (ms) with all threads [0] and with one [1]. */
-  private readonly stepMs = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  /** The last three decode step times (ms) with all threads [0] and with one [1]. */
+  private readonly stepMs: number[][] = [[], []];
   private steps = 0;
+
+  /** A mode's speed: its fastest recent step (warm-up and spikes only slow steps down). */
+  private fastest(mode: 0 | 1): number {
+    return this.stepMs[mode].length ? Math.min(...this.stepMs[mode]) : Number.POSITIVE_INFINITY;
+  }
   private readonly hiddenPad: number;
   private readonly maxBatch: number;
   private readonly attentionPoolMin: number;
@@ -356,17 +361,17 @@ export class KernelModel implements ForwardModel {
     // than two (spinning threads wait on a peer the OS has descheduled). Decode steps
     // are timed in both modes; the faster one runs, and the other is tried for two steps
     // in every 32 (from the third step on) to follow the machine's load.
-    const preferSolo = this.stepMs[1] < this.stepMs[0];
+    const preferSolo = this.fastest(1) < this.fastest(0);
     const explore = this.steps % 32 === 2 || this.steps % 32 === 3;
     const solo = explore ? !preferSolo : preferSolo;
     this.pool.solo = solo;
     const t0 = performance.now();
     this.run([token], pos, true);
-    const ms = performance.now() - t0;
-    const i = solo ? 1 : 0;
-    this.stepMs[i] = Number.isFinite(this.stepMs[i]) ? 0.7 * this.stepMs[i] + 0.3 * ms : ms;
+    const times = this.stepMs[solo ? 1 : 0];
+    times.push(performance.now() - t0);
+    if (times.length > 3) times.shift();
     this.steps++;
-    this.pool.solo = this.stepMs[1] < this.stepMs[0];
+    this.pool.solo = this.fastest(1) < this.fastest(0);
     return this.logitsView;
   }
 

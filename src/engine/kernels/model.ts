@@ -115,9 +115,11 @@ export class KernelModel implements ForwardModel {
   private readonly stepMs: number[][] = [[], []];
   private steps = 0;
 
-  /** A mode's speed: its fastest recent step (warm-up and spikes only slow steps down). */
-  private fastest(mode: 0 | 1): number {
-    return this.stepMs[mode].length ? Math.min(...this.stepMs[mode]) : Number.POSITIVE_INFINITY;
+  /** A mode's step time: the median of its last three (one outlier either way is ignored). */
+  private stepTime(mode: 0 | 1): number {
+    const t = [...this.stepMs[mode]].sort((a, b) => a - b);
+    if (t.length === 0) return Number.POSITIVE_INFINITY;
+    return t.length === 2 ? (t[0] + t[1]) / 2 : t[(t.length - 1) >> 1];
   }
   private readonly hiddenPad: number;
   private readonly maxBatch: number;
@@ -361,7 +363,7 @@ export class KernelModel implements ForwardModel {
     // than two (spinning threads wait on a peer the OS has descheduled). Decode steps
     // are timed in both modes; the faster one runs, and the other is tried for two steps
     // in every 32 (from the third step on) to follow the machine's load.
-    const preferSolo = this.fastest(1) < this.fastest(0);
+    const preferSolo = this.stepTime(1) < this.stepTime(0);
     const explore = this.steps % 32 === 2 || this.steps % 32 === 3;
     const solo = explore ? !preferSolo : preferSolo;
     this.pool.solo = solo;
@@ -371,7 +373,7 @@ export class KernelModel implements ForwardModel {
     times.push(performance.now() - t0);
     if (times.length > 3) times.shift();
     this.steps++;
-    this.pool.solo = this.fastest(1) < this.fastest(0);
+    this.pool.solo = this.stepTime(1) < this.stepTime(0);
     return this.logitsView;
   }
 

@@ -36,3 +36,22 @@ test("the app renders, the engine worker answers, and the page is cross-origin i
   await page.screenshot({ path: "e2e/screenshots/app-shell.png", fullPage: true });
   expect(errors).toEqual([]);
 });
+
+test("a crashed engine worker is reported in words and restarts", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  const worker = page.workers().find((w) => w.url().includes("engine.worker"));
+  expect(worker).toBeDefined();
+  // An uncaught error inside the worker: what a kernel trap outside a call looks like.
+  await worker?.evaluate(() => {
+    setTimeout(() => {
+      throw new Error("simulated crash");
+    });
+  });
+  const alert = page.getByRole("alert").filter({ hasText: "simulated crash" });
+  await expect(alert).toContainText("Your chats and stored models are safe");
+  await page.screenshot({ path: "e2e/screenshots/engine-crashed.png", fullPage: true });
+  await alert.getByRole("button", { name: "Restart the engine" }).click();
+  await expect(page.getByTestId("engine-status")).toHaveText("ready");
+  await expect(page.getByRole("button", { name: "Restart the engine" })).toHaveCount(0);
+});

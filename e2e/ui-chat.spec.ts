@@ -216,5 +216,5 @@ test("model manager: progress with bytes, rate and ETA; pause, resume, cancel; f
   await expect(panel.getByRole("alert")).toContainText('"notes.txt" is not a .gguf file');
   await drop("dropped.gguf");
   await expect(panel.getByText("dropped.gguf")).toBeVisible();
-  await expect(panel.getByRole("button", { name: "Load" })).toBeVisible();
+  await expect(panel.getByRole("button", { name: "Load", exact: true })).toBeVisible();
 });

@@ -59,6 +59,7 @@ export function ModelPanel() {
       {loading && (
         <progress className="bar" aria-label="Loading the model" value={loading.fraction} max={1} />
       )}
+      <EngineFailure />
       {error && <ErrorAlert message={error} onDismiss={dismissError} />}
 
       <ul className="model-list" aria-label="Models">
@@ -291,7 +292,7 @@ function AddByUrl() {
 
 /** What the engine can use here; the e2e suite reads these by test id. */
 function DeviceFacts() {
-  const { status, capabilities, error } = useEngineStore();
+  const { status, capabilities } = useEngineStore();
   const isolated = typeof window !== "undefined" && window.crossOriginIsolated;
   return (
     <details className="device">
@@ -317,11 +318,24 @@ function DeviceFacts() {
           </>
         )}
       </dl>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
     </details>
+  );
+}
+
+/**
+ * The engine worker died (out of memory, a kernel trap) or never started: say so and offer
+ * a restart. A reload is the whole restart: stored models and chats live in IndexedDB, and
+ * the app reloads the last model by itself.
+ */
+function EngineFailure() {
+  const { status, error } = useEngineStore();
+  if (status !== "failed") return null;
+  return (
+    <div role="alert" className="error alert">
+      <span>{error ?? "The engine stopped."} Your chats and stored models are safe.</span>
+      <button type="button" onClick={() => window.location.reload()}>
+        Restart the engine
+      </button>
+    </div>
   );
 }

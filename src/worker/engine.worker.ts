@@ -2,6 +2,7 @@ import * as Comlink from "comlink";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
 import { ConversationTokens } from "../engine/generate/conversation.ts";
 import { generate, ModelSession } from "../engine/generate/index.ts";
+import { KernelModel } from "../engine/kernels/index.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
 import { createSampler } from "../engine/sampling/sampler.ts";
 import { ModelStore } from "../storage/model-store.ts";
@@ -14,12 +15,6 @@ let loaded: { id: string; chat: ChatModel; session: ModelSession; info: LoadedMo
   null;
 let conversation: { id: string; tokens: ConversationTokens } | null = null;
 let running: AbortController | null = null;
-
-/** Kernel threads: every core when the page may share memory, else one (and it says so). */
-async function kernelThreads(): Promise<number> {
-  const caps = await detectCapabilities();
-  return caps.sharedArrayBuffer && caps.wasmThreads ? Math.max(1, caps.hardwareThreads) : 1;
-}
 
 const engine: EngineApi = {
   async ping() {
@@ -48,7 +43,10 @@ const engine: EngineApi = {
       );
     }
     const blob = await store.openBlob(id);
-    const chat = await loadChatModel(blob, { threads: await kernelThreads(), onProgress });
+    const chat = await loadChatModel(blob, {
+      threads: KernelModel.defaultThreads(),
+      onProgress,
+    });
     const info: LoadedModelInfo = {
       modelId: id,
       architecture: chat.config.architecture,

@@ -65,52 +65,62 @@ export async function loadKernelWeights(
         `Tensor "${base}.weight" has shape [${info.shape.join(", ")}]; the config needs [${cols}, ${rows}].`,
       );
     }
-    const bytes = await readTensorBytes(blob, header, info);
-    let extra = 1;
     const scaleInfo = byName.get(`${base}.scale`);
-    if (scaleInfo) {
-      if (elementCount(scaleInfo.shape) !== 1) {
-        throw new GgufError(`Tensor "${base}.scale" should hold one value.`);
+    if (scaleInfo && elementCount(scaleInfo.shape) !== 1) {
+      throw new GgufError(`Tensor "${base}.scale" should hold one value.`);
+    }
+    // Read when the model asks, one tensor at a time, straight into wasm memory.
+    const load = async (dst: Uint8Array): Promise<number> => {
+      const bytes = await readTensorBytes(blob, header, info);
+      const extra = scaleInfo
+        ? dequantize(scaleInfo.type, await readTensorBytes(blob, header, scaleInfo), 1)[0]
+        : 1;
+      let scale: number;
+      if (info.type === GgmlType.I2_S && cols % 128 === 0) {
+        scale = new DataView(bytes.buffer, bytes.byteOffset + (rows * cols) / 4, 4).getFloat32(
+          0,
+          true,
+        );
+        packI2S(dst, bytes, rows, cols);
+      } else if (info.type === GgmlType.TQ2_0 && cols % 256 === 0) {
+        // the scale: the first nonzero block scale (packTQ2 checks that all agree)
+        scale = 0;
+        for (let b = 0; b < bytes.length / 66 && scale === 0; b++) {
+          scale = halfToFloat(bytes[b * 66 + 64] | (bytes[b * 66 + 65] << 8));
+        }
+        packTQ2(dst, bytes, rows, cols);
+      } else {
+        const t = readTernary(info.type, bytes, rows * cols);
+        scale = t.scale;
+        packTernaryCodes(dst, t.codes, rows, cols);
       }
-      extra = dequantize(scaleInfo.type, await readTensorBytes(blob, header, scaleInfo), 1)[0];
-    }
-    progress();
-    if (info.type === GgmlType.I2_S && cols % 128 === 0) {
-      const scale = new DataView(bytes.buffer, bytes.byteOffset + (rows * cols) / 4, 4).getFloat32(
-        0,
-        true,
-      );
-      return { rows, cols, scale: scale * extra, packed: (dst) => packI2S(dst, bytes, rows, cols) };
-    }
-    if (info.type === GgmlType.TQ2_0 && cols % 256 === 0) {
-      // the scale: the first nonzero block scale (packTQ2 checks that all agree)
-      let scale = 0;
-      for (let b = 0; b < bytes.length / 66 && scale === 0; b++) {
-        scale = halfToFloat(bytes[b * 66 + 64] | (bytes[b * 66 + 65] << 8));
-      }
-      return { rows, cols, scale: scale * extra, packed: (dst) => packTQ2(dst, bytes, rows, cols) };
-    }
-    const t = readTernary(info.type, bytes, rows * cols);
-    return {
-      rows,
-      cols,
-      scale: t.scale * extra,
-      packed: (dst) => packTernaryCodes(dst, t.codes, rows, cols),
+      progress();
+      return scale * extra;
     };
+    return { rows, cols, load };
   };
 
   const { hidden, ffn, vocab } = config;
   const q = config.heads * config.headDim;
   const kv = config.kvHeads * config.headDim;
   const embInfo = tensor("token_embd.weight");
-  let tokenEmbedding: Float32Array | Uint16Array;
+  let tokenEmbedding: KernelWeights["tokenEmbedding"];
   if (embInfo.type === GgmlType.F16 && elementCount(embInfo.shape) === vocab * hidden) {
-    const bytes = await readTensorBytes(blob, header, embInfo);
-    tokenEmbedding =
-      bytes.byteOffset % 2 === 0
-        ? new Uint16Array(bytes.buffer, bytes.byteOffset, vocab * hidden)
-        : new Uint16Array(bytes.slice().buffer);
-    progress();
+    // The published file's f16 embedding is also the exact head: read it a block of rows
+    // at a time into wasm memory, never whole into JS.
+    const start = header.dataOffset + embInfo.offset;
+    tokenEmbedding = {
+      length: vocab * hidden,
+      async readRows(first, count) {
+        const from = start + first * hidden * 2;
+        const bytes = await blob.slice(from, from + count * hidden * 2).arrayBuffer();
+        if (bytes.byteLength !== count * hidden * 2) {
+          throw new GgufError("The file ends inside token_embd.weight.");
+        }
+        if (first + count >= vocab) progress();
+        return new Uint16Array(bytes);
+      },
+    };
   } else {
     tokenEmbedding = await readFloats("token_embd.weight", vocab * hidden);
   }

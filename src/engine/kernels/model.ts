@@ -57,13 +57,29 @@ export interface PackedLinear {
 /** Where a ternary linear comes from: plain codes, or bytes already in kernel layout. */
 export type TernarySource =
   | TernaryMatrix
-  | { rows: number; cols: number; scale: number; packed: (dst: Uint8Array) => void };
+  | {
+      rows: number;
+      cols: number;
+      /**
+       * Reads the tensor, writes it into `dst` in kernel layout and returns its scale.
+       * Called one tensor at a time after the memory is laid out, so a loader can stream
+       * a file into wasm memory without holding a second copy of the model.
+       */
+      load: (dst: Uint8Array) => Promise<number>;
+    };
+
+/** An f16 token embedding read a block of rows at a time (see TernarySource's load). */
+export interface EmbeddingHalfRows {
+  /** vocab × hidden. */
+  length: number;
+  readRows(first: number, count: number): Promise<Uint16Array>;
+}
 
 /** The weights the fast engine loads: the reference's, or repack-ready sources. */
 export interface KernelWeights {
   config: BitNetConfig;
   /** vocab × hidden: f32 values, or raw f16 bits (the published file's token_embd). */
-  tokenEmbedding: Float32Array | Uint16Array;
+  tokenEmbedding: Float32Array | Uint16Array | EmbeddingHalfRows;
   outputNorm: Float32Array;
   layers: {
     attnNorm: Float32Array;
@@ -152,6 +168,8 @@ export class KernelModel implements ForwardModel {
   private readonly xScales: Float64Array;
   private logitsView: Float32Array;
   private readonly ropeFreqs: Float64Array;
+  /** Weight reads the constructor laid out memory for; create() runs them in order. */
+  private pendingLoads: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly arena: Arena,
@@ -184,29 +202,47 @@ export class KernelModel implements ForwardModel {
       const stride = packedStride(cols);
       const rows = parts.reduce((n, m) => n + m.rows, 0);
       const ptr = a.alloc(rows * stride, 64);
+      const packed: PackedLinear = { ptr, rows, cols, stride, parts: [] };
       let row = 0;
       for (const m of parts) {
-        const dst = a.u8(ptr + row * stride, m.rows * stride);
-        if ("codes" in m) packTernaryCodes(dst, m.codes, m.rows, m.cols);
-        else m.packed(dst);
+        const at = ptr + row * stride;
+        const part = { rows: m.rows, scale: 0 };
+        packed.parts.push(part);
+        if ("codes" in m) {
+          packTernaryCodes(a.u8(at, m.rows * stride), m.codes, m.rows, m.cols);
+          part.scale = m.scale;
+        } else {
+          // a view made now could be detached by a later memory.grow: make it when loading
+          this.pendingLoads.push(async () => {
+            part.scale = await m.load(a.u8(at, m.rows * stride));
+          });
+        }
         row += m.rows;
       }
-      return {
-        ptr,
-        rows,
-        cols,
-        stride,
-        parts: parts.map((m) => ({ rows: m.rows, scale: m.scale })),
-      };
+      return packed;
     };
 
     // head first: the biggest block, and the embedding lookup reads it
     const emb = weights.tokenEmbedding;
     let halves: Uint16Array | undefined;
     if (emb instanceof Uint16Array) halves = emb;
-    else halves = toHalvesIfExact(emb);
-    this.exactHead = halves ? "f16" : "f32";
-    if (halves) {
+    else if (emb instanceof Float32Array) halves = toHalvesIfExact(emb);
+    this.exactHead = halves || !(emb instanceof Float32Array) ? "f16" : "f32";
+    if (!(emb instanceof Float32Array || emb instanceof Uint16Array)) {
+      const head = a.alloc(c.vocab * this.hiddenPad * 2);
+      this.head = head;
+      this.pendingLoads.push(async () => {
+        const block = 4096; // rows per read: 20 MiB at the 2B4T width
+        for (let first = 0; first < c.vocab; first += block) {
+          const count = Math.min(block, c.vocab - first);
+          const rows = await emb.readRows(first, count);
+          const dst = a.u16(head, c.vocab * this.hiddenPad);
+          for (let r = 0; r < count; r++) {
+            dst.set(rows.subarray(r * c.hidden, (r + 1) * c.hidden), (first + r) * this.hiddenPad);
+          }
+        }
+      });
+    } else if (halves) {
       this.head = a.alloc(c.vocab * this.hiddenPad * 2);
       const dst = a.u16(this.head, c.vocab * this.hiddenPad);
       for (let r = 0; r < c.vocab; r++) {
@@ -267,8 +303,13 @@ export class KernelModel implements ForwardModel {
       { length: c.headDim / 2 },
       (_, i) => c.ropeTheta ** (-(2 * i) / c.headDim),
     );
-    if (options.int8Head) this.setInt8Head(true);
     this.logitsView = a.f32(this.s.logits, c.vocab);
+  }
+
+  /** Runs the weight reads the constructor laid out, one at a time, in file order. */
+  private async loadPending(): Promise<void> {
+    for (const load of this.pendingLoads) await load();
+    this.pendingLoads = [];
   }
 
   /**
@@ -302,7 +343,10 @@ export class KernelModel implements ForwardModel {
     const kernels = instantiateKernels(module.module, memory);
     const pool = await KernelPool.create(kernels, module, arena, threads);
     try {
-      return new KernelModel(arena, pool, weights, module.build, options);
+      const model = new KernelModel(arena, pool, weights, module.build, options);
+      await model.loadPending();
+      if (options.int8Head) model.setInt8Head(true);
+      return model;
     } catch (e) {
       pool.close();
       throw e;

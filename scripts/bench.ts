@@ -13,7 +13,7 @@
  * (--skip-int8 leaves it out; --int8-head makes int8 the head of every Trit run).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromiumPath, hasChromium } from "./bench/browser-page.ts";
 
@@ -171,6 +171,8 @@ function main() {
     prefill_tok_s: n(node, "prefill_tok_s"),
     node_build: node?.build ?? null,
     node_roofline_fraction: n(node, "roofline_fraction"),
+    node_load_s: n(node, "load_s"),
+    node_peak_rss_mib: n(node, "peak_rss_mib"),
     browser_decode_tok_s: n(browser, "decode_tok_s"),
     browser_prefill_tok_s: n(browser, "prefill_tok_s"),
     browser_build: browser?.build ?? null,
@@ -215,6 +217,11 @@ function main() {
         ? ""
         : `; Node and Chromium decoded ${summary.same_tokens_node_browser ? "the same" : "DIFFERENT"} greedy tokens`),
   );
+  if (node) {
+    console.log(
+      `Node: loaded in ${f(summary.node_load_s)} s, peak RSS ${f(summary.node_peak_rss_mib, 0)} MiB (the file: ${f(statSync(model).size / 2 ** 20, 0)} MiB)`,
+    );
+  }
   console.log(
     "Decode tok/s = 1 / median step time of a run; each figure is the median of the runs. The CPU is shared: expect noise.",
   );

@@ -14,5 +14,7 @@ const result = await runTrit(await openGgufFile(model), {
   genTokens: Number(gen ?? 32),
   int8Head: head === "int8",
 });
-console.log(JSON.stringify(result));
+// Peak resident memory of the whole process: loading dominates it (the run allocates nothing).
+const peak_rss_mib = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ ...result, peak_rss_mib }));
 process.exit(0);

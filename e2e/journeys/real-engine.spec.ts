@@ -431,3 +431,25 @@ test("offline: with the model server gone and no network, the app opens from the
   }
   expect(pageErrors).toEqual([]);
 });
+
+test("int8 head: the user switches it on and chats, and back off gives the exact reply again", async () => {
+  await openApp(page);
+  await waitForLoaded(page);
+  const toggle = page.getByRole("checkbox", { name: /Fast output head/ });
+  await toggle.check();
+  await expect(toggle).toBeChecked();
+  await newGreedyChat(page, 12);
+  await sendAndWait(page, "Quick, please.");
+  const [fastChat] = (await savedConversations(page)).sort((x, y) => y.updatedAt - x.updatedAt);
+  const fast = fastChat.messages.at(-1);
+  expect(fast?.role).toBe("assistant");
+  expect(fast?.content.trim().length).toBeGreaterThan(0);
+  await shot(page, "journey-int8-head");
+  await toggle.uncheck();
+  await expect(toggle).not.toBeChecked();
+  await newGreedyChat(page, 12);
+  await sendAndWait(page, "Exact, please.");
+  const { reply, expected } = await replyAndReference();
+  expect(reply).toBe(expected);
+  expect(pageErrors).toEqual([]);
+});

@@ -56,6 +56,16 @@ export function ModelPanel() {
             ? `Loaded: ${loadedModel?.name ?? loaded.modelId}`
             : "No model loaded yet."}
       </p>
+      {loaded && (
+        <label className="small">
+          <input
+            type="checkbox"
+            checked={loaded.head === "int8"}
+            onChange={(e) => void useModelStore.getState().setInt8Head(e.target.checked)}
+          />{" "}
+          Fast output head (int8 copy: quicker replies, slightly different words)
+        </label>
+      )}
       {loading && (
         <progress className="bar" aria-label="Loading the model" value={loading.fraction} max={1} />
       )}

@@ -62,6 +62,11 @@ export interface LoadedModelInfo {
   /** Which kernel build runs: "relaxed-simd", "simd128" or "scalar". */
   kernel: string;
   threads: number;
+  /**
+   * Where the logits come from: the exact head (the tied f16 or f32 embedding) or its
+   * int8 copy (one scale per row; half the bytes of f16 per token, so faster, approximate).
+   */
+  head: "f16" | "f32" | "int8";
 }
 
 /**
@@ -97,6 +102,8 @@ export interface EngineApi {
     settings: SamplingSettings,
     onPiece: (text: string) => void,
   ): Promise<GenerationStats>;
+  /** Switches the loaded model's output head to its int8 copy (made the first time) or back. */
+  setInt8Head(on: boolean): Promise<LoadedModelInfo>;
   /** Stops the running generation; generate() then resolves with stopReason "aborted". */
   abortGeneration(): Promise<void>;
 }

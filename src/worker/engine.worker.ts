@@ -54,6 +54,7 @@ const engine: EngineApi = {
       contextLength: chat.model.maxPositions,
       kernel: chat.model.build,
       threads: chat.model.threads,
+      head: chat.model.headFormat,
     };
     loaded = { id, chat, session: new ModelSession(chat.model), info };
     return info;
@@ -95,6 +96,14 @@ const engine: EngineApi = {
     } finally {
       running = null;
     }
+  },
+
+  async setInt8Head(on) {
+    if (!loaded) throw new Error("No model is loaded.");
+    if (running) throw new Error("Stop the reply before switching the output head.");
+    loaded.chat.model.setInt8Head(on);
+    loaded.info = { ...loaded.info, head: loaded.chat.model.headFormat };
+    return loaded.info;
   },
 
   async abortGeneration() {

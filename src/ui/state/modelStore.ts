@@ -42,6 +42,8 @@ interface ModelState {
   cancel(modelId: string): Promise<void>;
   remove(modelId: string): Promise<void>;
   load(modelId: string): Promise<LoadedModelInfo | null>;
+  /** Uses the loaded model's int8 output head (faster, approximate) or the exact one. */
+  setInt8Head(on: boolean): Promise<void>;
   /** Loads the model used last time if it is stored and ready (offline start). */
   restoreLastModel(): Promise<void>;
   dismissError(): void;
@@ -249,6 +251,13 @@ export const useModelStore = create<ModelState>((set, get) => {
         set({ loading: null, error: `Could not load the model: ${errorText(err)}` });
         return null;
       }
+    },
+
+    async setInt8Head(on) {
+      await attempt("Could not switch the output head", async () => {
+        const info = await requireEngine().setInt8Head(on);
+        set({ loaded: info });
+      });
     },
 
     async restoreLastModel() {

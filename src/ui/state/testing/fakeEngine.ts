@@ -152,7 +152,13 @@ export class FakeEngine implements EngineApi {
       contextLength: 4096,
       kernel: "simd128",
       threads: 2,
+      head: "f16",
     };
+  }
+
+  async setInt8Head(on: boolean): Promise<LoadedModelInfo> {
+    const info = await this.loadModel(this.models.find((m) => m.state === "ready")?.id ?? "");
+    return { ...info, head: on ? "int8" : "f16" };
   }
 
   async generate(

@@ -96,8 +96,9 @@ async function headSize(url: string): Promise<number | null> {
 
 export const useModelStore = create<ModelState>((set, get) => {
   const onProgress = Comlink.proxy((p: DownloadProgress) => {
-    // Late events of a cancelled download must not bring its progress line back.
-    if (cancelled.has(p.modelId)) return;
+    // Progress events travel on the callback's own port and can arrive after the call
+    // resolved: late events of a cancelled or ended download must not bring its line back.
+    if (cancelled.has(p.modelId) || ended.has(p.modelId)) return;
     set((s) => ({ progress: { ...s.progress, [p.modelId]: p } }));
     // A new download: list it now rather than when it ends.
     if (!get().models.some((m) => m.id === p.modelId) && !listing.has(p.modelId)) {
@@ -110,6 +111,8 @@ export const useModelStore = create<ModelState>((set, get) => {
   const listing = new Set<string>();
   /** Downloads the user cancelled: their ending is not an error to show. */
   const cancelled = new Set<string>();
+  /** Downloads that ended (ready or failed) since they were last started. */
+  const ended = new Set<string>();
 
   /** Runs a download call; a cancelled download ends quietly. */
   async function download(
@@ -145,7 +148,10 @@ export const useModelStore = create<ModelState>((set, get) => {
     if (!model) return;
     set((s) => {
       const progress = { ...s.progress };
-      if (model.state === "ready" || model.state === "failed") delete progress[model.id];
+      if (model.state === "ready" || model.state === "failed") {
+        delete progress[model.id];
+        ended.add(model.id);
+      }
       // The list may still hold the model as it was mid-download; without its progress
       // line the card would draw that (a full bar jumping back), so show it as it ended.
       const models = s.models.map((m) => (m.id === model.id ? model : m));
@@ -189,6 +195,7 @@ export const useModelStore = create<ModelState>((set, get) => {
       }
       set({ error: null });
       cancelled.clear();
+      ended.clear(); // the same source may be downloaded again
       const model = await download("The download stopped", () =>
         requireEngine().addModelFromUrl([checked.url], onProgress),
       );
@@ -202,6 +209,7 @@ export const useModelStore = create<ModelState>((set, get) => {
         return null;
       }
       set({ error: null });
+      ended.clear(); // the same file may be added again
       const model = await download(`Could not add ${file.name}`, () =>
         requireEngine().addModelFromFile(file, onProgress),
       );
@@ -216,6 +224,7 @@ export const useModelStore = create<ModelState>((set, get) => {
     async resume(modelId) {
       set({ error: null });
       cancelled.delete(modelId);
+      ended.delete(modelId);
       const model = await download("The download stopped", () =>
         requireEngine().resumeDownload(modelId, onProgress),
       );

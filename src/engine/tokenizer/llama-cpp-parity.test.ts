@@ -3,15 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type GgufMetadataKind,
-  llama3TokenizerMetadata,
-  llama3TokenizerMetadataTyped,
-} from "../../../scripts/models/llama3-tokenizer-metadata.ts";
+import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
+import { llama3TokenizerGguf } from "../../../scripts/models/tokenizer.ts";
 import {
   encodeGguf,
   type GgufTypedValue,
-  type GgufTypeTag,
   parseGgufHeader,
   GgufValueType as T,
 } from "../gguf/index.ts";
@@ -24,14 +20,6 @@ import { generatedDocuments, packageDocuments } from "./test-corpus.ts";
  * This is what the native parity runs of the model will tokenize with. (Decoding is not
  * compared: llama.cpp's detokenizer tidies spaces, e.g. "over 's" becomes "over's".)
  */
-const TAGS: Record<GgufMetadataKind, GgufTypeTag> = {
-  string: T.STRING,
-  uint32: T.UINT32,
-  bool: T.BOOL,
-  "array<string>": { array: T.STRING },
-  "array<int32>": { array: T.INT32 },
-  "array<float32>": { array: T.FLOAT32 },
-};
 
 let dir: string;
 let llama: Llama;
@@ -49,10 +37,8 @@ beforeAll(async () => {
     "llama.feed_forward_length": { type: T.UINT32, value: 128 },
     "llama.attention.head_count": { type: T.UINT32, value: 1 },
     "llama.attention.layer_norm_rms_epsilon": { type: T.FLOAT32, value: 1e-5 },
+    ...llama3TokenizerGguf(),
   };
-  for (const [key, { kind, value }] of Object.entries(llama3TokenizerMetadataTyped())) {
-    metadata[key] = { type: TAGS[kind], value: value as GgufTypedValue["value"] };
-  }
   dir = mkdtempSync(join(tmpdir(), "trit-vocab-"));
   const path = join(dir, "vocab.gguf");
   fileBytes = encodeGguf(metadata, []);

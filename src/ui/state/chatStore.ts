@@ -148,6 +148,30 @@ export const useChatStore = create<ChatState>((set, get) => {
   }
 
   /** Checks that a reply may start now; returns the reason it may not, in words. */
+  /**
+   * Rewrites the active conversation's history (regenerate, edit), then streams a new
+   * reply into it; a refusal (no model, a reply running, a bad edit) ends in words.
+   */
+  async function rewriteAndReply(
+    rewrite: (conversation: Conversation, replyId: string) => Conversation,
+  ): Promise<void> {
+    const id = get().activeId;
+    const conversation = id ? current(id) : undefined;
+    const reason = cannotGenerate();
+    if (!conversation || reason) {
+      if (reason) set({ error: reason });
+      return;
+    }
+    const replyId = newId();
+    try {
+      put(rewrite(conversation, replyId));
+    } catch (err) {
+      set({ error: errorText(err) });
+      return;
+    }
+    await generateInto(conversation.id, replyId);
+  }
+
   function cannotGenerate(): string | null {
     if (get().generation) return "A reply is still being written. Stop it first (Esc).";
     const models = useModelStore.getState();
@@ -282,41 +306,15 @@ export const useChatStore = create<ChatState>((set, get) => {
       }
     },
 
-    async regenerate() {
-      const id = get().activeId;
-      const conversation = id ? current(id) : undefined;
-      const reason = cannotGenerate();
-      if (!conversation || reason) {
-        if (reason) set({ error: reason });
-        return;
-      }
-      const replyId = newId();
-      try {
-        put(restartLastReply(conversation, replyId, Date.now()));
-      } catch (err) {
-        set({ error: errorText(err) });
-        return;
-      }
-      await generateInto(conversation.id, replyId);
-    },
+    regenerate: () =>
+      rewriteAndReply((conversation, replyId) =>
+        restartLastReply(conversation, replyId, Date.now()),
+      ),
 
-    async editAndResend(messageId, text) {
-      const id = get().activeId;
-      const conversation = id ? current(id) : undefined;
-      const reason = cannotGenerate();
-      if (!conversation || reason) {
-        if (reason) set({ error: reason });
-        return;
-      }
-      const replyId = newId();
-      try {
-        put(editUserMessage(conversation, messageId, text, replyId, Date.now()));
-      } catch (err) {
-        set({ error: errorText(err) });
-        return;
-      }
-      await generateInto(conversation.id, replyId);
-    },
+    editAndResend: (messageId, text) =>
+      rewriteAndReply((conversation, replyId) =>
+        editUserMessage(conversation, messageId, text, replyId, Date.now()),
+      ),
 
     dismissError() {
       set({ error: null });

@@ -64,7 +64,13 @@ export async function runBenchPage(
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      ...(process.env.TRIT_JS_FLAGS ? [`--js-flags=${process.env.TRIT_JS_FLAGS}`] : []),
+    ],
   });
   try {
     const page = await browser.newPage();

@@ -22,6 +22,7 @@ interface CandidateExports {
     xSum: number,
     out: number,
   ): void;
+  mask_dots4(rows: number, w: number, stride: number, x: number, xSum: number, out: number): void;
 }
 
 async function candidateModule(build: KernelBuild): Promise<WebAssembly.Module> {
@@ -108,9 +109,20 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     fill(x, T * xs);
     const sums = a.alloc(T * 4);
     const out = a.alloc(T * 6912 * 4);
-    time("ternary_dots 2560×6912", copies * rows * cols, copies * rows * stride, () => {
-      for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out);
-    });
+    // the relaxed build times both forms; the engine runs dot-add where it is exact
+    const modes = mod.dotAdd ? [0, 1] : [0];
+    const form = (dotAdd: number) =>
+      dotAdd ? " (i32 dot-add)" : mod.build === "relaxed-simd" ? " (i16 pairs)" : "";
+    for (const dotAdd of modes) {
+      time(
+        `ternary_dots 2560×6912${form(dotAdd)}`,
+        copies * rows * cols,
+        copies * rows * stride,
+        () => {
+          for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out, dotAdd);
+        },
+      );
+    }
     // candidates: checked against the reference on one matrix, then timed on the copies
     let relaxedAddOk = false;
     {
@@ -143,6 +155,16 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
         );
         // Node 20's V8 computes the relaxed dot-add wrongly: then it is not timed
         relaxedAddOk = a.i32(op, r).every((v, i) => v === expected[i]);
+        cand.mask_dots4(
+          r,
+          pw,
+          st,
+          xp,
+          xq.reduce((s2, v) => s2 + v, 0),
+          op,
+        );
+        if (relaxedAddOk && a.i32(op, r).some((v, i) => v !== expected[i]))
+          throw new Error("mask_dots4 is wrong");
       }
     }
     const lutTables = a.alloc((cols / 2) * 32);
@@ -161,11 +183,23 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
         },
       );
     }
-    time(`ternary_dots_batch ×${T} tokens`, 4 * rows * cols * T, 4 * rows * stride, () => {
-      for (const m of mats.slice(0, 4)) {
-        k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows);
-      }
-    });
+    if (relaxedAddOk) {
+      time("candidate: mask_dots4 2560×6912", copies * rows * cols, copies * rows * stride, () => {
+        for (const m of mats) cand.mask_dots4(rows, m, stride, x, 0, out);
+      });
+    }
+    for (const dotAdd of modes) {
+      time(
+        `ternary_dots_batch ×${T} tokens${form(dotAdd)}`,
+        4 * rows * cols * T,
+        4 * rows * stride,
+        () => {
+          for (const m of mats.slice(0, 4)) {
+            k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows, dotAdd);
+          }
+        },
+      );
+    }
 
     // head: 32768 rows of the 2560-wide head (168 MB in f16)
     const hRows = 32768;
@@ -177,7 +211,7 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     a.f32(hx, hCols).fill(0.5);
     const hout = a.alloc(hRows * 4);
     time("head_f16", hRows * hCols, hRows * hCols * 2, () =>
-      k.head_f16(0, hRows, h16, hCols, hx, hout),
+      k.head_f16(0, hRows, h16, hCols, hx, 1, hout),
     );
     const h8 = a.alloc(hRows * hCols);
     fill(h8, hRows * hCols);

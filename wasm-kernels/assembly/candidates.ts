@@ -108,3 +108,78 @@ export function relaxed_add_dots(rows: i32, w: usize, stride: i32, x: usize, xSu
     );
   }
 }
+
+/** i32x4.relaxed_dot_i8x16_i7x16_add_s (relaxed build; a no-op in SIMD128). */
+// @ts-ignore: decorator
+@inline function da(x: v128, c: v128, a: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, c, a);
+  return a;
+}
+// @ts-ignore: decorator
+@inline function hs(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/**
+ * The shipped dot-add layout (kernels.ts dot4Add), with the fields taken by masks alone
+ * where they fit the i7 operand (×1, ×4, ×16; one shift for the top field) into three
+ * accumulators per row, scaled back at the end: fewer shifts, more registers. Relaxed
+ * build only.
+ */
+export function mask_dots4(rows: i32, w: usize, stride: i32, x: usize, xSum: i32, out: usize): void {
+  const blocks = stride >> 5;
+  const s = <usize>stride;
+  const m1 = i8x16.splat(0x03);
+  const m4 = i8x16.splat(0x0c);
+  const m16 = i8x16.splat(0x30);
+  for (let r = 0; r < rows; r += 4) {
+    const w0 = w + <usize>r * s;
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    let a2 = i32x4.splat(0);
+    let a3 = i32x4.splat(0);
+    let b0 = i32x4.splat(0);
+    let b1 = i32x4.splat(0);
+    let b2 = i32x4.splat(0);
+    let b3 = i32x4.splat(0);
+    let c0 = i32x4.splat(0);
+    let c1 = i32x4.splat(0);
+    let c2 = i32x4.splat(0);
+    let c3 = i32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const off = <usize>b << 5;
+      for (let hb: usize = 0; hb < 32; hb += 16) {
+        const xo = x + (<usize>b << 7) + hb;
+        const x0 = v128.load(xo);
+        const x1 = v128.load(xo, 32);
+        const x2 = v128.load(xo, 64);
+        const x3 = v128.load(xo, 96);
+        let p = v128.load(w0 + off + hb);
+        a0 = da(x3, v128.and(p, m1), a0);
+        b0 = da(x2, v128.and(p, m4), b0);
+        c0 = da(x1, v128.and(p, m16), c0);
+        c0 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c0);
+        p = v128.load(w0 + s + off + hb);
+        a1 = da(x3, v128.and(p, m1), a1);
+        b1 = da(x2, v128.and(p, m4), b1);
+        c1 = da(x1, v128.and(p, m16), c1);
+        c1 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c1);
+        p = v128.load(w0 + 2 * s + off + hb);
+        a2 = da(x3, v128.and(p, m1), a2);
+        b2 = da(x2, v128.and(p, m4), b2);
+        c2 = da(x1, v128.and(p, m16), c2);
+        c2 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c2);
+        p = v128.load(w0 + 3 * s + off + hb);
+        a3 = da(x3, v128.and(p, m1), a3);
+        b3 = da(x2, v128.and(p, m4), b3);
+        c3 = da(x1, v128.and(p, m16), c3);
+        c3 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c3);
+      }
+    }
+    const o = out + (<usize>r << 2);
+    store<i32>(o, hs(a0) + (hs(b0) >> 2) + (hs(c0) >> 4) - xSum);
+    store<i32>(o, hs(a1) + (hs(b1) >> 2) + (hs(c1) >> 4) - xSum, 4);
+    store<i32>(o, hs(a2) + (hs(b2) >> 2) + (hs(c2) >> 4) - xSum, 8);
+    store<i32>(o, hs(a3) + (hs(b3) >> 2) + (hs(c3) >> 4) - xSum, 12);
+  }
+}

@@ -15,10 +15,15 @@
 // Layouts measured (`npx tsx scripts/bench/browser.ts --kernels`: Chromium 156, one
 // thread, 2560 × 6912 matvec over 106 MB of copies so weights stream from memory; G
 // multiply-adds/s, medians of 7; shared 2-core AMD EPYC, ±15% run to run):
-//   relaxed SIMD, this layout, i16 pair sums (x86 pmaddubsw), 4 rows per pass  43–49  kept
-//   relaxed SIMD, this layout, i32x4.relaxed_dot_i8x16_i7x16_add_s, 1 row     34
-//   lookup tables + i8x16.swizzle (T-MAC style, exact int8 tables, 16 rows)   21–22
-//   SIMD128 (no relaxed), this layout, i16x8.extmul pairs, 4 rows per pass    14–17  fallback
+//   relaxed SIMD, this layout, i32 dot-add (x86 vpdpbusd), 4 rows per pass     48–54  kept*
+//   relaxed SIMD, this layout, i16 pair sums (x86 pmaddubsw), 4 rows per pass  43–51  kept
+//   relaxed SIMD, dot-add, fields cut by masks (fewer shifts, 3 sums per row)  46–51
+//   relaxed SIMD, this layout, i32 dot-add, 1 row                               34
+//   lookup tables + i8x16.swizzle (T-MAC style, exact int8 tables, 16 rows)    21–23
+//   SIMD128 (no relaxed), this layout, i16x8.extmul pairs, 4 rows per pass     14–19  fallback
+// * where the engine computes the dot-add exactly (see `dotAdd` below); else i16 pairs.
+// Prefill (32 tokens, same matrix): dot-add with a 2-row × 4-token tile 93–99, i16 pairs
+// with a 1-row × 4-token tile 73–79 (as a 2 × 4 tile: 72), SIMD128 23.
 // The lookup tables would beat extmul for SIMD128-only engines (Safari) by ~1.25×, at the
 // price of a second weight layout; not done. Candidates: wasm-kernels/assembly/candidates.ts.
 
@@ -47,8 +52,6 @@
 /**
  * 16 int8 activations × 16 codes (0..2), summed in pairs into 8 i16 lanes (|·| ≤ 512).
  * Relaxed SIMD does it in one instruction (x86 pmaddubsw): codes fit the i7 operand.
- * (i32x4.relaxed_dot_i8x16_i7x16_add_s would widen too, but Node 20's V8 computes it
- * wrongly — it drops the accumulator — and the i16 form is as fast.)
  */
 // @ts-ignore: decorator
 @inline function mul16(x: v128, c: v128): v128 {
@@ -203,10 +206,121 @@ const FLUSH_BLOCKS = 7;
   store<i32>(out + 3 * os, hsum(s3));
 }
 
+// Relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies, sums in fours and
+// accumulates in one instruction (x86 AVX-VNNI vpdpbusd): no i16 sums to add and widen.
+// The engine uses it only where it computes exactly (Node 20's baseline compiler drops
+// the accumulator): the kernels take `dotAdd` from src/engine/kernels/loader.ts's probe.
+
+/** acc (i32 lanes) + products of a half-block with x[xo + 32n + 0..16), n = 0..3. */
+// @ts-ignore: decorator
+@inline function halfAdd(p: v128, xo: usize, acc: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return acc;
+  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo), codes(p, 0), acc);
+  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 32), codes(p, 1), acc);
+  acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 64), codes(p, 2), acc);
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 96), codes(p, 3), acc);
+}
+
+/** dot4 with dot-add: two accumulators per row (one per half-block) to overlap latency. */
+// @ts-ignore: decorator
+@inline function dot4Add(w0: usize, stride: usize, x: usize, blocks: i32, out: usize): void {
+  const w1 = w0 + stride;
+  const w2 = w1 + stride;
+  const w3 = w2 + stride;
+  let a0 = i32x4.splat(0);
+  let a1 = i32x4.splat(0);
+  let a2 = i32x4.splat(0);
+  let a3 = i32x4.splat(0);
+  let b0 = i32x4.splat(0);
+  let b1 = i32x4.splat(0);
+  let b2 = i32x4.splat(0);
+  let b3 = i32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const off = <usize>b << 5;
+    const xo = x + (<usize>b << 7);
+    a0 = halfAdd(v128.load(w0 + off), xo, a0);
+    a1 = halfAdd(v128.load(w1 + off), xo, a1);
+    a2 = halfAdd(v128.load(w2 + off), xo, a2);
+    a3 = halfAdd(v128.load(w3 + off), xo, a3);
+    b0 = halfAdd(v128.load(w0 + off, 16), xo + 16, b0);
+    b1 = halfAdd(v128.load(w1 + off, 16), xo + 16, b1);
+    b2 = halfAdd(v128.load(w2 + off, 16), xo + 16, b2);
+    b3 = halfAdd(v128.load(w3 + off, 16), xo + 16, b3);
+  }
+  store<i32>(out, hsum(i32x4.add(a0, b0)));
+  store<i32>(out, hsum(i32x4.add(a1, b1)), 4);
+  store<i32>(out, hsum(i32x4.add(a2, b2)), 8);
+  store<i32>(out, hsum(i32x4.add(a3, b3)), 12);
+}
+
+/**
+ * Prefill with dot-add: two rows (w, w + stride) × four tokens per pass, each code vector
+ * used four times and each activation load twice; writes out + j·4 + t·os (j = row).
+ * The n loop stays a loop (shift by a variable count): unrolled by hand, V8 allocated
+ * registers worse, 61 vs 99 G MAC/s.
+ */
+// @ts-ignore: decorator
+@inline function dotRows2Tokens4Add(
+  w: usize,
+  stride: usize,
+  x0: usize,
+  xs: usize,
+  blocks: i32,
+  out: usize,
+  os: usize,
+): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) return;
+  const x1 = x0 + xs;
+  const x2 = x1 + xs;
+  const x3 = x2 + xs;
+  let a0 = i32x4.splat(0);
+  let a1 = i32x4.splat(0);
+  let a2 = i32x4.splat(0);
+  let a3 = i32x4.splat(0);
+  let b0 = i32x4.splat(0);
+  let b1 = i32x4.splat(0);
+  let b2 = i32x4.splat(0);
+  let b3 = i32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const wp = w + (<usize>b << 5);
+    const xb = <usize>b << 7;
+    for (let h: usize = 0; h < 32; h += 16) {
+      const p = v128.load(wp + h);
+      const q = v128.load(wp + stride + h);
+      for (let n = 0; n < 4; n++) {
+        const c = codes(p, n);
+        const e = codes(q, n);
+        const xo = xb + h + (<usize>n << 5);
+        let v = v128.load(x0 + xo);
+        a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, c, a0);
+        b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, e, b0);
+        v = v128.load(x1 + xo);
+        a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, c, a1);
+        b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, e, b1);
+        v = v128.load(x2 + xo);
+        a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, c, a2);
+        b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, e, b2);
+        v = v128.load(x3 + xo);
+        a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, c, a3);
+        b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v, e, b3);
+      }
+    }
+  }
+  store<i32>(out, hsum(a0));
+  store<i32>(out + os, hsum(a1));
+  store<i32>(out + 2 * os, hsum(a2));
+  store<i32>(out + 3 * os, hsum(a3));
+  store<i32>(out, hsum(b0), 4);
+  store<i32>(out + os, hsum(b1), 4);
+  store<i32>(out + 2 * os, hsum(b2), 4);
+  store<i32>(out + 3 * os, hsum(b3), 4);
+}
+
 /**
  * Exact integer dots of rows [rowBegin, rowEnd) of a packed ternary matrix with int8
  * activations xq (zero-padded to blocks × 128): out[r] = Σ w[r][c] · xq[c].
- * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq.
+ * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq. dotAdd: 1 to
+ * use the relaxed i32 dot-add (ignored by the SIMD128 build).
  */
 export function ternary_dots(
   rowBegin: i32,
@@ -216,13 +330,16 @@ export function ternary_dots(
   xq: usize,
   xSum: i32,
   out: usize,
+  dotAdd: i32,
 ): void {
   const blocks = stride >> 5;
   const s = <usize>stride;
+  const useDotAdd = ASC_FEATURE_RELAXED_SIMD && dotAdd != 0;
   let r = rowBegin;
   for (; r + 4 <= rowEnd; r += 4) {
     const o = out + (<usize>r << 2);
-    dot4(w + <usize>r * s, s, xq, blocks, o);
+    if (useDotAdd) dot4Add(w + <usize>r * s, s, xq, blocks, o);
+    else dot4(w + <usize>r * s, s, xq, blocks, o);
     store<i32>(o, load<i32>(o) - xSum);
     store<i32>(o, load<i32>(o, 4) - xSum, 4);
     store<i32>(o, load<i32>(o, 8) - xSum, 8);
@@ -235,9 +352,9 @@ export function ternary_dots(
 
 /**
  * Prefill: integer dots for `tokens` activation vectors, each weight row decoded once per
- * group of four tokens (78 G MAC/s on one thread in Chromium; a 2-row × 4-token tile
- * measured 72: more live registers than x86's 16). xq holds the tokens one after another, `xStride` bytes apart;
- * xSums holds one i32 per token. Writes out[t · outStride + r].
+ * group of four tokens (with dot-add: two rows per group). xq holds the tokens one after
+ * another, `xStride` bytes apart; xSums holds one i32 per token. Writes
+ * out[t · outStride + r].
  */
 export function ternary_dots_batch(
   rowBegin: i32,
@@ -250,12 +367,36 @@ export function ternary_dots_batch(
   tokens: i32,
   out: usize,
   outStride: i32,
+  dotAdd: i32,
 ): void {
   const blocks = stride >> 5;
   const xs = <usize>xStride;
   const os = <usize>outStride << 2;
-  for (let r = rowBegin; r < rowEnd; r++) {
-    const wr = w + <usize>r * <usize>stride;
+  const s = <usize>stride;
+  let r = rowBegin;
+  if (ASC_FEATURE_RELAXED_SIMD && dotAdd != 0) {
+    for (; r + 2 <= rowEnd; r += 2) {
+      const wr = w + <usize>r * s;
+      const o = out + (<usize>r << 2);
+      let t = 0;
+      for (; t + 4 <= tokens; t += 4) {
+        dotRows2Tokens4Add(wr, s, xq + <usize>t * xs, xs, blocks, o + <usize>t * os, os);
+      }
+      for (; t < tokens; t++) {
+        const x = xq + <usize>t * xs;
+        store<i32>(o + <usize>t * os, dot1(wr, x, blocks));
+        store<i32>(o + <usize>t * os, dot1(wr + s, x, blocks), 4);
+      }
+      for (let j = 0; j < tokens; j++) {
+        const p = o + <usize>j * os;
+        const xSum = load<i32>(xSums + (<usize>j << 2));
+        store<i32>(p, load<i32>(p) - xSum);
+        store<i32>(p, load<i32>(p, 4) - xSum, 4);
+      }
+    }
+  }
+  for (; r < rowEnd; r++) {
+    const wr = w + <usize>r * s;
     const o = out + (<usize>r << 2);
     let t = 0;
     for (; t + 4 <= tokens; t += 4) {
@@ -300,8 +441,9 @@ export function head_f32(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
  * Eight f16 values (raw bits) as two f32x4 scaled by 2^-112, exactly: the high half of
  * each f32 is (h >> 3 arithmetic) & 0x8fff (sign, three zero bits, the 5-bit exponent,
  * the top 7 mantissa bits), the low half h << 13 (the last 3 mantissa bits); two
- * interleaves put them together. × 2^112 then re-biases the exponent (subnormals come
- * out right). Infinities and NaNs are not handled (weights have none).
+ * interleaves put them together (subnormals come out right). The 2^112 that re-biases
+ * the exponent is folded into x by prep_head_f16 instead of a multiply per weight.
+ * Infinities and NaNs are not handled (weights have none).
  * (One op fewer per 8 than sign-extending to i32 first: 10–10.5 vs 8.7 G MAC/s, Chromium.)
  */
 // @ts-ignore: decorator
@@ -314,14 +456,43 @@ export function head_f32(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
   const hi = v128.and(i16x8.shr_s(h, 3), i16x8.splat(<i16>0x8fff));
   return i16x8.shuffle(i16x8.shl(h, 13), hi, 4, 12, 5, 13, 6, 14, 7, 15);
 }
-// @ts-ignore: decorator
-@inline function rebias(f: v128): v128 {
-  return f32x4.mul(f, f32x4.splat(reinterpret<f32>(0x77800000)));
+
+/**
+ * head_f16's input: out = x · 2^k (n f32), k = 112 unless some |x| ≥ 2^15 (then smaller,
+ * so that nothing overflows). Returns 2^(112 − k), the factor head_f16 applies to each
+ * sum. Since x·2^k times w·2^-112 is x·w·2^(k−112), a power of two, each product rounds
+ * exactly as x·w does: the logits are those of plain f32 arithmetic.
+ */
+export function prep_head_f16(out: usize, x: usize, n: i32): f64 {
+  let maxAbs: f32 = 0;
+  for (let i = 0; i < n; i++) maxAbs = max(maxAbs, abs(load<f32>(x + (<usize>i << 2))));
+  let k = 112;
+  while (k > 0 && <f64>maxAbs * Math.pow(2, k) >= 1.0e38) k--;
+  const scale = <f32>Math.pow(2, k);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(x + o) * scale);
+  }
+  return Math.pow(2, 112 - k);
 }
 
-/** f16 head (raw IEEE half bits), exact weights, f32 arithmetic; cols a multiple of 16. */
-export function head_f16(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usize, out: usize): void {
+/**
+ * f16 head (raw IEEE half bits), exact weights, f32 arithmetic; cols a multiple of 16.
+ * x comes from prep_head_f16, and outScale is what it returned. (12.5 vs 10.6 G MAC/s in
+ * Chromium for a multiply per weight instead of the folded 2^112; two or four rows per
+ * pass sharing the x loads measured 5 and 7: the shuffles want registers.)
+ */
+export function head_f16(
+  rowBegin: i32,
+  rowEnd: i32,
+  w: usize,
+  cols: i32,
+  x: usize,
+  outScale: f64,
+  out: usize,
+): void {
   const rowBytes = <usize>cols << 1;
+  const back = <f32>outScale;
   for (let r = rowBegin; r < rowEnd; r++) {
     const wr = w + <usize>r * rowBytes;
     let a0 = f32x4.splat(0);
@@ -332,10 +503,10 @@ export function head_f16(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
     for (let c: usize = 0; c < rowBytes; c += 32) {
       const h0 = v128.load(wr + c);
       const h1 = v128.load(wr + c, 16);
-      const f0 = rebias(halvesLo(h0));
-      const f1 = rebias(halvesHi(h0));
-      const f2 = rebias(halvesLo(h1));
-      const f3 = rebias(halvesHi(h1));
+      const f0 = halvesLo(h0);
+      const f1 = halvesHi(h0);
+      const f2 = halvesLo(h1);
+      const f3 = halvesHi(h1);
       if (ASC_FEATURE_RELAXED_SIMD) {
         a0 = f32x4.relaxed_madd(f0, v128.load(xp), a0);
         a1 = f32x4.relaxed_madd(f1, v128.load(xp, 16), a1);
@@ -350,12 +521,11 @@ export function head_f16(rowBegin: i32, rowEnd: i32, w: usize, cols: i32, x: usi
       xp += 64;
     }
     const a = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-    store<f32>(
-      out + (<usize>r << 2),
+    const sum =
       f32x4.extract_lane(a, 0) +
-        f32x4.extract_lane(a, 1) +
-        (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3)),
-    );
+      f32x4.extract_lane(a, 1) +
+      (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+    store<f32>(out + (<usize>r << 2), sum * back);
   }
 }
 
@@ -580,27 +750,97 @@ export function rope(x: usize, heads: i32, headDim: i32, cosSin: usize): void {
   }
 }
 
-/** In-place softmax over n f32 values (f64 sums). */
-export function softmax(x: usize, n: i32): void {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, <f64>load<f32>(x + (<usize>i << 2)));
+/**
+ * e^x for four f32 lanes, x ≤ 88 (Cephes expf: x = n·ln 2 + r, |r| ≤ ln 2 / 2, a degree-6
+ * polynomial for e^r, 2^n put into the exponent bits). Within 2 ulp of the exact value;
+ * below −87 it returns about 1e-38 instead of 0 (softmax inputs are ≤ 0: harmless).
+ * Math.exp is scalar f64 and was most of attention's time.
+ */
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // ln 2 in two parts, so that n · ln2Hi is exact
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, pow2n);
+}
+
+/**
+ * x = e^(x − max x) in place over n f32 values; returns their sum (f64, in order, like
+ * the reference).
+ */
+function expShifted(x: usize, n: i32): f64 {
+  let m4 = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) m4 = f32x4.max(m4, v128.load(x + (<usize>i << 2)));
+  let m = max(
+    max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)),
+    max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)),
+  );
+  for (; i < n; i++) m = max(m, load<f32>(x + (<usize>i << 2)));
+  const mv = f32x4.splat(m);
   let sum: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  i = 0;
+  for (; i + 4 <= n; i += 4) {
     const p = x + (<usize>i << 2);
-    const e = Math.exp(<f64>load<f32>(p) - max);
-    store<f32>(p, <f32>e);
-    sum += <f64><f32>e;
+    const e = exp4(f32x4.sub(v128.load(p), mv));
+    v128.store(p, e);
+    sum += <f64>f32x4.extract_lane(e, 0);
+    sum += <f64>f32x4.extract_lane(e, 1);
+    sum += <f64>f32x4.extract_lane(e, 2);
+    sum += <f64>f32x4.extract_lane(e, 3);
   }
+  for (; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(p) - m)), 0);
+    store<f32>(p, e);
+    sum += <f64>e;
+  }
+  return sum;
+}
+
+/** In-place softmax over n f32 values (f64 sum). */
+export function softmax(x: usize, n: i32): void {
+  const sum = expShifted(x, n);
   for (let i = 0; i < n; i++) {
     const p = x + (<usize>i << 2);
     store<f32>(p, <f32>(<f64>load<f32>(p) / sum));
   }
 }
 
+/** Sum of the four f32 lanes. */
+// @ts-ignore: decorator
+@inline function hsumF(a: v128): f32 {
+  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+}
+
+/**
+ * acc + a · b, rounded twice. Not f32x4.relaxed_madd: V8 fuses it in optimised code but
+ * not in its baseline tier, and attention feeds every later layer, so a prefill and the
+ * same tokens decoded one by one would differ with the tier a call happened to run in.
+ */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, acc: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
 /**
  * Causal GQA attention for one query over cache positions 0..pos, heads [headBegin,
  * headEnd). Caches are [position][kvHeads × headDim] f32; scores needs pos + 1 f32 per
  * head (scratch, scores + h · scoreStride). headDim a multiple of 4.
+ * Scores take four positions per pass and the weighted sum of values keeps 32 outputs in
+ * registers across positions: with one position and the outputs in memory, the add
+ * chains and store–load round trips made it 4× slower (88 vs 22 µs a layer at 96
+ * positions, 2B4T shape, Node).
  */
 export function attention(
   headBegin: i32,
@@ -620,31 +860,85 @@ export function attention(
   const group = heads / kvHeads;
   const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
   const hd = <usize>headDim << 2;
+  const n = pos + 1;
   for (let h = headBegin; h < headEnd; h++) {
     const qh = q + <usize>h * hd;
     const kvOff = <usize>(h / group) * hd;
     const sc = scores + ((<usize>h * <usize>scoreStride) << 2);
-    for (let t = 0; t <= pos; t++) {
+    let t = 0;
+    for (; t + 4 <= n; t += 4) {
+      const k0 = keys + <usize>t * kvDim + kvOff;
+      const k1 = k0 + kvDim;
+      const k2 = k1 + kvDim;
+      const k3 = k2 + kvDim;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      for (let i: usize = 0; i < hd; i += 16) {
+        const qv = v128.load(qh + i);
+        a0 = madd(qv, v128.load(k0 + i), a0);
+        a1 = madd(qv, v128.load(k1 + i), a1);
+        a2 = madd(qv, v128.load(k2 + i), a2);
+        a3 = madd(qv, v128.load(k3 + i), a3);
+      }
+      const o = sc + (<usize>t << 2);
+      store<f32>(o, hsumF(a0) * invSqrt);
+      store<f32>(o, hsumF(a1) * invSqrt, 4);
+      store<f32>(o, hsumF(a2) * invSqrt, 8);
+      store<f32>(o, hsumF(a3) * invSqrt, 12);
+    }
+    for (; t < n; t++) {
       const kp = keys + <usize>t * kvDim + kvOff;
       let a = f32x4.splat(0);
-      for (let i: usize = 0; i < hd; i += 16) {
-        a = f32x4.add(a, f32x4.mul(v128.load(qh + i), v128.load(kp + i)));
-      }
-      const dot =
-        f32x4.extract_lane(a, 0) +
-        f32x4.extract_lane(a, 1) +
-        (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
-      store<f32>(sc + (<usize>t << 2), dot * invSqrt);
+      for (let i: usize = 0; i < hd; i += 16) a = madd(v128.load(qh + i), v128.load(kp + i), a);
+      store<f32>(sc + (<usize>t << 2), hsumF(a) * invSqrt);
     }
-    softmax(sc, pos + 1);
+    // out = Σ_t e_t · v_t / Σ_t e_t, 32 outputs (8 vectors) at a time held in registers
+    const inv = f32x4.splat(<f32>(1 / expShifted(sc, n)));
     const oh = out + <usize>h * hd;
-    for (let i: usize = 0; i < hd; i += 16) v128.store(oh + i, f32x4.splat(0));
-    for (let t = 0; t <= pos; t++) {
-      const p = f32x4.splat(load<f32>(sc + (<usize>t << 2)));
-      const vp = values + <usize>t * kvDim + kvOff;
-      for (let i: usize = 0; i < hd; i += 16) {
-        v128.store(oh + i, f32x4.add(v128.load(oh + i), f32x4.mul(p, v128.load(vp + i))));
+    const vh = values + kvOff;
+    let i: usize = 0;
+    for (; i + 128 <= hd; i += 128) {
+      let o0 = f32x4.splat(0);
+      let o1 = f32x4.splat(0);
+      let o2 = f32x4.splat(0);
+      let o3 = f32x4.splat(0);
+      let o4 = f32x4.splat(0);
+      let o5 = f32x4.splat(0);
+      let o6 = f32x4.splat(0);
+      let o7 = f32x4.splat(0);
+      let vp = vh + i;
+      for (let u = 0; u < n; u++) {
+        const p = f32x4.splat(load<f32>(sc + (<usize>u << 2)));
+        o0 = madd(p, v128.load(vp), o0);
+        o1 = madd(p, v128.load(vp, 16), o1);
+        o2 = madd(p, v128.load(vp, 32), o2);
+        o3 = madd(p, v128.load(vp, 48), o3);
+        o4 = madd(p, v128.load(vp, 64), o4);
+        o5 = madd(p, v128.load(vp, 80), o5);
+        o6 = madd(p, v128.load(vp, 96), o6);
+        o7 = madd(p, v128.load(vp, 112), o7);
+        vp += kvDim;
       }
+      const op = oh + i;
+      v128.store(op, f32x4.mul(o0, inv));
+      v128.store(op, f32x4.mul(o1, inv), 16);
+      v128.store(op, f32x4.mul(o2, inv), 32);
+      v128.store(op, f32x4.mul(o3, inv), 48);
+      v128.store(op, f32x4.mul(o4, inv), 64);
+      v128.store(op, f32x4.mul(o5, inv), 80);
+      v128.store(op, f32x4.mul(o6, inv), 96);
+      v128.store(op, f32x4.mul(o7, inv), 112);
+    }
+    for (; i < hd; i += 16) {
+      let o0 = f32x4.splat(0);
+      let vp = vh + i;
+      for (let u = 0; u < n; u++) {
+        o0 = madd(f32x4.splat(load<f32>(sc + (<usize>u << 2))), v128.load(vp), o0);
+        vp += kvDim;
+      }
+      v128.store(oh + i, f32x4.mul(o0, inv));
     }
   }
 }

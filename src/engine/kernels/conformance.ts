@@ -66,12 +66,15 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
       expected.push(e);
     }
     const out = a.alloc(tokens * rows * 4);
-    k.ternary_dots(0, rows, w, stride, x, a.i32(sums, 1)[0], out);
-    if (a.i32(out, rows).some((v, i) => v !== expected[0][i])) fail(`ternary_dots ${rows}×${cols}`);
-    k.ternary_dots_batch(0, rows, w, stride, x, xs, sums, tokens, out, rows);
-    for (let t = 0; t < tokens; t++) {
-      if (a.i32(out + t * rows * 4, rows).some((v, i) => v !== expected[t][i])) {
-        fail(`ternary_dots_batch ${rows}×${cols} token ${t}`);
+    for (const dotAdd of mod.dotAdd ? [0, 1] : [0]) {
+      const what = `${rows}×${cols}${dotAdd ? " (dot-add)" : ""}`;
+      k.ternary_dots(0, rows, w, stride, x, a.i32(sums, 1)[0], out, dotAdd);
+      if (a.i32(out, rows).some((v, i) => v !== expected[0][i])) fail(`ternary_dots ${what}`);
+      k.ternary_dots_batch(0, rows, w, stride, x, xs, sums, tokens, out, rows, dotAdd);
+      for (let t = 0; t < tokens; t++) {
+        if (a.i32(out + t * rows * 4, rows).some((v, i) => v !== expected[t][i])) {
+          fail(`ternary_dots_batch ${what} token ${t}`);
+        }
       }
     }
   }
@@ -110,7 +113,8 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
   const hp = a.alloc(bits.length * 2);
   a.u16(hp, bits.length).set(bits);
   const ho = a.alloc(hr * 4);
-  k.head_f16(0, hr, hp, n, put(hx), ho);
+  const hxp = put(hx);
+  k.head_f16(0, hr, hp, n, hxp, k.prep_head_f16(hxp, hxp, n), ho);
   a.f32(ho, hr).forEach((v, r) => {
     let mag = 0;
     for (let c = 0; c < n; c++) mag += Math.abs(hw[r * n + c] * hx[c]);

@@ -13,6 +13,8 @@ export interface KernelExports {
     xq: number,
     xSum: number,
     out: number,
+    /** 1: use relaxed SIMD's i32 dot-add (only where KernelModule.dotAdd says it is exact). */
+    dotAdd: number,
   ): void;
   ternary_dots_batch(
     rowBegin: number,
@@ -25,9 +27,19 @@ export interface KernelExports {
     tokens: number,
     out: number,
     outStride: number,
+    dotAdd: number,
   ): void;
   head_f32(rowBegin: number, rowEnd: number, w: number, cols: number, x: number, out: number): void;
-  head_f16(rowBegin: number, rowEnd: number, w: number, cols: number, x: number, out: number): void;
+  head_f16(
+    rowBegin: number,
+    rowEnd: number,
+    w: number,
+    cols: number,
+    x: number,
+    outScale: number,
+    out: number,
+  ): void;
+  prep_head_f16(out: number, x: number, n: number): number;
   head_i8(
     rowBegin: number,
     rowEnd: number,
@@ -85,6 +97,12 @@ export interface KernelModule {
   build: KernelBuild;
   shared: boolean;
   module: WebAssembly.Module;
+  /**
+   * Whether the ternary kernels may use i32x4.relaxed_dot_i8x16_i7x16_add_s (their
+   * `dotAdd` argument): the relaxed build, on an engine that computes it exactly (Node
+   * 20's V8 drops the accumulator).
+   */
+  dotAdd: boolean;
 }
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
@@ -140,28 +158,37 @@ export async function loadKernelModule(opts: {
   const build = opts.build ?? (await pickBuild());
   const bytes = await readBytes(buildUrl(build, opts.shared));
   const module = await WebAssembly.compile(bytes as BufferSource);
-  if (!opts.build && build === "relaxed-simd" && !selfTest(module, opts.shared)) {
+  if (!opts.build && build === "relaxed-simd" && !selfTest(module, opts.shared, 0)) {
     return loadKernelModule({ build: "simd128", shared: opts.shared });
   }
-  return { build, shared: opts.shared, module };
+  const dotAdd = build === "relaxed-simd" && selfTest(module, opts.shared, 1);
+  return { build, shared: opts.shared, module, dotAdd };
 }
 
-/** One 4-row ternary dot against the same sum done in JavaScript. */
-function selfTest(module: WebAssembly.Module, shared: boolean): boolean {
+/**
+ * Ternary dots of 4 rows, decode and prefill (4 copies of the activations), with dotAdd 0
+ * or 1, against the same sums done in JavaScript. Both kernels run: an engine can have
+ * one function in its baseline tier and another optimised, and Node 20's baseline tier
+ * computes the dot-add wrongly where its optimised tier does not.
+ */
+function selfTest(module: WebAssembly.Module, shared: boolean, dotAdd: number): boolean {
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared });
   const k = instantiateKernels(module, memory);
   const bytes = new Uint8Array(memory.buffer);
   const rows = 4;
+  const tokens = 4;
   const stride = 32; // one block of 128 columns
   const w = 0x10000;
   const x = w + rows * stride;
-  const out = x + 128;
+  const sums = x + tokens * 128;
+  const out = sums + tokens * 4;
   let sum = 0;
   for (let c = 0; c < 128; c++) {
     const v = ((c * 37) % 255) - 127;
-    bytes[x + c] = v & 0xff;
+    for (let t = 0; t < tokens; t++) bytes[x + t * 128 + c] = v & 0xff;
     sum += v;
   }
+  new Int32Array(memory.buffer, sums, tokens).fill(sum);
   const expected: number[] = [];
   for (let r = 0; r < rows; r++) {
     let dot = 0;
@@ -177,9 +204,11 @@ function selfTest(module: WebAssembly.Module, shared: boolean): boolean {
     }
     expected.push(dot);
   }
-  k.ternary_dots(0, rows, w, stride, x, sum, out);
-  const got = new Int32Array(memory.buffer, out, rows);
-  return expected.every((v, i) => got[i] === v);
+  const got = new Int32Array(memory.buffer, out, tokens * rows);
+  k.ternary_dots(0, rows, w, stride, x, sum, out, dotAdd);
+  if (!expected.every((v, i) => got[i] === v)) return false;
+  k.ternary_dots_batch(0, rows, w, stride, x, 128, sums, tokens, out, rows, dotAdd);
+  return got.every((v, i) => v === expected[i % rows]);
 }
 
 /** Instantiates the kernels over a memory (shared when the module is the shared build). */

@@ -21,6 +21,7 @@ import {
   instantiateKernels,
   type KernelBuild,
   type KernelExports,
+  type KernelModule,
   loadKernelModule,
 } from "./loader.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
@@ -119,6 +120,8 @@ export class KernelModel implements ForwardModel {
   /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
   readonly exactHead: "f16" | "f32";
   private useInt8Head = false;
+  /** The ternary kernels' dotAdd argument (see KernelModule.dotAdd). */
+  private readonly dotAdd: 0 | 1;
 
   private readonly k: KernelExports;
   private readonly layers: LayerPtrs[] = [];
@@ -158,7 +161,7 @@ export class KernelModel implements ForwardModel {
     | "cosSin"
     | "xh"
     | "xhq"
-    | "xh16"
+    | "xhPrep"
     | "xhsum"
     | "logits",
     number
@@ -175,12 +178,13 @@ export class KernelModel implements ForwardModel {
     readonly arena: Arena,
     private readonly pool: KernelPool,
     weights: KernelWeights,
-    build: KernelBuild,
+    module: KernelModule,
     options: KernelModelOptions,
   ) {
     const c = weights.config;
     this.config = c;
-    this.build = build;
+    this.build = module.build;
+    this.dotAdd = module.dotAdd ? 1 : 0;
     this.threads = pool.threads;
     this.k = pool.exports;
     this.maxPositions = options.maxPositions ?? c.contextLength;
@@ -294,7 +298,7 @@ export class KernelModel implements ForwardModel {
       cosSin: a.alloc(B * c.headDim * 8),
       xh: f32(this.hiddenPad),
       xhq: a.alloc(this.hiddenPad),
-      xh16: a.alloc(this.hiddenPad * 4),
+      xhPrep: a.alloc(this.hiddenPad * 4),
       xhsum: a.alloc(4),
       logits: f32(c.vocab),
     };
@@ -343,7 +347,7 @@ export class KernelModel implements ForwardModel {
     const kernels = instantiateKernels(module.module, memory);
     const pool = await KernelPool.create(kernels, module, arena, threads);
     try {
-      const model = new KernelModel(arena, pool, weights, module.build, options);
+      const model = new KernelModel(arena, pool, weights, module, options);
       await model.loadPending();
       if (options.int8Head) model.setInt8Head(true);
       return model;
@@ -522,7 +526,14 @@ export class KernelModel implements ForwardModel {
     const s = this.s;
     if (count === 1) {
       const xSum = this.arena.i32(s.xsum, 1)[0];
-      this.pool.run("ternary_dots", 0, w.rows, 4, [w.ptr, w.stride, s.xq, xSum, s.dots]);
+      this.pool.run("ternary_dots", 0, w.rows, 4, [
+        w.ptr,
+        w.stride,
+        s.xq,
+        xSum,
+        s.dots,
+        this.dotAdd,
+      ]);
     } else {
       this.pool.run("ternary_dots_batch", 0, w.rows, 4, [
         w.ptr,
@@ -533,6 +544,7 @@ export class KernelModel implements ForwardModel {
         count,
         s.dots,
         this.dotsStride,
+        this.dotAdd,
       ]);
     }
     for (let t = 0; t < count; t++) {
@@ -672,18 +684,26 @@ export class KernelModel implements ForwardModel {
     // tied output head
     if (this.useInt8Head) {
       const xScale = k.quantize(s.xhq, s.xh, c.hidden, this.hiddenPad, s.xhsum);
-      k.prep_head_i8(s.xh16, s.xhq, this.hiddenPad);
+      k.prep_head_i8(s.xhPrep, s.xhq, this.hiddenPad);
       this.pool.run("head_i8", 0, c.vocab, 16, [
         this.headI8,
         this.hiddenPad,
         this.headI8Scales,
-        s.xh16,
+        s.xhPrep,
         xScale,
         s.logits,
       ]);
+    } else if (this.exactHead === "f16") {
+      const outScale = k.prep_head_f16(s.xhPrep, s.xh, this.hiddenPad);
+      this.pool.run("head_f16", 0, c.vocab, 16, [
+        this.head,
+        this.hiddenPad,
+        s.xhPrep,
+        outScale,
+        s.logits,
+      ]);
     } else {
-      const kernel = this.exactHead === "f16" ? "head_f16" : "head_f32";
-      this.pool.run(kernel, 0, c.vocab, 16, [this.head, this.hiddenPad, s.xh, s.logits]);
+      this.pool.run("head_f32", 0, c.vocab, 16, [this.head, this.hiddenPad, s.xh, s.logits]);
     }
   }
 }

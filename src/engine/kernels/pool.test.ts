@@ -38,7 +38,7 @@ describe("KernelPool", () => {
       arena.i8(x, cols).set(xq);
       const end = 1 + Math.floor(rand() * rows);
       arena.i32(out, rows).fill(0x7fffffff);
-      pool.run("ternary_dots", 0, end, 4, [w, stride, x, xq.reduce((a, b) => a + b, 0), out]);
+      pool.run("ternary_dots", 0, end, 4, [w, stride, x, xq.reduce((a, b) => a + b, 0), out, 0]);
       ternaryDots(expected, codes, end, cols, xq);
       const got = arena.i32(out, end);
       if (got.some((v, i) => v !== expected[i])) {

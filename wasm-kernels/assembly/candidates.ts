@@ -78,19 +78,20 @@ export function lut_tables(x: usize, cols: i32, tables: usize): void {
 
 /**
  * The shipped layout with i32x4.relaxed_dot_i8x16_i7x16_add_s (dot and widen in one
- * instruction) instead of i16 pair sums: rows one at a time. Relaxed build only.
+ * instruction): rows one at a time. Relaxed build only.
  */
 export function relaxed_add_dots(rows: i32, w: usize, stride: i32, x: usize, xSum: i32, out: usize): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return;
   const m = i8x16.splat(3);
   const blocks = stride >> 5;
   for (let r = 0; r < rows; r++) {
-    const wr = w + <usize>r * <usize>stride;
+    // rows in interleaved groups of four (kernels.ts)
+    const wr = w + <usize>(r & ~3) * <usize>stride + (<usize>(r & 3) << 5);
     let a = i32x4.splat(0);
     let b2 = i32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const p0 = v128.load(wr + (<usize>b << 5));
-      const p1 = v128.load(wr + (<usize>b << 5), 16);
+      const p0 = v128.load(wr + (<usize>b << 7));
+      const p1 = v128.load(wr + (<usize>b << 7), 16);
       const xo = x + (<usize>b << 7);
       a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo), v128.and(i16x8.shr_u(p0, 6), m), a);
       a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 32), v128.and(i16x8.shr_u(p0, 4), m), a);
@@ -121,7 +122,7 @@ export function relaxed_add_dots(rows: i32, w: usize, stride: i32, x: usize, xSu
 }
 
 /**
- * The shipped dot-add layout (kernels.ts dot4Add), with the fields taken by masks alone
+ * The shipped dot-add kernel (kernels.ts dot4Add), with the fields taken by masks alone
  * where they fit the i7 operand (×1, ×4, ×16; one shift for the top field) into three
  * accumulators per row, scaled back at the end: fewer shifts, more registers. Relaxed
  * build only.
@@ -133,7 +134,7 @@ export function mask_dots4(rows: i32, w: usize, stride: i32, x: usize, xSum: i32
   const m4 = i8x16.splat(0x0c);
   const m16 = i8x16.splat(0x30);
   for (let r = 0; r < rows; r += 4) {
-    const w0 = w + <usize>r * s;
+    const g = w + <usize>r * s;
     let a0 = i32x4.splat(0);
     let a1 = i32x4.splat(0);
     let a2 = i32x4.splat(0);
@@ -147,29 +148,29 @@ export function mask_dots4(rows: i32, w: usize, stride: i32, x: usize, xSum: i32
     let c2 = i32x4.splat(0);
     let c3 = i32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const off = <usize>b << 5;
+      const off = <usize>b << 7;
       for (let hb: usize = 0; hb < 32; hb += 16) {
         const xo = x + (<usize>b << 7) + hb;
         const x0 = v128.load(xo);
         const x1 = v128.load(xo, 32);
         const x2 = v128.load(xo, 64);
         const x3 = v128.load(xo, 96);
-        let p = v128.load(w0 + off + hb);
+        let p = v128.load(g + off + hb);
         a0 = da(x3, v128.and(p, m1), a0);
         b0 = da(x2, v128.and(p, m4), b0);
         c0 = da(x1, v128.and(p, m16), c0);
         c0 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c0);
-        p = v128.load(w0 + s + off + hb);
+        p = v128.load(g + off + hb, 32);
         a1 = da(x3, v128.and(p, m1), a1);
         b1 = da(x2, v128.and(p, m4), b1);
         c1 = da(x1, v128.and(p, m16), c1);
         c1 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c1);
-        p = v128.load(w0 + 2 * s + off + hb);
+        p = v128.load(g + off + hb, 64);
         a2 = da(x3, v128.and(p, m1), a2);
         b2 = da(x2, v128.and(p, m4), b2);
         c2 = da(x1, v128.and(p, m16), c2);
         c2 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c2);
-        p = v128.load(w0 + 3 * s + off + hb);
+        p = v128.load(g + off + hb, 96);
         a3 = da(x3, v128.and(p, m1), a3);
         b3 = da(x2, v128.and(p, m4), b3);
         c3 = da(x1, v128.and(p, m16), c3);

@@ -4,19 +4,24 @@
 // the TypeScript side (src/engine/kernels/). Pointers are byte offsets (u32). Kernels
 // that the thread pool splits take (rowBegin, rowEnd) as their first two arguments.
 //
-// Ternary weight layout (the same as I2_S, so those tensors load without repacking):
-// each row is padded to a multiple of 128 columns and stored as blocks of 32 bytes;
-// byte m (0..31) of block b holds the codes (w + 1, in {0, 1, 2}) of columns
-// 128b + m + 32n at bits 7−2n..6−2n (n = 0..3). A 16-byte half-block k holds columns
-// 128b + 16k + 32n + (0..15): one shift and one mask give 16 codes that line up with
-// 16 consecutive activations. Since codes are w + 1, dot(x, w) = dot(x, code) − sum(x);
-// the caller passes sum(x).
+// Ternary weight layout: each row is padded to a multiple of 128 columns and cut into
+// blocks of 32 bytes (I2_S's block): byte m (0..31) of block b holds the codes (w + 1,
+// in {0, 1, 2}) of columns 128b + m + 32n at bits 7−2n..6−2n (n = 0..3). A 16-byte
+// half-block k holds columns 128b + 16k + 32n + (0..15): one shift and one mask give 16
+// codes that line up with 16 consecutive activations. Since codes are w + 1,
+// dot(x, w) = dot(x, code) − sum(x); the caller passes sum(x).
+// Rows come in groups of four (a matrix is padded with zero rows to a multiple of 4),
+// and a group stores its rows' blocks interleaved: block b of row 4g + j at byte
+// (4g)·stride + 128b + 32j, where stride = 32 · blocks is a row's size. The four rows
+// a kernel pass reads are then one sequential stream (src/engine/kernels/pack.ts
+// interleaves I2_S and TQ2_0 rows at load).
 //
 // Layouts measured (`npx tsx scripts/bench/browser.ts --kernels`: Chromium 156, one
 // thread, 2560 × 6912 matvec over 106 MB of copies so weights stream from memory; G
 // multiply-adds/s, medians of 7; shared 2-core AMD EPYC, ±15% run to run):
-//   relaxed SIMD, this layout, i32 dot-add (x86 vpdpbusd), 4 rows per pass     48–54  kept*
-//   relaxed SIMD, this layout, i16 pair sums (x86 pmaddubsw), 4 rows per pass  43–51  kept
+//   relaxed SIMD, i32 dot-add (x86 vpdpbusd), 4 interleaved rows per pass     72     kept*
+//   relaxed SIMD, i32 dot-add, 4 rows per pass, rows one after another         48–54
+//   relaxed SIMD, i16 pair sums (x86 pmaddubsw), 4 rows per pass, not interleaved 43–51
 //   relaxed SIMD, dot-add, fields cut by masks (fewer shifts, 3 sums per row)  46–51
 //   relaxed SIMD, this layout, i32 dot-add, 1 row                               34
 //   lookup tables + i8x16.swizzle (T-MAC style, exact int8 tables, 16 rows)    21–23
@@ -72,7 +77,10 @@
 // so 7 blocks (28672) stay below 2^15 before widening to i32.
 const FLUSH_BLOCKS = 7;
 
-/** dot(x, code) for one row of `blocks` blocks of 128. */
+/** Bytes from one block of a row to its next: four rows' blocks interleave. */
+const BLOCK_STEP: usize = 128;
+
+/** dot(x, code) for the row starting at w (blocks of 128 columns, BLOCK_STEP apart). */
 // @ts-ignore: decorator
 @inline function dot1(w: usize, x: usize, blocks: i32): i32 {
   let s = i32x4.splat(0);
@@ -80,7 +88,7 @@ const FLUSH_BLOCKS = 7;
     const end = min(start + FLUSH_BLOCKS, blocks);
     let a = i16x8.splat(0);
     for (let b = start; b < end; b++) {
-      const wp = w + (<usize>b << 5);
+      const wp = w + <usize>b * BLOCK_STEP;
       const xo = x + (<usize>b << 7);
       a = half(v128.load(wp), xo, a);
       a = half(v128.load(wp, 16), xo + 16, a);
@@ -90,12 +98,9 @@ const FLUSH_BLOCKS = 7;
   return hsum(s);
 }
 
-/** dot(x, code) for four rows at once (the activation loads are shared); out[0..4). */
+/** dot(x, code) for the four rows of the group at g (activation loads shared); out[0..4). */
 // @ts-ignore: decorator
-@inline function dot4(w0: usize, stride: usize, x: usize, blocks: i32, out: usize): void {
-  const w1 = w0 + stride;
-  const w2 = w1 + stride;
-  const w3 = w2 + stride;
+@inline function dot4(g: usize, x: usize, blocks: i32, out: usize): void {
   let s0 = i32x4.splat(0);
   let s1 = i32x4.splat(0);
   let s2 = i32x4.splat(0);
@@ -107,16 +112,16 @@ const FLUSH_BLOCKS = 7;
     let a2 = i16x8.splat(0);
     let a3 = i16x8.splat(0);
     for (let b = start; b < end; b++) {
-      const off = <usize>b << 5;
+      const wp = g + <usize>b * BLOCK_STEP;
       const xo = x + (<usize>b << 7);
-      a0 = half(v128.load(w0 + off), xo, a0);
-      a1 = half(v128.load(w1 + off), xo, a1);
-      a2 = half(v128.load(w2 + off), xo, a2);
-      a3 = half(v128.load(w3 + off), xo, a3);
-      a0 = half(v128.load(w0 + off, 16), xo + 16, a0);
-      a1 = half(v128.load(w1 + off, 16), xo + 16, a1);
-      a2 = half(v128.load(w2 + off, 16), xo + 16, a2);
-      a3 = half(v128.load(w3 + off, 16), xo + 16, a3);
+      a0 = half(v128.load(wp), xo, a0);
+      a1 = half(v128.load(wp, 32), xo, a1);
+      a2 = half(v128.load(wp, 64), xo, a2);
+      a3 = half(v128.load(wp, 96), xo, a3);
+      a0 = half(v128.load(wp, 16), xo + 16, a0);
+      a1 = half(v128.load(wp, 48), xo + 16, a1);
+      a2 = half(v128.load(wp, 80), xo + 16, a2);
+      a3 = half(v128.load(wp, 112), xo + 16, a3);
     }
     s0 = i32x4.add(s0, i32x4.extadd_pairwise_i16x8_s(a0));
     s1 = i32x4.add(s1, i32x4.extadd_pairwise_i16x8_s(a1));
@@ -149,7 +154,7 @@ const FLUSH_BLOCKS = 7;
     let a2 = i16x8.splat(0);
     let a3 = i16x8.splat(0);
     for (let b = start; b < end; b++) {
-      const wp = w + (<usize>b << 5);
+      const wp = w + <usize>b * BLOCK_STEP;
       const xo = <usize>b << 7;
       // unrolled by hand: the shifts must be constants to compile to one instruction
       const p0 = v128.load(wp);
@@ -223,10 +228,7 @@ const FLUSH_BLOCKS = 7;
 
 /** dot4 with dot-add: two accumulators per row (one per half-block) to overlap latency. */
 // @ts-ignore: decorator
-@inline function dot4Add(w0: usize, stride: usize, x: usize, blocks: i32, out: usize): void {
-  const w1 = w0 + stride;
-  const w2 = w1 + stride;
-  const w3 = w2 + stride;
+@inline function dot4Add(g: usize, x: usize, blocks: i32, out: usize): void {
   let a0 = i32x4.splat(0);
   let a1 = i32x4.splat(0);
   let a2 = i32x4.splat(0);
@@ -236,16 +238,16 @@ const FLUSH_BLOCKS = 7;
   let b2 = i32x4.splat(0);
   let b3 = i32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
-    const off = <usize>b << 5;
+    const wp = g + <usize>b * BLOCK_STEP;
     const xo = x + (<usize>b << 7);
-    a0 = halfAdd(v128.load(w0 + off), xo, a0);
-    a1 = halfAdd(v128.load(w1 + off), xo, a1);
-    a2 = halfAdd(v128.load(w2 + off), xo, a2);
-    a3 = halfAdd(v128.load(w3 + off), xo, a3);
-    b0 = halfAdd(v128.load(w0 + off, 16), xo + 16, b0);
-    b1 = halfAdd(v128.load(w1 + off, 16), xo + 16, b1);
-    b2 = halfAdd(v128.load(w2 + off, 16), xo + 16, b2);
-    b3 = halfAdd(v128.load(w3 + off, 16), xo + 16, b3);
+    a0 = halfAdd(v128.load(wp), xo, a0);
+    a1 = halfAdd(v128.load(wp, 32), xo, a1);
+    a2 = halfAdd(v128.load(wp, 64), xo, a2);
+    a3 = halfAdd(v128.load(wp, 96), xo, a3);
+    b0 = halfAdd(v128.load(wp, 16), xo + 16, b0);
+    b1 = halfAdd(v128.load(wp, 48), xo + 16, b1);
+    b2 = halfAdd(v128.load(wp, 80), xo + 16, b2);
+    b3 = halfAdd(v128.load(wp, 112), xo + 16, b3);
   }
   store<i32>(out, hsum(i32x4.add(a0, b0)));
   store<i32>(out, hsum(i32x4.add(a1, b1)), 4);
@@ -254,7 +256,7 @@ const FLUSH_BLOCKS = 7;
 }
 
 /**
- * Prefill with dot-add: two rows (w, w + stride) × four tokens per pass, each code vector
+ * Prefill with dot-add: two rows (w, w + 32) × four tokens per pass, each code vector
  * used four times and each activation load twice; writes out + j·4 + t·os (j = row).
  * The n loop stays a loop (shift by a variable count): unrolled by hand, V8 allocated
  * registers worse, 61 vs 99 G MAC/s.
@@ -262,7 +264,6 @@ const FLUSH_BLOCKS = 7;
 // @ts-ignore: decorator
 @inline function dotRows2Tokens4Add(
   w: usize,
-  stride: usize,
   x0: usize,
   xs: usize,
   blocks: i32,
@@ -282,11 +283,11 @@ const FLUSH_BLOCKS = 7;
   let b2 = i32x4.splat(0);
   let b3 = i32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
-    const wp = w + (<usize>b << 5);
+    const wp = w + <usize>b * BLOCK_STEP;
     const xb = <usize>b << 7;
     for (let h: usize = 0; h < 32; h += 16) {
       const p = v128.load(wp + h);
-      const q = v128.load(wp + stride + h);
+      const q = v128.load(wp + h, 32);
       for (let n = 0; n < 4; n++) {
         const c = codes(p, n);
         const e = codes(q, n);
@@ -317,8 +318,8 @@ const FLUSH_BLOCKS = 7;
 }
 
 /**
- * Exact integer dots of rows [rowBegin, rowEnd) of a packed ternary matrix with int8
- * activations xq (zero-padded to blocks × 128): out[r] = Σ w[r][c] · xq[c].
+ * Exact integer dots of rows [rowBegin, rowEnd) (multiples of 4) of a packed ternary
+ * matrix with int8 activations xq (zero-padded to blocks × 128): out[r] = Σ w[r][c]·xq[c].
  * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq. dotAdd: 1 to
  * use the relaxed i32 dot-add (ignored by the SIMD128 build).
  */
@@ -335,26 +336,22 @@ export function ternary_dots(
   const blocks = stride >> 5;
   const s = <usize>stride;
   const useDotAdd = ASC_FEATURE_RELAXED_SIMD && dotAdd != 0;
-  let r = rowBegin;
-  for (; r + 4 <= rowEnd; r += 4) {
+  for (let r = rowBegin; r < rowEnd; r += 4) {
     const o = out + (<usize>r << 2);
-    if (useDotAdd) dot4Add(w + <usize>r * s, s, xq, blocks, o);
-    else dot4(w + <usize>r * s, s, xq, blocks, o);
+    if (useDotAdd) dot4Add(w + <usize>r * s, xq, blocks, o);
+    else dot4(w + <usize>r * s, xq, blocks, o);
     store<i32>(o, load<i32>(o) - xSum);
     store<i32>(o, load<i32>(o, 4) - xSum, 4);
     store<i32>(o, load<i32>(o, 8) - xSum, 8);
     store<i32>(o, load<i32>(o, 12) - xSum, 12);
   }
-  for (; r < rowEnd; r++) {
-    store<i32>(out + (<usize>r << 2), dot1(w + <usize>r * s, xq, blocks) - xSum);
-  }
 }
 
 /**
- * Prefill: integer dots for `tokens` activation vectors, each weight row decoded once per
- * group of four tokens (with dot-add: two rows per group). xq holds the tokens one after
- * another, `xStride` bytes apart; xSums holds one i32 per token. Writes
- * out[t · outStride + r].
+ * Prefill: integer dots of rows [rowBegin, rowEnd) (multiples of 4) for `tokens`
+ * activation vectors, each row's codes decoded once per group of four tokens (with
+ * dot-add: two rows per pass). xq holds the tokens one after another, `xStride` bytes
+ * apart; xSums holds one i32 per token. Writes out[t · outStride + r].
  */
 export function ternary_dots_batch(
   rowBegin: i32,
@@ -373,42 +370,32 @@ export function ternary_dots_batch(
   const xs = <usize>xStride;
   const os = <usize>outStride << 2;
   const s = <usize>stride;
-  let r = rowBegin;
-  if (ASC_FEATURE_RELAXED_SIMD && dotAdd != 0) {
-    for (; r + 2 <= rowEnd; r += 2) {
-      const wr = w + <usize>r * s;
-      const o = out + (<usize>r << 2);
-      let t = 0;
-      for (; t + 4 <= tokens; t += 4) {
-        dotRows2Tokens4Add(wr, s, xq + <usize>t * xs, xs, blocks, o + <usize>t * os, os);
-      }
-      for (; t < tokens; t++) {
-        const x = xq + <usize>t * xs;
-        store<i32>(o + <usize>t * os, dot1(wr, x, blocks));
-        store<i32>(o + <usize>t * os, dot1(wr + s, x, blocks), 4);
-      }
-      for (let j = 0; j < tokens; j++) {
-        const p = o + <usize>j * os;
-        const xSum = load<i32>(xSums + (<usize>j << 2));
-        store<i32>(p, load<i32>(p) - xSum);
-        store<i32>(p, load<i32>(p, 4) - xSum, 4);
-      }
-    }
-  }
-  for (; r < rowEnd; r++) {
-    const wr = w + <usize>r * s;
+  for (let r = rowBegin; r < rowEnd; r += 4) {
+    const g = w + <usize>r * s;
     const o = out + (<usize>r << 2);
     let t = 0;
-    for (; t + 4 <= tokens; t += 4) {
-      dotTokens4(wr, xq + <usize>t * xs, xs, blocks, o + <usize>t * os, os);
-      for (let j = 0; j < 4; j++) {
-        const p = o + <usize>(t + j) * os;
-        store<i32>(p, load<i32>(p) - load<i32>(xSums + (<usize>(t + j) << 2)));
+    if (ASC_FEATURE_RELAXED_SIMD && dotAdd != 0) {
+      for (; t + 4 <= tokens; t += 4) {
+        const x = xq + <usize>t * xs;
+        dotRows2Tokens4Add(g, x, xs, blocks, o + <usize>t * os, os);
+        dotRows2Tokens4Add(g + 64, x, xs, blocks, o + <usize>t * os + 8, os);
+      }
+    } else {
+      for (; t + 4 <= tokens; t += 4) {
+        for (let j: usize = 0; j < 4; j++) {
+          dotTokens4(g + (j << 5), xq + <usize>t * xs, xs, blocks, o + <usize>t * os + (j << 2), os);
+        }
       }
     }
     for (; t < tokens; t++) {
-      const d = dot1(wr, xq + <usize>t * xs, blocks) - load<i32>(xSums + (<usize>t << 2));
-      store<i32>(o + <usize>t * os, d);
+      const x = xq + <usize>t * xs;
+      const p = o + <usize>t * os;
+      for (let j: usize = 0; j < 4; j++) store<i32>(p + (j << 2), dot1(g + (j << 5), x, blocks));
+    }
+    for (let u = 0; u < tokens; u++) {
+      const p = o + <usize>u * os;
+      const xSum = load<i32>(xSums + (<usize>u << 2));
+      for (let j: usize = 0; j < 16; j += 4) store<i32>(p + j, load<i32>(p + j) - xSum);
     }
   }
 }

@@ -11,7 +11,7 @@ import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "..
 import { Arena, createMemory } from "./arena.ts";
 import { instantiateKernels, type KernelBuild, loadKernelModule } from "./loader.ts";
 import { KernelModel } from "./model.ts";
-import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
+import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
 
 const conformanceModel: BitNetConfig = smallConfig({
   layers: 2,
@@ -50,8 +50,8 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
   ]) {
     const codes = Int8Array.from({ length: rows * cols }, () => Math.floor(rand() * 3) - 1);
     const stride = packedStride(cols);
-    const w = a.alloc(rows * stride);
-    packTernaryCodes(a.u8(w, rows * stride), codes, rows, cols);
+    const w = a.alloc(packedBytes(rows, cols));
+    packTernaryCodes(a.u8(w, packedBytes(rows, cols)), codes, rows, cols);
     const tokens = 5;
     const xs = paddedCols(cols);
     const x = a.alloc(tokens * xs);
@@ -65,14 +65,15 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
       ternaryDots(e, codes, rows, cols, xq);
       expected.push(e);
     }
-    const out = a.alloc(tokens * rows * 4);
+    const padded = paddedRows(rows);
+    const out = a.alloc(tokens * padded * 4);
     for (const dotAdd of mod.dotAdd ? [0, 1] : [0]) {
       const what = `${rows}×${cols}${dotAdd ? " (dot-add)" : ""}`;
-      k.ternary_dots(0, rows, w, stride, x, a.i32(sums, 1)[0], out, dotAdd);
+      k.ternary_dots(0, padded, w, stride, x, a.i32(sums, 1)[0], out, dotAdd);
       if (a.i32(out, rows).some((v, i) => v !== expected[0][i])) fail(`ternary_dots ${what}`);
-      k.ternary_dots_batch(0, rows, w, stride, x, xs, sums, tokens, out, rows, dotAdd);
+      k.ternary_dots_batch(0, padded, w, stride, x, xs, sums, tokens, out, padded, dotAdd);
       for (let t = 0; t < tokens; t++) {
-        if (a.i32(out + t * rows * 4, rows).some((v, i) => v !== expected[t][i])) {
+        if (a.i32(out + t * padded * 4, rows).some((v, i) => v !== expected[t][i])) {
           fail(`ternary_dots_batch ${what} token ${t}`);
         }
       }

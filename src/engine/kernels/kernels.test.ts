@@ -23,7 +23,15 @@ import {
   type KernelExports,
   loadKernelModule,
 } from "./loader.ts";
-import { packedStride, packI2S, packTernaryCodes, packTQ2, paddedCols } from "./pack.ts";
+import {
+  packedBytes,
+  packedStride,
+  packI2S,
+  packTernaryCodes,
+  packTQ2,
+  paddedCols,
+  paddedRows,
+} from "./pack.ts";
 
 const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 let k: KernelExports;
@@ -64,8 +72,8 @@ beforeAll(() => {
 /** Packs codes into wasm memory and returns what ternary_dots needs. */
 function packed(codes: Int8Array, rows: number, cols: number) {
   const stride = packedStride(cols);
-  const w = arena.alloc(rows * stride);
-  packTernaryCodes(arena.u8(w, rows * stride), codes, rows, cols);
+  const w = arena.alloc(packedBytes(rows, cols));
+  packTernaryCodes(arena.u8(w, packedBytes(rows, cols)), codes, rows, cols);
   return { w, stride };
 }
 
@@ -74,8 +82,8 @@ function kernelDots(codes: Int8Array, rows: number, cols: number, xq: Int8Array)
   const x = arena.alloc(paddedCols(cols));
   arena.i8(x, cols).set(xq);
   const sum = xq.reduce((a, b) => a + b, 0);
-  const out = arena.alloc(rows * 4);
-  k.ternary_dots(0, rows, w, stride, x, sum, out, dotAdd);
+  const out = arena.alloc(paddedRows(rows) * 4);
+  k.ternary_dots(0, paddedRows(rows), w, stride, x, sum, out, dotAdd);
   return arena.i32(out, rows).slice();
 }
 
@@ -125,7 +133,7 @@ describe.each(DOT_ADD_MODES)("ternary_dots (dotAdd %i)", (mode) => {
     });
   }
 
-  it("splits rows: any [begin, end) range gives the same dots", () => {
+  it("splits rows: any [begin, end) on whole groups of four gives the same dots", () => {
     const rows = 11;
     const cols = 200;
     const codes = randomCodes(rows * cols);
@@ -134,13 +142,15 @@ describe.each(DOT_ADD_MODES)("ternary_dots (dotAdd %i)", (mode) => {
     const x = arena.alloc(paddedCols(cols));
     arena.i8(x, cols).set(xq);
     const sum = xq.reduce((a, b) => a + b, 0);
-    const out = arena.alloc(rows * 4);
-    k.ternary_dots(0, 3, w, stride, x, sum, out, dotAdd);
-    k.ternary_dots(3, 10, w, stride, x, sum, out, dotAdd);
-    k.ternary_dots(10, 11, w, stride, x, sum, out, dotAdd);
+    const out = arena.alloc(paddedRows(rows) * 4);
+    k.ternary_dots(0, 4, w, stride, x, sum, out, dotAdd);
+    k.ternary_dots(4, 8, w, stride, x, sum, out, dotAdd);
+    k.ternary_dots(8, 12, w, stride, x, sum, out, dotAdd);
     const expected = new Int32Array(rows);
     ternaryDots(expected, codes, rows, cols, xq);
     expect(arena.i32(out, rows)).toEqual(expected);
+    // the padding row holds weight 0: its dot is 0
+    expect(arena.i32(out + rows * 4, 1)[0]).toBe(0);
   });
 });
 
@@ -154,7 +164,7 @@ describe.each(DOT_ADD_MODES)("ternary_dots_batch (prefill, dotAdd %i)", (mode) =
       const xStride = paddedCols(cols);
       const x = arena.alloc(tokens * xStride);
       const sums = arena.alloc(tokens * 4);
-      const outStride = rows + 3;
+      const outStride = paddedRows(rows) + 3;
       const out = arena.alloc(tokens * outStride * 4);
       const expected: Int32Array[] = [];
       for (let t = 0; t < tokens; t++) {
@@ -165,7 +175,19 @@ describe.each(DOT_ADD_MODES)("ternary_dots_batch (prefill, dotAdd %i)", (mode) =
         ternaryDots(e, codes, rows, cols, xq);
         expected.push(e);
       }
-      k.ternary_dots_batch(0, rows, w, stride, x, xStride, sums, tokens, out, outStride, mode);
+      k.ternary_dots_batch(
+        0,
+        paddedRows(rows),
+        w,
+        stride,
+        x,
+        xStride,
+        sums,
+        tokens,
+        out,
+        outStride,
+        mode,
+      );
       for (let t = 0; t < tokens; t++) {
         expect(arena.i32(out + t * outStride * 4, rows)).toEqual(expected[t]);
       }
@@ -179,8 +201,8 @@ describe("repacking from GGUF bytes", () => {
     const cols = 256;
     const codes = randomCodes(rows * cols);
     const bytes = encodeTernary(GgmlType.I2_S, codes, 0.75);
-    const a = new Uint8Array(rows * packedStride(cols));
-    const b = new Uint8Array(rows * packedStride(cols));
+    const a = new Uint8Array(packedBytes(rows, cols));
+    const b = new Uint8Array(packedBytes(rows, cols));
     packTernaryCodes(a, codes, rows, cols);
     expect(packI2S(b, bytes, rows, cols)).toBe(0.75);
     expect(b).toEqual(a);
@@ -191,17 +213,17 @@ describe("repacking from GGUF bytes", () => {
     const cols = 512;
     const codes = randomCodes(rows * cols);
     const bytes = encodeTernary(GgmlType.TQ2_0, codes, 0.5);
-    const a = new Uint8Array(rows * packedStride(cols));
-    const b = new Uint8Array(rows * packedStride(cols));
+    const a = new Uint8Array(packedBytes(rows, cols));
+    const b = new Uint8Array(packedBytes(rows, cols));
     packTernaryCodes(a, codes, rows, cols);
     expect(packTQ2(b, bytes, rows, cols)).toBe(0.5);
     expect(b).toEqual(a);
   });
 
   it("rejects codes outside {-1, 0, 1} with a clear error", () => {
-    expect(() => packTernaryCodes(new Uint8Array(32), Int8Array.of(2), 1, 1)).toThrow(
-      /not -1, 0 or 1/,
-    );
+    expect(() =>
+      packTernaryCodes(new Uint8Array(packedBytes(1, 1)), Int8Array.of(2), 1, 1),
+    ).toThrow(/not -1, 0 or 1/);
   });
 });
 

@@ -24,7 +24,7 @@ import {
   type KernelModule,
   loadKernelModule,
 } from "./loader.ts";
-import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
+import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
 import { KernelPool } from "./pool.ts";
 
 export interface KernelModelOptions {
@@ -45,14 +45,18 @@ export interface KernelModelOptions {
   attentionPoolMin?: number;
 }
 
-/** One or more ternary matrices with the same input, stacked row-wise in one packed block. */
+/**
+ * One or more ternary matrices with the same input, stacked row-wise in one packed block,
+ * each padded to whole groups of four rows (see pack.ts).
+ */
 export interface PackedLinear {
   ptr: number;
+  /** All rows, with each part's padding. */
   rows: number;
   cols: number;
   stride: number;
-  /** Each stacked matrix: its rows and its scale, in order. */
-  parts: { rows: number; scale: number }[];
+  /** Each stacked matrix: its first row in the block, its rows and its scale, in order. */
+  parts: { first: number; rows: number; scale: number }[];
 }
 
 /** Where a ternary linear comes from: plain codes, or bytes already in kernel layout. */
@@ -204,24 +208,25 @@ export class KernelModel implements ForwardModel {
     const linear = (parts: TernarySource[]): PackedLinear => {
       const cols = parts[0].cols;
       const stride = packedStride(cols);
-      const rows = parts.reduce((n, m) => n + m.rows, 0);
+      const rows = parts.reduce((n, m) => n + paddedRows(m.rows), 0);
       const ptr = a.alloc(rows * stride, 64);
       const packed: PackedLinear = { ptr, rows, cols, stride, parts: [] };
       let row = 0;
       for (const m of parts) {
         const at = ptr + row * stride;
-        const part = { rows: m.rows, scale: 0 };
+        const bytes = packedBytes(m.rows, m.cols);
+        const part = { first: row, rows: m.rows, scale: 0 };
         packed.parts.push(part);
         if ("codes" in m) {
-          packTernaryCodes(a.u8(at, m.rows * stride), m.codes, m.rows, m.cols);
+          packTernaryCodes(a.u8(at, bytes), m.codes, m.rows, m.cols);
           part.scale = m.scale;
         } else {
           // a view made now could be detached by a later memory.grow: make it when loading
           this.pendingLoads.push(async () => {
-            part.scale = await m.load(a.u8(at, m.rows * stride));
+            part.scale = await m.load(a.u8(at, bytes));
           });
         }
-        row += m.rows;
+        row += paddedRows(m.rows);
       }
       return packed;
     };
@@ -279,7 +284,12 @@ export class KernelModel implements ForwardModel {
 
     const B = this.maxBatch;
     this.xqStride = Math.max(paddedCols(c.hidden), paddedCols(qDim), paddedCols(c.ffn));
-    this.dotsStride = Math.max(qDim + 2 * kvDim, c.hidden, 2 * c.ffn);
+    // the widest stacked linear, rows padded as packed
+    this.dotsStride = Math.max(
+      paddedRows(qDim) + 2 * paddedRows(kvDim),
+      paddedRows(c.hidden),
+      2 * paddedRows(c.ffn),
+    );
     const f32 = (n: number) => a.alloc(n * 4);
     this.s = {
       x: f32(B * c.hidden),
@@ -548,17 +558,15 @@ export class KernelModel implements ForwardModel {
       ]);
     }
     for (let t = 0; t < count; t++) {
-      let row = 0;
       for (let p = 0; p < w.parts.length; p++) {
         const part = w.parts[p];
         this.k.scale_dots(
           outs[p] + t * part.rows * 4,
-          s.dots + (t * (count === 1 ? 0 : this.dotsStride) + row) * 4,
+          s.dots + (t * (count === 1 ? 0 : this.dotsStride) + part.first) * 4,
           part.rows,
           part.scale,
           this.xScales[t],
         );
-        row += part.rows;
       }
     }
   }

@@ -4,7 +4,8 @@ import { halfToFloat } from "../gguf/index.ts";
  * Repacking ternary weights, once at load, into the kernels' layout (see
  * wasm-kernels/assembly/kernels.ts): rows padded to 128 columns, blocks of 32 bytes,
  * byte m of block b holding the codes (w + 1) of columns 128b + m + 32n at bit
- * 6 − 2n. That is exactly I2_S's block, so I2_S rows copy straight in.
+ * 6 − 2n (exactly I2_S's block); rows padded with weight-0 rows to groups of four whose
+ * blocks interleave (blockOffset), so that a kernel pass over four rows reads one stream.
  */
 
 /** Packed bytes per row for `cols` columns. */
@@ -17,9 +18,43 @@ export function paddedCols(cols: number): number {
   return Math.ceil(cols / 128) * 128;
 }
 
+/** Rows after padding to whole groups of four (the kernels run four rows per pass). */
+export function paddedRows(rows: number): number {
+  return Math.ceil(rows / 4) * 4;
+}
+
+/** Bytes a packed rows × cols matrix takes. */
+export function packedBytes(rows: number, cols: number): number {
+  return paddedRows(rows) * packedStride(cols);
+}
+
+/** Byte offset of block b of row r: the four rows of a group store their blocks in turn. */
+export function blockOffset(r: number, b: number, stride: number): number {
+  return (r & ~3) * stride + b * 128 + (r & 3) * 32;
+}
+
+/** A weight-0 byte (four codes 1). */
+const ZERO_CODES = 0x55;
+
+function checkSize(dst: Uint8Array, rows: number, cols: number) {
+  if (dst.length < packedBytes(rows, cols)) {
+    throw new Error("The packed buffer is too small for this matrix.");
+  }
+}
+
+/** Fills the pad rows after `rows` (up to the group of four) with weight 0. */
+function zeroPadRows(dst: Uint8Array, rows: number, stride: number) {
+  for (let r = rows; r < paddedRows(rows); r++) {
+    for (let b = 0; b < stride / 32; b++) {
+      const at = blockOffset(r, b, stride);
+      dst.fill(ZERO_CODES, at, at + 32);
+    }
+  }
+}
+
 /**
- * Packs row-major codes in {-1, 0, 1} (rows × cols) into dst (rows × packedStride).
- * Padding columns get code 1 (weight 0).
+ * Packs row-major codes in {-1, 0, 1} (rows × cols) into dst (packedBytes). Padding
+ * columns and rows get code 1 (weight 0).
  */
 export function packTernaryCodes(dst: Uint8Array, codes: Int8Array, rows: number, cols: number) {
   if (codes.length !== rows * cols) {
@@ -27,12 +62,10 @@ export function packTernaryCodes(dst: Uint8Array, codes: Int8Array, rows: number
       `A ${rows}×${cols} ternary matrix needs ${rows * cols} codes, got ${codes.length}.`,
     );
   }
+  checkSize(dst, rows, cols);
   const stride = packedStride(cols);
-  if (dst.length < rows * stride)
-    throw new Error("The packed buffer is too small for this matrix.");
   for (let r = 0; r < rows; r++) {
     const src = r * cols;
-    const out = r * stride;
     for (let byte = 0; byte < stride; byte++) {
       const blockCol = (byte >> 5) * 128 + (byte & 31);
       let v = 0;
@@ -48,9 +81,10 @@ export function packTernaryCodes(dst: Uint8Array, codes: Int8Array, rows: number
         }
         v |= code << (6 - 2 * n);
       }
-      dst[out + byte] = v;
+      dst[blockOffset(r, byte >> 5, stride) + (byte & 31)] = v;
     }
   }
+  zeroPadRows(dst, rows, stride);
 }
 
 /**
@@ -66,10 +100,18 @@ export function packI2S(dst: Uint8Array, data: Uint8Array, rows: number, cols: n
   if (data.length < bytes + 4) {
     throw new Error(`I2_S tensor ${rows}×${cols} needs ${bytes + 4} bytes, got ${data.length}.`);
   }
+  checkSize(dst, rows, cols);
   const codes = data.subarray(0, bytes);
   if (hasCode3(codes))
     throw new Error("This I2_S tensor uses code 3, which is not a ternary weight.");
-  dst.set(codes);
+  const stride = packedStride(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < stride / 32; b++) {
+      const from = r * stride + b * 32;
+      dst.set(codes.subarray(from, from + 32), blockOffset(r, b, stride));
+    }
+  }
+  zeroPadRows(dst, rows, stride);
   return new DataView(data.buffer, data.byteOffset + bytes, 4).getFloat32(0, true);
 }
 
@@ -92,20 +134,28 @@ export function packTQ2(dst: Uint8Array, data: Uint8Array, rows: number, cols: n
   if (data.length < blocks * 66) {
     throw new Error(`TQ2_0 tensor ${rows}×${cols} needs ${blocks * 66} bytes, got ${data.length}.`);
   }
+  checkSize(dst, rows, cols);
+  const stride = packedStride(cols);
+  const perRow = cols / 256;
   let scaleBits = -1;
   for (let b = 0; b < blocks; b++) {
     const src = b * 66;
-    const out = b * 64;
+    // a TQ2_0 block is two kernel blocks of the same row
+    const row = Math.floor(b / perRow);
+    const first = blockOffset(row, 2 * (b % perRow), stride);
+    const second = first + 128;
     const d = data[src + 64] | (data[src + 65] << 8);
     if (d === 0 || d === 0x8000) {
       // a block with scale 0 is all zeros whatever its codes say
-      dst.fill(0x55, out, out + 64);
+      dst.fill(ZERO_CODES, first, first + 32);
+      dst.fill(ZERO_CODES, second, second + 32);
       continue;
     }
     const codes = data.subarray(src, src + 64);
     if (hasCode3(codes))
       throw new Error("This TQ2_0 tensor uses code 3, which is not a ternary weight.");
-    for (let i = 0; i < 64; i++) dst[out + i] = reverseGroups[codes[i]];
+    for (let i = 0; i < 32; i++) dst[first + i] = reverseGroups[codes[i]];
+    for (let i = 0; i < 32; i++) dst[second + i] = reverseGroups[codes[32 + i]];
     if (scaleBits === -1) scaleBits = d;
     else if (d !== scaleBits) {
       throw new Error(
@@ -113,6 +163,7 @@ export function packTQ2(dst: Uint8Array, data: Uint8Array, rows: number, cols: n
       );
     }
   }
+  zeroPadRows(dst, rows, stride);
   return scaleBits === -1 ? 0 : halfToFloat(scaleBits);
 }
 

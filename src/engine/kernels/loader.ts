@@ -54,6 +54,31 @@ export interface KernelExports {
   quantize(out: number, x: number, n: number, padTo: number, sumOut: number): number;
   prep_head_i8(out: number, x: number, n: number): void;
   scale_dots(out: number, dots: number, n: number, wScale: number, xScale: number): void;
+  norm_quantize(
+    tokenBegin: number,
+    tokenEnd: number,
+    x: number,
+    normOut: number,
+    stride: number,
+    weight: number,
+    n: number,
+    eps: number,
+    xq: number,
+    xqStride: number,
+    xSums: number,
+    xScales: number,
+  ): void;
+  scale_dots_tokens(
+    tokenBegin: number,
+    tokenEnd: number,
+    out: number,
+    outStride: number,
+    dots: number,
+    dotsStride: number,
+    n: number,
+    wScale: number,
+    xScales: number,
+  ): void;
   rope(x: number, heads: number, headDim: number, cosSin: number): void;
   softmax(x: number, n: number): void;
   attention(

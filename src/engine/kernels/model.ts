@@ -160,6 +160,7 @@ export class KernelModel implements ForwardModel {
     | "hb2"
     | "xq"
     | "xsum"
+    | "xscale"
     | "dots"
     | "scores"
     | "cosSin"
@@ -172,7 +173,6 @@ export class KernelModel implements ForwardModel {
   >;
   private readonly xqStride: number;
   private readonly dotsStride: number;
-  private readonly xScales: Float64Array;
   private logitsView: Float32Array;
   private readonly ropeFreqs: Float64Array;
   /** Weight reads the constructor laid out memory for; create() runs them in order. */
@@ -303,6 +303,7 @@ export class KernelModel implements ForwardModel {
       hb2: f32(B * c.ffn),
       xq: a.alloc(B * this.xqStride),
       xsum: a.alloc(B * 4),
+      xscale: a.alloc(B * 8),
       dots: a.alloc(B * this.dotsStride * 4),
       scores: f32(c.heads * this.maxPositions),
       cosSin: a.alloc(B * c.headDim * 8),
@@ -312,7 +313,6 @@ export class KernelModel implements ForwardModel {
       xhsum: a.alloc(4),
       logits: f32(c.vocab),
     };
-    this.xScales = new Float64Array(B);
     this.ropeFreqs = Float64Array.from(
       { length: c.headDim / 2 },
       (_, i) => c.ropeTheta ** (-(2 * i) / c.headDim),
@@ -515,17 +515,25 @@ export class KernelModel implements ForwardModel {
     }
   }
 
-  /** Quantises `count` rows of n floats (src, srcStride floats apart) into s.xq, s.xsum. */
-  private quantizeRows(src: number, srcStride: number, n: number, count: number) {
-    for (let t = 0; t < count; t++) {
-      this.xScales[t] = this.k.quantize(
-        this.s.xq + t * this.xqStride,
-        src + t * srcStride * 4,
-        n,
-        this.xqStride,
-        this.s.xsum + t * 4,
-      );
-    }
+  /**
+   * RMSNorm of `count` rows of n floats (src, n floats apart) with `weight` into normOut
+   * (may be src), then their int8 quantisation into s.xq, s.xsum, s.xscale; a batch is
+   * split by token over the pool.
+   */
+  private normQuantize(src: number, normOut: number, weight: number, n: number, count: number) {
+    const s = this.s;
+    this.pool.run("norm_quantize", 0, count, 1, [
+      src,
+      normOut,
+      n,
+      weight,
+      n,
+      this.config.normEps,
+      s.xq,
+      this.xqStride,
+      s.xsum,
+      s.xscale,
+    ]);
   }
 
   /**
@@ -557,17 +565,17 @@ export class KernelModel implements ForwardModel {
         this.dotAdd,
       ]);
     }
-    for (let t = 0; t < count; t++) {
-      for (let p = 0; p < w.parts.length; p++) {
-        const part = w.parts[p];
-        this.k.scale_dots(
-          outs[p] + t * part.rows * 4,
-          s.dots + (t * (count === 1 ? 0 : this.dotsStride) + part.first) * 4,
-          part.rows,
-          part.scale,
-          this.xScales[t],
-        );
-      }
+    for (let p = 0; p < w.parts.length; p++) {
+      const part = w.parts[p];
+      this.pool.run("scale_dots_tokens", 0, count, 1, [
+        outs[p],
+        part.rows,
+        s.dots + part.first * 4,
+        this.dotsStride,
+        part.rows,
+        part.scale,
+        s.xscale,
+      ]);
     }
   }
 
@@ -612,9 +620,7 @@ export class KernelModel implements ForwardModel {
 
     for (const w of this.layers) {
       // attention rmsnorm, one int8 quantisation for q, k and v
-      for (let t = 0; t < T; t++)
-        k.rms_norm(s.xb + t * H, s.x + t * H, w.attnNorm, c.hidden, c.normEps);
-      this.quantizeRows(s.xb, c.hidden, c.hidden, T);
+      this.normQuantize(s.x, s.xb, w.attnNorm, c.hidden, T);
 
       // qkv matmuls
       this.linear(w.qkv, T, [s.q, s.k, s.v]);
@@ -655,30 +661,21 @@ export class KernelModel implements ForwardModel {
       } else this.pool.run("attention_tokens", 0, c.heads, 1, attnArgs);
 
       // attn_sub_norm, then the output projection
-      for (let t = 0; t < T; t++) {
-        k.rms_norm(s.att + t * qDim * 4, s.att + t * qDim * 4, w.attnSubNorm, qDim, c.normEps);
-      }
-      this.quantizeRows(s.att, qDim, qDim, T);
+      this.normQuantize(s.att, s.att, w.attnSubNorm, qDim, T);
       this.linear(w.wo, T, [s.xb2]);
 
       // residual
       k.add_into(s.x, s.xb2, T * c.hidden);
 
       // ffn rmsnorm, one quantisation for gate and up
-      for (let t = 0; t < T; t++)
-        k.rms_norm(s.xb + t * H, s.x + t * H, w.ffnNorm, c.hidden, c.normEps);
-      this.quantizeRows(s.xb, c.hidden, c.hidden, T);
+      this.normQuantize(s.x, s.xb, w.ffnNorm, c.hidden, T);
 
       // gate and up matmuls
       this.linear(w.gateUp, T, [s.hb, s.hb2]);
 
       // gated activation, ffn_sub_norm, then the down projection
       gate(s.hb, s.hb, s.hb2, T * c.ffn);
-      for (let t = 0; t < T; t++) {
-        const h = s.hb + t * c.ffn * 4;
-        k.rms_norm(h, h, w.ffnSubNorm, c.ffn, c.normEps);
-      }
-      this.quantizeRows(s.hb, c.ffn, c.ffn, T);
+      this.normQuantize(s.hb, s.hb, w.ffnSubNorm, c.ffn, T);
       this.linear(w.down, T, [s.xb2]);
 
       // residual

@@ -42,7 +42,7 @@ export const TAG_MASK = 0x3fffff;
 export const ARGS_F64 = 8;
 export const MAX_ARGS = 24;
 
-/** Kernels whose first two parameters are a [begin, end) range the pool splits. */
+/** Kernels whose first two parameters are a [begin, end) range (rows, heads or tokens) the pool splits. */
 export const POOL_KERNELS = [
   "ternary_dots",
   "ternary_dots_batch",
@@ -52,5 +52,7 @@ export const POOL_KERNELS = [
   "attention",
   "stream_read",
   "attention_tokens",
+  "norm_quantize",
+  "scale_dots_tokens",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];

@@ -27,6 +27,8 @@ const KERNELS = [
   "attention",
   "stream_read",
   "attention_tokens",
+  "norm_quantize",
+  "scale_dots_tokens",
 ];
 // Spin this long (ms) before sleeping: during a forward pass the next job follows within
 // tens of microseconds, and waking from Atomics.wait is slow (in Chromium 156, decode fell

@@ -19,16 +19,18 @@
 // Layouts measured (`npx tsx scripts/bench/browser.ts --kernels`: Chromium 156, one
 // thread, 2560 × 6912 matvec over 106 MB of copies so weights stream from memory; G
 // multiply-adds/s, medians of 7; shared 2-core AMD EPYC, ±15% run to run):
-//   relaxed SIMD, i32 dot-add (x86 vpdpbusd), 4 interleaved rows per pass     72     kept*
-//   relaxed SIMD, i32 dot-add, 4 rows per pass, rows one after another         48–54
-//   relaxed SIMD, i16 pair sums (x86 pmaddubsw), 4 rows per pass, not interleaved 43–51
-//   relaxed SIMD, dot-add, fields cut by masks (fewer shifts, 3 sums per row)  46–51
-//   relaxed SIMD, this layout, i32 dot-add, 1 row                               34
-//   lookup tables + i8x16.swizzle (T-MAC style, exact int8 tables, 16 rows)    21–23
-//   SIMD128 (no relaxed), this layout, i16x8.extmul pairs, 4 rows per pass     14–19  fallback
+//   relaxed, i32 dot-add (x86 vpdpbusd), 4 interleaved rows per pass          67–72  kept*
+//   relaxed, i16 pair sums (x86 pmaddubsw), 4 interleaved rows per pass       56–60  kept
+//   relaxed, i32 dot-add, 4 rows per pass, rows one after another             48–54
+//   relaxed, i16 pair sums, 4 rows per pass, rows one after another           43–51
+//   relaxed, dot-add, fields cut by masks (fewer shifts, 3 sums per row)      46–57
+//   relaxed, i32 dot-add, 1 row                                               33–35
+//   lookup tables + i8x16.swizzle (T-MAC style, exact int8 tables, 16 rows)   21–23
+//   SIMD128 (no relaxed), i16x8.extmul pairs, 4 rows per pass                 14–19  fallback
 // * where the engine computes the dot-add exactly (see `dotAdd` below); else i16 pairs.
-// Prefill (32 tokens, same matrix): dot-add with a 2-row × 4-token tile 93–99, i16 pairs
-// with a 1-row × 4-token tile 73–79 (as a 2 × 4 tile: 72), SIMD128 23.
+// Prefill (32 tokens, same matrix, one call over all rows): dot-add with a 2-row ×
+// 4-token tile 89–96 (tokens outermost; rows outermost 88–91; rows one after another
+// 93–99), i16 pairs with a 1-row × 4-token tile 73–80, SIMD128 22–23.
 // The lookup tables would beat extmul for SIMD128-only engines (Safari) by ~1.25×, at the
 // price of a second weight layout; not done. Candidates: wasm-kernels/assembly/candidates.ts.
 
@@ -865,9 +867,9 @@ export function softmax(x: usize, n: i32): void {
 }
 
 /**
- * acc + a · b, rounded twice. Not f32x4.relaxed_madd: V8 fuses it in optimised code but
- * not in its baseline tier, and attention feeds every later layer, so a prefill and the
- * same tokens decoded one by one would differ with the tier a call happened to run in.
+ * acc + a · b, rounded twice in both builds (not f32x4.relaxed_madd, which fuses or not
+ * by machine): attention is a small share of a step, and this keeps its results the
+ * same in the SIMD128 and relaxed builds.
  */
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, acc: v128): v128 {

@@ -68,6 +68,29 @@ export interface KernelExports {
     xSums: number,
     xScales: number,
   ): void;
+  rope_cache_tokens(
+    tokenBegin: number,
+    tokenEnd: number,
+    q: number,
+    k: number,
+    v: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    cosSin: number,
+    keyCache: number,
+    valueCache: number,
+    pos0: number,
+  ): void;
+  gate_tokens(
+    tokenBegin: number,
+    tokenEnd: number,
+    out: number,
+    gate: number,
+    up: number,
+    n: number,
+    relu2: number,
+  ): void;
   scale_dots_tokens(
     tokenBegin: number,
     tokenEnd: number,

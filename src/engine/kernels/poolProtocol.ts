@@ -54,5 +54,7 @@ export const POOL_KERNELS = [
   "attention_tokens",
   "norm_quantize",
   "scale_dots_tokens",
+  "rope_cache_tokens",
+  "gate_tokens",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];

@@ -29,6 +29,8 @@ const KERNELS = [
   "attention_tokens",
   "norm_quantize",
   "scale_dots_tokens",
+  "rope_cache_tokens",
+  "gate_tokens",
 ];
 // Spin this long (ms) before sleeping: during a forward pass the next job follows within
 // tens of microseconds, and waking from Atomics.wait is slow (in Chromium 156, decode fell

@@ -867,23 +867,25 @@ export function softmax(x: usize, n: i32): void {
 }
 
 /**
- * acc + a · b, rounded twice in both builds (not f32x4.relaxed_madd, which fuses or not
- * by machine): attention is a small share of a step, and this keeps its results the
- * same in the SIMD128 and relaxed builds.
+ * acc + a · b: fused (one rounding) in the relaxed build where the CPU has FMA, which
+ * halves attention's arithmetic; twice rounded in SIMD128.
  */
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 /**
  * Causal GQA attention for one query over cache positions 0..pos, heads [headBegin,
- * headEnd). Caches are [position][kvHeads × headDim] f32; scores needs pos + 1 f32 per
- * head (scratch, scores + h · scoreStride). headDim a multiple of 4.
- * Scores take four positions per pass and the weighted sum of values keeps 32 outputs in
- * registers across positions: with one position and the outputs in memory, the add
- * chains and store–load round trips made it 4× slower (88 vs 22 µs a layer at 96
- * positions, 2B4T shape, Node).
+ * headEnd). Caches are [kvHead][capacity][headDim] f32, so that a head's keys and values
+ * are each one stream (with [position][kvHead][headDim], 2.5× slower at 1000 positions);
+ * scores needs pos + 1 f32 per head (scratch, scores + h · capacity). headDim a multiple
+ * of 4.
+ * Scores take eight positions per pass (eight independent sums: one position's sum is a
+ * chain of dependent adds) and the weighted sum of values keeps 32 outputs in registers
+ * across positions: with one position and the outputs in memory it was 4× slower (88
+ * vs 22 µs a layer at 96 positions, 2B4T shape, Node).
  */
 export function attention(
   headBegin: i32,
@@ -897,42 +899,51 @@ export function attention(
   kvHeads: i32,
   headDim: i32,
   scores: usize,
-  scoreStride: i32,
+  capacity: i32,
 ): void {
-  const kvDim = <usize>(kvHeads * headDim) << 2;
   const group = heads / kvHeads;
   const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
   const hd = <usize>headDim << 2;
   const n = pos + 1;
   for (let h = headBegin; h < headEnd; h++) {
     const qh = q + <usize>h * hd;
-    const kvOff = <usize>(h / group) * hd;
-    const sc = scores + ((<usize>h * <usize>scoreStride) << 2);
+    const kvOff = <usize>(h / group) * <usize>capacity * hd;
+    const sc = scores + ((<usize>h * <usize>capacity) << 2);
     let t = 0;
-    for (; t + 4 <= n; t += 4) {
-      const k0 = keys + <usize>t * kvDim + kvOff;
-      const k1 = k0 + kvDim;
-      const k2 = k1 + kvDim;
-      const k3 = k2 + kvDim;
+    for (; t + 8 <= n; t += 8) {
+      const k0 = keys + kvOff + <usize>t * hd;
       let a0 = f32x4.splat(0);
       let a1 = f32x4.splat(0);
       let a2 = f32x4.splat(0);
       let a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0);
+      let a5 = f32x4.splat(0);
+      let a6 = f32x4.splat(0);
+      let a7 = f32x4.splat(0);
       for (let i: usize = 0; i < hd; i += 16) {
         const qv = v128.load(qh + i);
-        a0 = madd(qv, v128.load(k0 + i), a0);
-        a1 = madd(qv, v128.load(k1 + i), a1);
-        a2 = madd(qv, v128.load(k2 + i), a2);
-        a3 = madd(qv, v128.load(k3 + i), a3);
+        const kp = k0 + i;
+        a0 = madd(qv, v128.load(kp), a0);
+        a1 = madd(qv, v128.load(kp + hd), a1);
+        a2 = madd(qv, v128.load(kp + 2 * hd), a2);
+        a3 = madd(qv, v128.load(kp + 3 * hd), a3);
+        a4 = madd(qv, v128.load(kp + 4 * hd), a4);
+        a5 = madd(qv, v128.load(kp + 5 * hd), a5);
+        a6 = madd(qv, v128.load(kp + 6 * hd), a6);
+        a7 = madd(qv, v128.load(kp + 7 * hd), a7);
       }
       const o = sc + (<usize>t << 2);
       store<f32>(o, hsumF(a0) * invSqrt);
       store<f32>(o, hsumF(a1) * invSqrt, 4);
       store<f32>(o, hsumF(a2) * invSqrt, 8);
       store<f32>(o, hsumF(a3) * invSqrt, 12);
+      store<f32>(o, hsumF(a4) * invSqrt, 16);
+      store<f32>(o, hsumF(a5) * invSqrt, 20);
+      store<f32>(o, hsumF(a6) * invSqrt, 24);
+      store<f32>(o, hsumF(a7) * invSqrt, 28);
     }
     for (; t < n; t++) {
-      const kp = keys + <usize>t * kvDim + kvOff;
+      const kp = keys + kvOff + <usize>t * hd;
       let a = f32x4.splat(0);
       for (let i: usize = 0; i < hd; i += 16) a = madd(v128.load(qh + i), v128.load(kp + i), a);
       store<f32>(sc + (<usize>t << 2), hsumF(a) * invSqrt);
@@ -962,7 +973,7 @@ export function attention(
         o5 = madd(p, v128.load(vp, 80), o5);
         o6 = madd(p, v128.load(vp, 96), o6);
         o7 = madd(p, v128.load(vp, 112), o7);
-        vp += kvDim;
+        vp += hd;
       }
       const op = oh + i;
       v128.store(op, f32x4.mul(o0, inv));
@@ -979,7 +990,7 @@ export function attention(
       let vp = vh + i;
       for (let u = 0; u < n; u++) {
         o0 = madd(f32x4.splat(load<f32>(sc + (<usize>u << 2))), v128.load(vp), o0);
-        vp += kvDim;
+        vp += hd;
       }
       v128.store(oh + i, f32x4.mul(o0, inv));
     }
@@ -1005,19 +1016,19 @@ export function attention_tokens(
   kvHeads: i32,
   headDim: i32,
   scores: usize,
-  scoreStride: i32,
+  capacity: i32,
 ): void {
   for (let t = 0; t < tokens; t++) {
     const o = <usize>(t * qStride) << 2;
-    attention(headBegin, headEnd, out + o, q + o, keys, values, pos0 + t, heads, kvHeads, headDim, scores, scoreStride);
+    attention(headBegin, headEnd, out + o, q + o, keys, values, pos0 + t, heads, kvHeads, headDim, scores, capacity);
   }
 }
 
 /**
  * Per token t of [tokenBegin, tokenEnd) (the pool splits prefill batches by token): RoPE on
- * q_t (heads) and k_t (kvHeads), then k_t and v_t stored in the caches at position
- * pos0 + t. q, k, v advance heads·headDim, kvHeads·headDim, kvHeads·headDim floats per
- * token; cosSin holds headDim f64 per token (see rope).
+ * q_t (heads) and k_t (kvHeads), then k_t and v_t stored in the caches (see attention)
+ * at position pos0 + t. q, k, v advance heads·headDim, kvHeads·headDim, kvHeads·headDim
+ * floats per token; cosSin holds headDim f64 per token (see rope).
  */
 export function rope_cache_tokens(
   tokenBegin: i32,
@@ -1032,9 +1043,11 @@ export function rope_cache_tokens(
   keyCache: usize,
   valueCache: usize,
   pos0: i32,
+  capacity: i32,
 ): void {
-  const qBytes = <usize>(heads * headDim) << 2;
-  const kvBytes = <usize>(kvHeads * headDim) << 2;
+  const hd = <usize>headDim << 2;
+  const qBytes = <usize>heads * hd;
+  const kvBytes = <usize>kvHeads * hd;
   for (let t = tokenBegin; t < tokenEnd; t++) {
     const at = <usize>t;
     const cs = cosSin + ((at * <usize>headDim) << 3);
@@ -1042,9 +1055,11 @@ export function rope_cache_tokens(
     const vt = v + at * kvBytes;
     rope(q + at * qBytes, heads, headDim, cs);
     rope(kt, kvHeads, headDim, cs);
-    const c = <usize>(pos0 + t) * kvBytes;
-    memory.copy(keyCache + c, kt, kvBytes);
-    memory.copy(valueCache + c, vt, kvBytes);
+    for (let g = 0; g < kvHeads; g++) {
+      const c = (<usize>g * <usize>capacity + <usize>(pos0 + t)) * hd;
+      memory.copy(keyCache + c, kt + <usize>g * hd, hd);
+      memory.copy(valueCache + c, vt + <usize>g * hd, hd);
+    }
   }
 }
 

@@ -11,7 +11,14 @@ import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "..
 import { Arena, createMemory } from "./arena.ts";
 import { instantiateKernels, type KernelBuild, loadKernelModule } from "./loader.ts";
 import { KernelModel } from "./model.ts";
-import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
+import {
+  headMajorCache,
+  packedBytes,
+  packedStride,
+  packTernaryCodes,
+  paddedCols,
+  paddedRows,
+} from "./pack.ts";
 
 const conformanceModel: BitNetConfig = smallConfig({
   layers: 2,
@@ -134,8 +141,8 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
     heads,
     ao,
     put(qv),
-    put(keys),
-    put(values),
+    put(headMajorCache(keys, maxPos, kvHeads, headDim)),
+    put(headMajorCache(values, maxPos, kvHeads, headDim)),
     maxPos - 1,
     heads,
     kvHeads,

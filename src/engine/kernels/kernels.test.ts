@@ -24,6 +24,7 @@ import {
   loadKernelModule,
 } from "./loader.ts";
 import {
+  headMajorCache,
   packedBytes,
   packedStride,
   packI2S,
@@ -342,8 +343,8 @@ describe("small ops", () => {
       const keys = randomFloats(maxPos * kvDim, 2);
       const values = randomFloats(maxPos * kvDim);
       const qp = put(q);
-      const kp = put(keys);
-      const vp = put(values);
+      const kp = put(headMajorCache(keys, maxPos, kvHeads, headDim));
+      const vp = put(headMajorCache(values, maxPos, kvHeads, headDim));
       const scores = arena.alloc(heads * maxPos * 4);
       const out = arena.alloc(heads * headDim * 4);
       for (const pos of [0, 1, 6, maxPos - 1]) {

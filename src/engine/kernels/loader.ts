@@ -81,6 +81,7 @@ export interface KernelExports {
     keyCache: number,
     valueCache: number,
     pos0: number,
+    capacity: number,
   ): void;
   gate_tokens(
     tokenBegin: number,
@@ -116,7 +117,7 @@ export interface KernelExports {
     kvHeads: number,
     headDim: number,
     scores: number,
-    scoreStride: number,
+    capacity: number,
   ): void;
   attention_tokens(
     headBegin: number,
@@ -132,7 +133,7 @@ export interface KernelExports {
     kvHeads: number,
     headDim: number,
     scores: number,
-    scoreStride: number,
+    capacity: number,
   ): void;
   relu2_gate(out: number, gate: number, up: number, n: number): void;
   silu_gate(out: number, gate: number, up: number, n: number): void;

@@ -637,6 +637,7 @@ export class KernelModel implements ForwardModel {
         w.keyCache,
         w.valueCache,
         pos,
+        this.maxPositions,
       ]);
 
       // grouped-query attention over positions 0..pos + t; short contexts stay on this

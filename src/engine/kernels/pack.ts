@@ -173,3 +173,23 @@ function hasCode3(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) any |= bytes[i] & (bytes[i] >> 1) & 0x55;
   return any !== 0;
 }
+
+/**
+ * A KV cache in the reference's order, [position][kvHead][headDim], in the attention
+ * kernel's [kvHead][position][headDim] (each head's keys one stream).
+ */
+export function headMajorCache(
+  cache: Float32Array,
+  positions: number,
+  kvHeads: number,
+  headDim: number,
+): Float32Array {
+  const out = new Float32Array(positions * kvHeads * headDim);
+  for (let p = 0; p < positions; p++) {
+    for (let g = 0; g < kvHeads; g++) {
+      const from = (p * kvHeads + g) * headDim;
+      out.set(cache.subarray(from, from + headDim), (g * positions + p) * headDim);
+    }
+  }
+  return out;
+}

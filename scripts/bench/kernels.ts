@@ -221,6 +221,44 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     time("head_i8", hRows * hCols, hRows * hCols, () =>
       k.head_i8(0, hRows, h8, hCols, hScales, x16, 1, hout),
     );
+
+    // attention, one query, 2B4T heads (20 query heads on 5 KV heads of 128), over the
+    // caches of 30 layers; multiply-adds: scores and the value sum
+    const [heads, kvHeads, headDim, positions] = [20, 5, 128, 1024];
+    const q = a.alloc(heads * headDim * 4);
+    a.f32(q, heads * headDim).fill(0.01);
+    const caches: number[] = [];
+    for (let l = 0; l < 30; l++) {
+      const kv = a.alloc(2 * kvHeads * positions * headDim * 4);
+      a.f32(kv, 2 * kvHeads * positions * headDim).fill(0.02);
+      caches.push(kv);
+    }
+    const scores = a.alloc(heads * positions * 4);
+    const aout = a.alloc(heads * headDim * 4);
+    const kvBytes = kvHeads * positions * headDim * 4;
+    time(
+      `attention at ${positions} positions`,
+      30 * 2 * heads * positions * headDim,
+      30 * 2 * kvBytes,
+      () => {
+        for (const kv of caches) {
+          k.attention(
+            0,
+            heads,
+            aout,
+            q,
+            kv,
+            kv + kvBytes,
+            positions - 1,
+            heads,
+            kvHeads,
+            headDim,
+            scores,
+            positions,
+          );
+        }
+      },
+    );
   }
   return figures;
 }

@@ -658,7 +658,8 @@ export function rms_norm(out: usize, x: usize, weight: usize, n: i32, eps: f64):
 export function quantize(out: usize, x: usize, n: i32, padTo: i32, sumOut: usize): f64 {
   let m4 = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) m4 = f32x4.max(m4, f32x4.abs(v128.load(x + (<usize>i << 2))));
+  // pmax is one instruction (maxps); max's NaN and −0 rules cost several, and |x| has neither
+  for (; i + 4 <= n; i += 4) m4 = f32x4.pmax(m4, f32x4.abs(v128.load(x + (<usize>i << 2))));
   let maxAbs: f64 = max(
     max(<f64>f32x4.extract_lane(m4, 0), <f64>f32x4.extract_lane(m4, 1)),
     max(<f64>f32x4.extract_lane(m4, 2), <f64>f32x4.extract_lane(m4, 3)),
@@ -801,7 +802,7 @@ export function rope(x: usize, heads: i32, headDim: i32, cosSin: usize): void {
  */
 // @ts-ignore: decorator
 @inline function exp4(x: v128): v128 {
-  x = f32x4.max(x, f32x4.splat(-87.0));
+  x = f32x4.pmax(x, f32x4.splat(-87.0)); // one instruction, unlike max (see quantize)
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   // ln 2 in two parts, so that n · ln2Hi is exact
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
@@ -824,7 +825,7 @@ export function rope(x: usize, heads: i32, headDim: i32, cosSin: usize): void {
 function expShifted(x: usize, n: i32): f64 {
   let m4 = f32x4.splat(-Infinity);
   let i = 0;
-  for (; i + 4 <= n; i += 4) m4 = f32x4.max(m4, v128.load(x + (<usize>i << 2)));
+  for (; i + 4 <= n; i += 4) m4 = f32x4.pmax(m4, v128.load(x + (<usize>i << 2)));
   let m = max(
     max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)),
     max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)),
@@ -1170,7 +1171,7 @@ export function silu_gate(out: usize, gate: usize, up: usize, n: i32): void {
     const o = <usize>i << 2;
     const g = v128.load(gate + o);
     // e^−g; min keeps exp4's 2^n in range (silu is −0 there anyway)
-    const e = exp4(f32x4.min(f32x4.neg(g), f32x4.splat(88)));
+    const e = exp4(f32x4.pmin(f32x4.neg(g), f32x4.splat(88)));
     const u = v128.load(up + o);
     const lo = f64x2.mul(f64x2.div(lo64(g), f64x2.add(one, lo64(e))), lo64(u));
     const hi = f64x2.mul(f64x2.div(hi64(g), f64x2.add(one, hi64(e))), hi64(u));

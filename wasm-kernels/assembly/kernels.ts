@@ -19,7 +19,7 @@
 // Layouts measured (`npx tsx scripts/bench/browser.ts --kernels`: Chromium 156, one
 // thread, 2560 × 6912 matvec over 106 MB of copies so weights stream from memory; G
 // multiply-adds/s, medians of 7; shared 2-core AMD EPYC, ±15% run to run):
-//   relaxed, i32 dot-add (x86 vpdpbusd), 4 interleaved rows per pass          67–72  kept*
+//   relaxed, i32 dot-add, 4 interleaved rows per pass                         67–72  kept*
 //   relaxed, i16 pair sums (x86 pmaddubsw), 4 interleaved rows per pass       56–60  kept
 //   relaxed, i32 dot-add, 4 rows per pass, rows one after another             48–54
 //   relaxed, i16 pair sums, 4 rows per pass, rows one after another           43–51
@@ -214,7 +214,8 @@ const BLOCK_STEP: usize = 128;
 }
 
 // Relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies, sums in fours and
-// accumulates in one instruction (x86 AVX-VNNI vpdpbusd): no i16 sums to add and widen.
+// accumulates in one operation (made to map onto x86 AVX-VNNI's vpdpbusd): no i16 sums
+// to add and widen.
 // The engine uses it only where it computes exactly (Node 20's baseline compiler drops
 // the accumulator): the kernels take `dotAdd` from src/engine/kernels/loader.ts's probe.
 

@@ -149,7 +149,7 @@ export interface KernelModule {
   /**
    * Whether the ternary kernels may use i32x4.relaxed_dot_i8x16_i7x16_add_s (their
    * `dotAdd` argument): the relaxed build, on an engine that computes it exactly (Node
-   * 20's V8 drops the accumulator).
+   * 20's baseline compiler drops the accumulator).
    */
   dotAdd: boolean;
 }

@@ -4,7 +4,7 @@
  * half bits (the exact f16 head). Other ternary encodings (TQ1_0, float) go through the
  * GGUF reader's readTernary.
  */
-import { elementCount, GgmlType, GgufError, halfToFloat, readTernary } from "../gguf/index.ts";
+import { elementCount, GgmlType, GgufError, readTernary } from "../gguf/index.ts";
 import { BitNetTensorFile, type TensorFileOptions } from "../model/tensor-file.ts";
 import type { KernelWeights, TernarySource } from "./model.ts";
 import { packI2S, packTernaryCodes, packTQ2 } from "./pack.ts";
@@ -25,18 +25,10 @@ export async function loadKernelWeights(
       const bytes = await file.bytes(info);
       let scale: number;
       if (info.type === GgmlType.I2_S && cols % 128 === 0) {
-        scale = new DataView(bytes.buffer, bytes.byteOffset + (rows * cols) / 4, 4).getFloat32(
-          0,
-          true,
-        );
-        packI2S(dst, bytes, rows, cols);
+        scale = packI2S(dst, bytes, rows, cols);
       } else if (info.type === GgmlType.TQ2_0 && cols % 256 === 0) {
-        // the scale: the first nonzero block scale (packTQ2 checks that all agree)
-        scale = 0;
-        for (let b = 0; b < bytes.length / 66 && scale === 0; b++) {
-          scale = halfToFloat(bytes[b * 66 + 64] | (bytes[b * 66 + 65] << 8));
-        }
-        packTQ2(dst, bytes, rows, cols);
+        // the tensor's one scale (packTQ2 checks that every nonzero block has it)
+        scale = packTQ2(dst, bytes, rows, cols);
       } else {
         const t = readTernary(info.type, bytes, rows * cols);
         scale = t.scale;

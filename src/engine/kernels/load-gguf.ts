@@ -1,6 +1,6 @@
 /**
- * GGUF → KernelWeights without the codes detour: I2_S tensors copy straight into the
- * kernel layout, TQ2_0 tensors repack block by block, and an F16 token_embd stays as its
+ * GGUF → KernelWeights without the codes detour: I2_S tensors copy block by block into
+ * the kernel layout, TQ2_0 tensors repack block by block, and an F16 token_embd stays as its
  * half bits (the exact f16 head). Other ternary encodings (TQ1_0, float) go through the
  * GGUF reader's readTernary.
  */

@@ -2,6 +2,8 @@
 // cross-origin isolation headers (and an optional model file at /model.gguf), opens it in
 // Debian's chromium through playwright-core and returns what the page publishes as
 // window.__bench. Used by the benchmark and by the kernels' Chromium test.
+// TRIT_JS_FLAGS passes V8 flags to Chromium, e.g. TRIT_JS_FLAGS=--liftoff-only to run the
+// kernels in V8's baseline tier only (engines can compute relaxed SIMD differently there).
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";

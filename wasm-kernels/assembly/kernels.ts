@@ -709,14 +709,13 @@ export function prep_head_i8(out: usize, x: usize, n: i32): void {
  * For tokens [tokenBegin, tokenEnd) (the pool splits prefill batches by token): normOut_t =
  * rms_norm(x_t) (n f32; may alias x), then its int8 quantisation into xq + t·xqStride
  * (zero-padded to xqStride), Σq into xSums[t] (i32) and the scale into xScales[t] (f64).
- * x and normOut advance `stride` floats per token.
+ * x and normOut hold the tokens n floats apart.
  */
 export function norm_quantize(
   tokenBegin: i32,
   tokenEnd: i32,
   x: usize,
   normOut: usize,
-  stride: i32,
   weight: usize,
   n: i32,
   eps: f64,
@@ -726,7 +725,7 @@ export function norm_quantize(
   xScales: usize,
 ): void {
   for (let t = tokenBegin; t < tokenEnd; t++) {
-    const o = <usize>(t * stride) << 2;
+    const o = <usize>(t * n) << 2;
     rms_norm(normOut + o, x + o, weight, n, eps);
     const at = <usize>t;
     const scale = quantize(xq + at * <usize>xqStride, normOut + o, n, xqStride, xSums + (at << 2));

@@ -59,7 +59,6 @@ export interface KernelExports {
     tokenEnd: number,
     x: number,
     normOut: number,
-    stride: number,
     weight: number,
     n: number,
     eps: number,

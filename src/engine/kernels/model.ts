@@ -526,7 +526,6 @@ export class KernelModel implements ForwardModel {
     this.pool.run("norm_quantize", 0, count, 1, [
       src,
       normOut,
-      n,
       weight,
       n,
       this.config.normEps,

@@ -734,14 +734,13 @@ export function norm_quantize(
 }
 
 /**
- * scale_dots for tokens [tokenBegin, tokenEnd): out + t·outStride ← dots + t·dotsStride
- * (n values each, strides in elements), with the token's activation scale xScales[t].
+ * scale_dots for tokens [tokenBegin, tokenEnd): out + t·n ← dots + t·dotsStride (n
+ * values each, dotsStride in elements), with the token's activation scale xScales[t].
  */
 export function scale_dots_tokens(
   tokenBegin: i32,
   tokenEnd: i32,
   out: usize,
-  outStride: i32,
   dots: usize,
   dotsStride: i32,
   n: i32,
@@ -750,7 +749,7 @@ export function scale_dots_tokens(
 ): void {
   for (let t = tokenBegin; t < tokenEnd; t++) {
     const xScale = load<f64>(xScales + (<usize>t << 3));
-    scale_dots(out + (<usize>(t * outStride) << 2), dots + (<usize>(t * dotsStride) << 2), n, wScale, xScale);
+    scale_dots(out + (<usize>(t * n) << 2), dots + (<usize>(t * dotsStride) << 2), n, wScale, xScale);
   }
 }
 

@@ -95,7 +95,6 @@ export interface KernelExports {
     tokenBegin: number,
     tokenEnd: number,
     out: number,
-    outStride: number,
     dots: number,
     dotsStride: number,
     n: number,

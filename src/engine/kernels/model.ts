@@ -569,7 +569,6 @@ export class KernelModel implements ForwardModel {
       const part = w.parts[p];
       this.pool.run("scale_dots_tokens", 0, count, 1, [
         outs[p],
-        part.rows,
         s.dots + part.first * 4,
         this.dotsStride,
         part.rows,

@@ -83,7 +83,12 @@ export default defineConfig({
   worker: { format: "es" },
   build: { target: "es2022" },
   test: {
-    include: ["src/**/*.test.ts", "scripts/**/*.test.ts", "wasm-kernels/**/*.test.ts"],
+    include: [
+      "src/**/*.test.ts",
+      "scripts/**/*.test.ts",
+      "test-support/**/*.test.ts",
+      "wasm-kernels/**/*.test.ts",
+    ],
     testTimeout: 60_000,
   },
 });

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatPromptTokens, generate, ModelSession } from "../src/engine/generate/index.ts";
 import { readGgufHeader } from "../src/engine/gguf/index.ts";
 import { openGgufFile } from "../src/engine/gguf/node.ts";
-import { ReferenceModel } from "../src/engine/model/forward.ts";
-import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";
+import { ReferenceModel } from "../src/engine/reference/forward.ts";
+import { loadBitNetWeights } from "../src/engine/reference/load-weights.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
-import { Tokenizer } from "../src/engine/tokenizer/index.ts";
-import { TINY_SHAPE, writeBitNetModels } from "./models/bitnet-model.ts";
-import { llama3TokenizerGguf } from "./models/tokenizer.ts";
+import { Tokenizer } from "../src/engine/tokenizer/tokenizer.ts";
+import { TINY_SHAPE, writeBitNetModels } from "../test-support/bitnet-model.ts";
+import { llama3TokenizerGguf } from "../test-support/tokenizer.ts";
 
 const run = promisify(execFile);
 const TSX = join(process.cwd(), "node_modules", ".bin", "tsx");

@@ -16,6 +16,8 @@
 import { openAsBlob } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { readBitNetConfig } from "../src/engine/bitnet/config.ts";
+import type { ForwardModel } from "../src/engine/bitnet/forward-model.ts";
 import { ConversationTokens } from "../src/engine/generate/conversation.ts";
 import {
   chatPromptTokens,
@@ -24,13 +26,13 @@ import {
   ModelSession,
   rawPromptTokens,
 } from "../src/engine/generate/index.ts";
-import { readBitNetConfig, readGgufHeader } from "../src/engine/gguf/index.ts";
+import { readGgufHeader } from "../src/engine/gguf/index.ts";
 import { loadKernelWeights } from "../src/engine/kernels/load-gguf.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
-import { type ForwardModel, ReferenceModel } from "../src/engine/model/forward.ts";
-import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";
+import { ReferenceModel } from "../src/engine/reference/forward.ts";
+import { loadBitNetWeights } from "../src/engine/reference/load-weights.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
-import { Tokenizer } from "../src/engine/tokenizer/index.ts";
+import { Tokenizer } from "../src/engine/tokenizer/tokenizer.ts";
 import type { ChatMessage, SamplingSettings } from "../src/worker/api.ts";
 
 const USAGE = `usage: npm run chat -- --model FILE [--prompt TEXT] [--raw] [--system TEXT]

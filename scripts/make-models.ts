@@ -13,8 +13,8 @@ import {
   WEIGHT_FORMATS,
   type WeightFormat,
   writeBitNetModels,
-} from "./models/bitnet-model.ts";
-import { llama3TokenizerGguf } from "./models/tokenizer.ts";
+} from "../test-support/bitnet-model.ts";
+import { llama3TokenizerGguf } from "../test-support/tokenizer.ts";
 
 export const MODEL_SEED = 20250414; // the 2B4T release date: any fixed number works
 

@@ -3,10 +3,10 @@ import { ConversationTokens } from "../../src/engine/generate/conversation.ts";
 import { chatPromptTokens, generate, ModelSession } from "../../src/engine/generate/index.ts";
 import { readGgufHeader } from "../../src/engine/gguf/index.ts";
 import { KernelModel, loadKernelWeights } from "../../src/engine/kernels/index.ts";
-import { ReferenceModel } from "../../src/engine/model/forward.ts";
-import { loadBitNetWeights } from "../../src/engine/model/load-weights.ts";
+import { ReferenceModel } from "../../src/engine/reference/forward.ts";
+import { loadBitNetWeights } from "../../src/engine/reference/load-weights.ts";
 import { createSampler } from "../../src/engine/sampling/sampler.ts";
-import { Tokenizer } from "../../src/engine/tokenizer/index.ts";
+import { Tokenizer } from "../../src/engine/tokenizer/tokenizer.ts";
 import type { ChatMessage, SamplingSettings } from "../../src/worker/api.ts";
 
 /**

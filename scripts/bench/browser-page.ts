@@ -23,7 +23,7 @@ export async function runBenchPage(
   modelPath?: string,
   timeoutMs = 900_000,
 ): Promise<Record<string, unknown>> {
-  const root = fileURLToPath(new URL("./browser/", import.meta.url));
+  const root = fileURLToPath(new URL("./browser", import.meta.url));
   const outDir = join(tmpdir(), `trit-bench-page-${process.pid}`);
   await build({
     root,

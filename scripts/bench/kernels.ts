@@ -9,7 +9,7 @@ import {
   loadKernelModule,
 } from "../../src/engine/kernels/loader.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
-import { ternaryDots } from "../../src/engine/ops/reference.ts";
+import { ternaryDots } from "../../src/engine/reference/ops.ts";
 
 interface CandidateExports {
   lut_dots(groups: number, w: number, quads: number, tables: number, out: number): void;

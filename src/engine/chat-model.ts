@@ -1,7 +1,8 @@
-import { type GgufHeader, readBitNetConfig, readGgufHeader } from "./gguf/index.ts";
+import type { BitNetConfig } from "./bitnet/config.ts";
+import { readBitNetConfig } from "./bitnet/config.ts";
+import { type GgufHeader, readGgufHeader } from "./gguf/index.ts";
 import { KernelModel, type KernelModelOptions, loadKernelWeights } from "./kernels/index.ts";
-import type { BitNetConfig } from "./model/config.ts";
-import { Tokenizer } from "./tokenizer/index.ts";
+import { Tokenizer } from "./tokenizer/tokenizer.ts";
 
 /** Everything a chat needs from one GGUF: its config, tokenizer, template and fast model. */
 export interface ChatModel {

@@ -8,7 +8,6 @@ import {
   type UseStore,
   values,
 } from "idb-keyval";
-import type { DownloadProgress, StoredModel } from "../worker/api.ts";
 import {
   describeUrl,
   errorText,
@@ -18,6 +17,7 @@ import {
   StoreError,
 } from "./errors.ts";
 import { defaultLocks, type LockManagerLike, modelLockName } from "./locks.ts";
+import type { DownloadProgress, StoredModel } from "./model-types.ts";
 import { RateMeter } from "./rate-meter.ts";
 import { Sha256, type Sha256State, sha256Hex } from "./sha256.ts";
 import { expandSplitUrls, modelNameFromUrls } from "./split-urls.ts";

@@ -1,4 +1,4 @@
-import { readBitNetConfig, validateBitNetTensors } from "../engine/gguf/config.ts";
+import { readBitNetConfig, validateBitNetTensors } from "../engine/bitnet/config.ts";
 import { GgufStreamParser } from "../engine/gguf/parser.ts";
 
 /**

@@ -6,7 +6,7 @@ import { SettingsPanel } from "./SettingsPanel.tsx";
 import { ShareConsentDialog } from "./ShareDialogs.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { useEngineStore } from "./state/engineStore.ts";
-import { useModelStore } from "./state/modelStore.ts";
+import { useModelManagerStore } from "./state/modelManagerStore.ts";
 import { withoutShareParams } from "./state/shareLink.ts";
 import { type Theme, useUiStore } from "./state/uiStore.ts";
 
@@ -22,10 +22,10 @@ async function startUp(): Promise<void> {
   const chat = useChatStore.getState();
   const engine = useEngineStore.getState();
   await Promise.all([chat.hydrate(), engine.start()]);
-  const models = useModelStore.getState();
+  const models = useModelManagerStore.getState();
   if (useEngineStore.getState().status === "ready") await models.refresh();
   await openShareFromAddress();
-  if (!useModelStore.getState().pendingShare) await models.restoreLastModel();
+  if (!useModelManagerStore.getState().pendingShare) await models.restoreLastModel();
 }
 
 /** Opens the share link in the address bar, if there is one. */
@@ -35,7 +35,7 @@ async function openShareFromAddress(): Promise<void> {
   if (withoutShare === href) return;
   // Forget the link in the address bar so a reload does not ask again.
   window.history.replaceState(null, "", withoutShare);
-  await useModelStore.getState().openShareLink(href, document.baseURI);
+  await useModelManagerStore.getState().openShareLink(href, document.baseURI);
 }
 
 export function App() {

@@ -7,7 +7,7 @@ import { StatsBar } from "./StatsBar.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { formatBytes } from "./state/format.ts";
 import { entryUrl, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
-import { useModelStore } from "./state/modelStore.ts";
+import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 /** The chat: title and share, the messages, the composer, and live stats. */
 export function ChatPanel() {
@@ -48,11 +48,11 @@ export function ChatPanel() {
 }
 
 function EmptyState() {
-  const loaded = useModelStore((s) => s.loaded);
-  const loading = useModelStore((s) => s.loading);
-  const builtIn = useModelStore((s) => s.builtInAvailable);
-  const builtInBytes = useModelStore((s) => s.builtInBytes);
-  const { downloadUrl } = useModelStore.getState();
+  const loaded = useModelManagerStore((s) => s.loaded);
+  const loading = useModelManagerStore((s) => s.loading);
+  const builtIn = useModelManagerStore((s) => s.builtInAvailable);
+  const builtInBytes = useModelManagerStore((s) => s.builtInBytes);
+  const { downloadUrl } = useModelManagerStore.getState();
   if (loaded) return <li className="empty muted">Say something to start.</li>;
   if (loading) return <li className="empty muted">Loading the model…</li>;
   return (

@@ -1,11 +1,11 @@
 import { useChatStore } from "./state/chatStore.ts";
-import { useModelStore } from "./state/modelStore.ts";
+import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 /** The message box: Enter sends, Shift+Enter makes a new line, Esc stops a reply. */
 export function Composer() {
   const draft = useChatStore((s) => s.draft);
   const generating = useChatStore((s) => s.generation !== null);
-  const ready = useModelStore((s) => s.loaded !== null && s.loading === null);
+  const ready = useModelManagerStore((s) => s.loaded !== null && s.loading === null);
   const { send, setDraft, stop } = useChatStore.getState();
 
   const submit = () => {

@@ -4,7 +4,7 @@ import { ErrorAlert } from "./ErrorAlert.tsx";
 import { useEngineStore } from "./state/engineStore.ts";
 import { formatBytes, formatEta, formatProgress, formatRate } from "./state/format.ts";
 import { CATALOG, type CatalogEntry, entryUrl, storedFromUrl } from "./state/modelCatalog.ts";
-import { useModelStore } from "./state/modelStore.ts";
+import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 function yesNo(value: boolean | undefined): string {
   return value ? "yes" : "no";
@@ -16,8 +16,8 @@ function appBase(): string {
 
 /** The model manager: the catalog, stored models, downloads, storage, and this device. */
 export function ModelPanel() {
-  const { models, loaded, loading, error, storage } = useModelStore();
-  const { dismissError, addFile, checkBuiltIn } = useModelStore.getState();
+  const { models, loaded, loading, error, storage } = useModelManagerStore();
+  const { dismissError, addFile, checkBuiltIn } = useModelManagerStore.getState();
   const [dragging, setDragging] = useState(false);
   const base = appBase();
 
@@ -61,7 +61,7 @@ export function ModelPanel() {
           <input
             type="checkbox"
             checked={loaded.head === "int8"}
-            onChange={(e) => void useModelStore.getState().setInt8Head(e.target.checked)}
+            onChange={(e) => void useModelManagerStore.getState().setInt8Head(e.target.checked)}
           />{" "}
           Fast output head (int8 copy: quicker replies, slightly different words)
         </label>
@@ -150,9 +150,9 @@ function ModelHeader({
 }
 
 function CatalogItem({ entry, stored }: { entry: CatalogEntry; stored: StoredModel | undefined }) {
-  const builtInAvailable = useModelStore((s) => s.builtInAvailable);
-  const builtInBytes = useModelStore((s) => s.builtInBytes);
-  const { downloadUrl } = useModelStore.getState();
+  const builtInAvailable = useModelManagerStore((s) => s.builtInAvailable);
+  const builtInBytes = useModelManagerStore((s) => s.builtInBytes);
+  const { downloadUrl } = useModelManagerStore.getState();
   const url = entryUrl(entry, appBase());
   const size = stored?.totalBytes ?? entry.sizeBytes ?? (entry.builtIn ? builtInBytes : null);
   const missing = entry.builtIn && builtInAvailable === false;
@@ -184,10 +184,10 @@ function CatalogItem({ entry, stored }: { entry: CatalogEntry; stored: StoredMod
 }
 
 function StoredControls({ model }: { model: StoredModel }) {
-  const progress: DownloadProgress | undefined = useModelStore((s) => s.progress[model.id]);
-  const loaded = useModelStore((s) => s.loaded?.modelId === model.id);
-  const loading = useModelStore((s) => s.loading !== null);
-  const { pause, resume, cancel, remove, load } = useModelStore.getState();
+  const progress: DownloadProgress | undefined = useModelManagerStore((s) => s.progress[model.id]);
+  const loaded = useModelManagerStore((s) => s.loaded?.modelId === model.id);
+  const loading = useModelManagerStore((s) => s.loading !== null);
+  const { pause, resume, cancel, remove, load } = useModelManagerStore.getState();
   const state = progress?.state ?? model.state;
   const bytes = progress?.bytes ?? model.storedBytes;
   const total = progress?.total ?? model.totalBytes;
@@ -268,7 +268,7 @@ function StoredControls({ model }: { model: StoredModel }) {
 
 function AddByUrl() {
   const [url, setUrl] = useState("");
-  const { downloadUrl } = useModelStore.getState();
+  const { downloadUrl } = useModelManagerStore.getState();
   return (
     <form
       className="add-url"

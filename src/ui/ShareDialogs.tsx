@@ -1,7 +1,7 @@
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { useChatStore } from "./state/chatStore.ts";
 import { formatBytes } from "./state/format.ts";
-import { useModelStore } from "./state/modelStore.ts";
+import { useModelManagerStore } from "./state/modelManagerStore.ts";
 import { buildShareLink } from "./state/shareLink.ts";
 
 /** A modal <dialog> (focus trapped by the browser, Esc closes it). */
@@ -32,9 +32,9 @@ function Modal({
  * how big it is. Everything from the link is rendered as text.
  */
 export function ShareConsentDialog() {
-  const pending = useModelStore((s) => s.pendingShare);
-  const shareError = useModelStore((s) => s.shareError);
-  const { acceptShare, dismissShare } = useModelStore.getState();
+  const pending = useModelManagerStore((s) => s.pendingShare);
+  const shareError = useModelManagerStore((s) => s.shareError);
+  const { acceptShare, dismissShare } = useModelManagerStore.getState();
 
   if (shareError) {
     return (
@@ -117,8 +117,8 @@ export function ShareConsentDialog() {
 export function ShareButton() {
   const [link, setLink] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const loaded = useModelStore((s) => s.loaded);
-  const models = useModelStore((s) => s.models);
+  const loaded = useModelManagerStore((s) => s.loaded);
+  const models = useModelManagerStore((s) => s.models);
   const model = models.find((m) => m.id === loaded?.modelId);
   const url = model?.urls[0];
 

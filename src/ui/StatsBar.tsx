@@ -1,20 +1,20 @@
 import { useEffect, useState } from "react";
+import type { KernelBuild } from "../worker/api.ts";
 import { useChatStore } from "./state/chatStore.ts";
 import { useEngineStore } from "./state/engineStore.ts";
 import { formatTokensPerSecond } from "./state/format.ts";
-import { useModelStore } from "./state/modelStore.ts";
+import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
-const KERNEL_NAMES: Record<string, string> = {
+const KERNEL_NAMES: Record<KernelBuild, string> = {
   "relaxed-simd": "relaxed SIMD",
   simd128: "SIMD128",
-  scalar: "scalar (no SIMD)",
 };
 
 /** Live numbers while generating: speed, context, kernel build, threads. */
 export function StatsBar() {
   const generation = useChatStore((s) => s.generation);
   const lastStats = useChatStore((s) => s.lastStats);
-  const loaded = useModelStore((s) => s.loaded);
+  const loaded = useModelManagerStore((s) => s.loaded);
   const capabilities = useEngineStore((s) => s.capabilities);
   const isolated = typeof window !== "undefined" && window.crossOriginIsolated;
 
@@ -59,7 +59,7 @@ export function StatsBar() {
       <span>
         <span className="muted">Kernel </span>
         <span data-testid="stats-kernel">
-          {loaded ? (KERNEL_NAMES[loaded.kernel] ?? loaded.kernel) : "—"}
+          {loaded ? KERNEL_NAMES[loaded.kernel] : "—"}
         </span>
       </span>
       <span>

@@ -1,66 +1,28 @@
+import type { ChatMessage } from "../engine/chat/template.ts";
+import type { GenerationStats } from "../engine/generate/generate.ts";
+import type { KernelBuild } from "../engine/kernels/index.ts";
 import type { Capabilities } from "../engine/platform/capabilities.ts";
+import type { SamplingSettings } from "../engine/sampling/sampler.ts";
+import type { DownloadProgress, StoredModel } from "../storage/model-types.ts";
 
-/** A model the store knows about, and how far it has got. */
-export interface StoredModel {
-  /** Stable id derived from the source (URL or file name + size). */
-  id: string;
-  name: string;
-  /** The URL(s) it comes from; a split GGUF has one per shard, in order. Empty for local files. */
-  urls: string[];
-  /** Total bytes when known. */
-  totalBytes: number | null;
-  storedBytes: number;
-  state: "downloading" | "paused" | "verifying" | "ready" | "failed";
-  /** Why it failed, in words, when state is "failed". */
-  error?: string;
-}
-
-export interface DownloadProgress {
-  modelId: string;
-  bytes: number;
-  total: number | null;
-  /** Bytes per second over the last few seconds. */
-  rate: number;
-  /** Seconds left at the current rate, when the total is known. */
-  etaSeconds: number | null;
-  state: StoredModel["state"];
-  /** Something the user should know that is not an error (e.g. the server ignored Range). */
-  note?: string;
-}
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
-
-export interface SamplingSettings {
-  /** 0 means greedy. */
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  repetitionPenalty: number;
-  maxTokens: number;
-  seed: number;
-}
-
-export interface GenerationStats {
-  promptTokens: number;
-  /** Prompt tokens actually prefilled (fewer when the KV cache was reused). */
-  prefilledTokens: number;
-  generatedTokens: number;
-  prefillTokensPerSecond: number;
-  decodeTokensPerSecond: number;
-  stopReason: "end-of-turn" | "max-tokens" | "aborted" | "context-full";
-}
+// The types the UI needs, from the modules that own them: the UI imports them from here.
+export type {
+  Capabilities,
+  ChatMessage,
+  DownloadProgress,
+  GenerationStats,
+  KernelBuild,
+  SamplingSettings,
+  StoredModel,
+};
 
 export interface LoadedModelInfo {
   modelId: string;
   architecture: string;
   parameters: number;
   contextLength: number;
-  /** Which kernel build runs: "relaxed-simd", "simd128" or "scalar". */
-  kernel: string;
+  /** Which kernel build runs. */
+  kernel: KernelBuild;
   threads: number;
   /**
    * Where the logits come from: the exact head (the tied f16 or f32 embedding) or its

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
-import type { ChatMessage } from "../../worker/api.ts";
-import { Tokenizer } from "../tokenizer/index.ts";
+import { llama3TokenizerMetadata } from "../../../test-support/llama3-tokenizer-metadata.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { ChatMessage } from "./template.ts";
 import {
   BITNET_2B4T_CHAT_TEMPLATE,
   BITNET_PLACEHOLDER_CHAT_TEMPLATE,

@@ -1,5 +1,9 @@
 import { Template } from "@huggingface/jinja";
-import type { ChatMessage } from "../../worker/api.ts";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
 
 /**
  * The chat template BitNet b1.58 2B4T was trained with: the `chat_template` of

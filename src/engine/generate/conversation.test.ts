@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
-import { Tokenizer } from "../tokenizer/index.ts";
+import { llama3TokenizerMetadata } from "../../../test-support/llama3-tokenizer-metadata.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { ConversationTokens } from "./conversation.ts";
 import { chatPromptTokens } from "./prompt.ts";
 

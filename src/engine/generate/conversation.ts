@@ -1,5 +1,5 @@
-import type { ChatMessage } from "../../worker/api.ts";
-import type { Tokenizer } from "../tokenizer/index.ts";
+import type { ChatMessage } from "../chat/template.ts";
+import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { renderChatPrompt } from "./prompt.ts";
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type ForwardModel, ReferenceModel } from "../model/forward.ts";
-import { randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
+import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
+import type { ForwardModel } from "../bitnet/forward-model.ts";
+import { ReferenceModel } from "../reference/forward.ts";
 import {
   type GenerationSampler,
   type GenerationTokenizer,

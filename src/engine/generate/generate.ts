@@ -3,8 +3,17 @@
  * the KV cache does not already hold), then sample, stream text, stop.
  */
 
-import type { GenerationStats } from "../../worker/api.ts";
-import type { ForwardModel } from "../model/forward.ts";
+import type { ForwardModel } from "../bitnet/forward-model.ts";
+
+export interface GenerationStats {
+  promptTokens: number;
+  /** Prompt tokens actually prefilled (fewer when the KV cache was reused). */
+  prefilledTokens: number;
+  generatedTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  stopReason: "end-of-turn" | "max-tokens" | "aborted" | "context-full";
+}
 
 /** What the loop needs from the tokenizer (src/engine/tokenizer's Tokenizer has it). */
 export interface GenerationTokenizer {

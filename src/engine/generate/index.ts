@@ -1,4 +1,4 @@
-export type { ForwardModel } from "../model/forward.ts";
+export type { ForwardModel } from "../bitnet/forward-model.ts";
 export {
   type GenerateOptions,
   type GenerateResult,

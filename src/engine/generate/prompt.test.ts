@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
+import { llama3TokenizerMetadata } from "../../../test-support/llama3-tokenizer-metadata.ts";
 import { BITNET_PLACEHOLDER_CHAT_TEMPLATE } from "../chat/template.ts";
-import { Tokenizer } from "../tokenizer/index.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { chatPromptTokens, rawPromptTokens } from "./prompt.ts";
 
 const tokenizer = Tokenizer.fromGgufMetadata({

@@ -1,6 +1,6 @@
-import type { ChatMessage } from "../../worker/api.ts";
+import type { ChatMessage } from "../chat/template.ts";
 import { chooseChatTemplate, renderChat, startsWithBos } from "../chat/template.ts";
-import type { Tokenizer } from "../tokenizer/index.ts";
+import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 
 /**
  * A conversation rendered with the file's chat template (or the 2B4T one, see

@@ -1,14 +1,6 @@
 /** The GGUF reader's public API (browser-safe). Node-only helpers live in ./node.ts. */
 export { readGgufHeader, readTensorBytes } from "./blob.ts";
 export {
-  BITNET_ARCHITECTURES,
-  type BitNetTensorRole,
-  bitnetTensorShapes,
-  type ExpectedTensor,
-  readBitNetConfig,
-  validateBitNetTensors,
-} from "./config.ts";
-export {
   type EncodedHeader,
   encodeGguf,
   encodeGgufHeader,

@@ -4,10 +4,15 @@
  * (scripts/bench/browser-check.test.ts); Node runs the fuller vitest suites. Returns the
  * failures in words (empty = conformant).
  */
-import type { BitNetConfig } from "../model/config.ts";
-import { ReferenceModel } from "../model/forward.ts";
-import { mulberry32, randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
-import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "../ops/reference.ts";
+
+import {
+  mulberry32,
+  randomBitNetWeights,
+  smallConfig,
+} from "../../../test-support/random-weights.ts";
+import type { BitNetConfig } from "../bitnet/config.ts";
+import { ReferenceModel } from "../reference/forward.ts";
+import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "../reference/ops.ts";
 import { Arena, createMemory } from "./arena.ts";
 import { instantiateKernels, type KernelBuild, loadKernelModule } from "./loader.ts";
 import { KernelModel } from "./model.ts";

@@ -1,10 +1,10 @@
-// Every kernel against the scalar reference (src/engine/ops/reference.ts), in the build
+// Every kernel against the scalar reference (src/engine/reference/ops.ts), in the build
 // TRIT_KERNEL_BUILD names: SIMD128 by default; relaxed.test.ts reruns this file with the
 // relaxed build under Node's --experimental-wasm-relaxed-simd.
 // Integer dots must match exactly; float outputs within the tolerance stated per test.
 import { beforeAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { encodeTernary, GgmlType, halfToFloat } from "../gguf/index.ts";
-import { mulberry32 } from "../model/random-weights.ts";
 import {
   attention,
   matVec,
@@ -15,7 +15,7 @@ import {
   siluGate,
   softmax,
   ternaryDots,
-} from "../ops/reference.ts";
+} from "../reference/ops.ts";
 import { Arena, createMemory } from "./arena.ts";
 import {
   instantiateKernels,

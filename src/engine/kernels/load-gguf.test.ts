@@ -1,8 +1,9 @@
 // GGUF bytes → KernelModel (I2_S copied, TQ2_0 repacked, TQ1_0 via codes, F16 head kept
 // as halves) against the reference model loaded from the same file by load-weights.ts.
 import { afterAll, describe, expect, it } from "vitest";
+import { mulberry32, smallConfig } from "../../../test-support/random-weights.ts";
+import { bitnetTensorShapes } from "../bitnet/config.ts";
 import {
-  bitnetTensorShapes,
   encodeFloats,
   encodeGguf,
   encodeTernary,
@@ -10,9 +11,8 @@ import {
   type GgufTypedValue,
   GgufValueType as T,
 } from "../gguf/index.ts";
-import { ReferenceModel } from "../model/forward.ts";
-import { loadBitNetWeights } from "../model/load-weights.ts";
-import { mulberry32, smallConfig } from "../model/random-weights.ts";
+import { ReferenceModel } from "../reference/forward.ts";
+import { loadBitNetWeights } from "../reference/load-weights.ts";
 import { loadKernelWeights } from "./load-gguf.ts";
 import { KernelModel } from "./model.ts";
 

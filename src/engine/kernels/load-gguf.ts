@@ -4,8 +4,9 @@
  * half bits (the exact f16 head). Other ternary encodings (TQ1_0, float) go through the
  * GGUF reader's readTernary.
  */
+
+import { BitNetTensorFile, type TensorFileOptions } from "../bitnet/tensor-file.ts";
 import { elementCount, GgmlType, GgufError, readTernary } from "../gguf/index.ts";
-import { BitNetTensorFile, type TensorFileOptions } from "../model/tensor-file.ts";
 import type { KernelWeights, TernarySource } from "./model.ts";
 import { packI2S, packTernaryCodes, packTQ2 } from "./pack.ts";
 

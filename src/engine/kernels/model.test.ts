@@ -1,12 +1,13 @@
-// The fast engine against the reference forward pass (src/engine/model/forward.ts):
+// The fast engine against the reference forward pass (src/engine/reference/forward.ts):
 // same greedy tokens, logits within a stated tolerance; prefill equals token-by-token;
 // two threads give the same logits as one. Build: TRIT_KERNEL_BUILD (see relaxed.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
+import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
+import type { BitNetConfig } from "../bitnet/config.ts";
+import type { ForwardModel } from "../bitnet/forward-model.ts";
+import type { BitNetWeights } from "../bitnet/weights.ts";
 import { roundToHalf } from "../gguf/index.ts";
-import type { BitNetConfig } from "../model/config.ts";
-import { type ForwardModel, ReferenceModel } from "../model/forward.ts";
-import { randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
-import type { BitNetWeights } from "../model/weights.ts";
+import { ReferenceModel } from "../reference/forward.ts";
 import type { KernelBuild } from "./loader.ts";
 import { KernelModel } from "./model.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The fast BitNet forward pass: the reference's steps (src/engine/model/forward.ts, same
+ * The fast BitNet forward pass: the reference's steps (src/engine/reference/forward.ts, same
  * names, same order) on the wasm kernels, with every buffer in one wasm memory that the
  * thread pool shares. Weights are repacked once at load; a forward pass allocates no
  * wasm memory.
@@ -12,10 +12,10 @@
  *   model.dispose();                                   // stops the threads
  */
 
+import type { BitNetConfig } from "../bitnet/config.ts";
+import type { ForwardModel } from "../bitnet/forward-model.ts";
+import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import { floatToHalf, halfToFloat } from "../gguf/index.ts";
-import type { BitNetConfig } from "../model/config.ts";
-import type { ForwardModel } from "../model/forward.ts";
-import type { BitNetWeights, TernaryMatrix } from "../model/weights.ts";
 import { Arena, createMemory } from "./arena.ts";
 import {
   instantiateKernels,

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 
 describe("relaxed-SIMD build", () => {
   it("passes the kernel and model tests under --experimental-wasm-relaxed-simd", () => {
-    const root = fileURLToPath(new URL("../../../", import.meta.url));
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
     const child = spawnSync(
       process.execPath,
       [

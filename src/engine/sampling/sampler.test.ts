@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { SamplingSettings } from "../../worker/api.ts";
 import { createRng, xoshiro128StarStar } from "./rng.ts";
+import type { SamplingSettings } from "./sampler.ts";
 import { applyRepetitionPenalty, createSampler, samplingDistribution } from "./sampler.ts";
 
 const OFF: SamplingSettings = {

@@ -17,8 +17,18 @@
  * The filters see temperature-1 probabilities, as in llama.cpp, so temperature only
  * reshapes what they let through.
  */
-import type { SamplingSettings } from "../../worker/api.ts";
 import { createRng } from "./rng.ts";
+
+export interface SamplingSettings {
+  /** 0 means greedy. */
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  maxTokens: number;
+  seed: number;
+}
 
 /** How many recent tokens the repetition penalty looks at (llama.cpp's penalty_last_n). */
 export const REPETITION_WINDOW = 64;

@@ -3,16 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
-import { llama3TokenizerGguf } from "../../../scripts/models/tokenizer.ts";
+import { llama3TokenizerMetadata } from "../../../test-support/llama3-tokenizer-metadata.ts";
+import { llama3TokenizerGguf } from "../../../test-support/tokenizer.ts";
+import { generatedDocuments, packageDocuments } from "../../../test-support/tokenizer-corpus.ts";
 import {
   encodeGguf,
   type GgufTypedValue,
   parseGgufHeader,
   GgufValueType as T,
 } from "../gguf/index.ts";
-import { Tokenizer } from "./index.ts";
-import { generatedDocuments, packageDocuments } from "./test-corpus.ts";
+import { Tokenizer } from "./tokenizer.ts";
 
 /**
  * A second truth besides llama3-tokenizer-js: llama.cpp's own tokenizer (C++, its own

@@ -1,9 +1,9 @@
 import llama3TokenizerJs from "llama3-tokenizer-js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
+import { llama3TokenizerMetadata } from "../../../test-support/llama3-tokenizer-metadata.ts";
+import { generatedDocuments, packageDocuments } from "../../../test-support/tokenizer-corpus.ts";
 import { BYTE_TO_CHAR, tokenTextToBytes } from "./byte-level.ts";
-import { Tokenizer } from "./index.ts";
-import { generatedDocuments, packageDocuments } from "./test-corpus.ts";
+import { Tokenizer } from "./tokenizer.ts";
 
 /**
  * The independent truth: llama3-tokenizer-js (its own compressed copy of the Llama 3

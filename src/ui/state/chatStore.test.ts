@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { useChatStore, useConversationDb } from "./chatStore.ts";
 import { openConversationDb } from "./conversationDb.ts";
 import { useEngineStore } from "./engineStore.ts";
-import { useModelStore } from "./modelStore.ts";
+import { useModelManagerStore } from "./modelManagerStore.ts";
 import { DEFAULT_SAMPLING, RANDOM_SEED } from "./sampling.ts";
 import { FakeEngine } from "./testing/fakeEngine.ts";
 
@@ -12,7 +12,7 @@ let dbName: string;
 let dbCount = 0;
 
 async function readyWithModel(): Promise<void> {
-  await useModelStore.getState().downloadUrl("https://models.example/tiny.gguf");
+  await useModelManagerStore.getState().downloadUrl("https://models.example/tiny.gguf");
 }
 
 beforeEach(async () => {
@@ -28,7 +28,7 @@ beforeEach(async () => {
     error: null,
     lastStats: null,
   });
-  useModelStore.setState({
+  useModelManagerStore.setState({
     models: [],
     loaded: null,
     loading: null,
@@ -49,7 +49,7 @@ describe("chat store with a fake engine", () => {
 
   it("downloads, auto-loads, then streams a reply piece by piece into the conversation", async () => {
     await readyWithModel();
-    expect(useModelStore.getState().loaded?.kernel).toBe("simd128");
+    expect(useModelManagerStore.getState().loaded?.kernel).toBe("simd128");
 
     const seen: string[] = [];
     const unsubscribe = useChatStore.subscribe((s) => {
@@ -184,23 +184,23 @@ describe("share links through the model store", () => {
   it("asks first, then downloads, loads and prefills the prompt with the link's settings", async () => {
     const url = "https://models.example/shared.gguf";
     const href = `https://app.example/#model=${encodeURIComponent(url)}&prompt=Hi%20there&temperature=0.1`;
-    await useModelStore.getState().openShareLink(href, "https://app.example/");
-    const pending = useModelStore.getState().pendingShare;
+    await useModelManagerStore.getState().openShareLink(href, "https://app.example/");
+    const pending = useModelManagerStore.getState().pendingShare;
     expect(pending?.modelUrl).toBe(url);
     expect(engine.models).toEqual([]); // nothing downloaded before the user says yes
 
-    await useModelStore.getState().acceptShare();
-    expect(useModelStore.getState().loaded?.modelId).toBe(`url:${url}`);
+    await useModelManagerStore.getState().acceptShare();
+    expect(useModelManagerStore.getState().loaded?.modelId).toBe(`url:${url}`);
     const chat = useChatStore.getState();
     expect(chat.draft).toBe("Hi there");
     expect(chat.conversations[0].settings.temperature).toBe(0.1);
   });
 
   it("refuses a javascript: link without asking", async () => {
-    await useModelStore
+    await useModelManagerStore
       .getState()
       .openShareLink("https://app.example/#model=javascript%3Aalert(1)", "https://app.example/");
-    expect(useModelStore.getState().pendingShare).toBeNull();
-    expect(useModelStore.getState().shareError).toMatch(/Only http and https/);
+    expect(useModelManagerStore.getState().pendingShare).toBeNull();
+    expect(useModelManagerStore.getState().shareError).toMatch(/Only http and https/);
   });
 });

@@ -15,7 +15,7 @@ import {
   sortConversations,
 } from "./conversations.ts";
 import { errorText, requireEngine } from "./engineStore.ts";
-import { setShareReadyHandler, useModelStore } from "./modelStore.ts";
+import { setShareReadyHandler, useModelManagerStore } from "./modelManagerStore.ts";
 import { resolveSeed } from "./sampling.ts";
 
 /** The reply being generated right now, and how fast it comes. */
@@ -174,7 +174,7 @@ export const useChatStore = create<ChatState>((set, get) => {
 
   function cannotGenerate(): string | null {
     if (get().generation) return "A reply is still being written. Stop it first (Esc).";
-    const models = useModelStore.getState();
+    const models = useModelManagerStore.getState();
     if (models.loading) return "The model is still loading.";
     if (!models.loaded) return "Load a model first (see Model).";
     return null;

@@ -1,6 +1,5 @@
 import { create } from "zustand";
-import type { Capabilities } from "../../engine/platform/capabilities.ts";
-import type { EngineApi } from "../../worker/api.ts";
+import type { Capabilities, EngineApi } from "../../worker/api.ts";
 import { startEngineWorker } from "../../worker/client.ts";
 
 type EngineStatus = "starting" | "ready" | "failed";

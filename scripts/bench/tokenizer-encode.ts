@@ -1,12 +1,12 @@
 /**
  * Tokenizer speed, printed (not asserted): build time from GGUF metadata, encode
  * throughput on the test corpus with a cold and a warm BPE cache, decode throughput.
- * Run: npx tsx src/engine/tokenizer/bench-encode.ts
+ * Run: npx tsx scripts/bench/tokenizer-encode.ts
  */
 import llama3TokenizerJs from "llama3-tokenizer-js";
-import { llama3TokenizerMetadata } from "../../../scripts/models/llama3-tokenizer-metadata.ts";
-import { Tokenizer } from "./index.ts";
-import { generatedDocuments, packageDocuments } from "./test-corpus.ts";
+import { generatedDocuments, packageDocuments } from "../../test-support/tokenizer-corpus.ts";
+import { Tokenizer } from "../../src/engine/tokenizer/tokenizer.ts";
+import { llama3TokenizerMetadata } from "../../test-support/llama3-tokenizer-metadata.ts";
 
 const texts = [
   ...packageDocuments().map((d) => d.text),

@@ -8,12 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, type Llama, LlamaLogLevel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  readBitNetConfig,
-  readGgufHeader,
-  validateBitNetTensors,
-} from "../../src/engine/gguf/index.ts";
-import { openGgufFile } from "../../src/engine/gguf/node.ts";
+import { readBitNetConfig, validateBitNetTensors } from "../src/engine/bitnet/config.ts";
+import { readGgufHeader } from "../src/engine/gguf/index.ts";
+import { openGgufFile } from "../src/engine/gguf/node.ts";
 import { TINY_SHAPE, type WeightFormat, writeBitNetModels } from "./bitnet-model.ts";
 import { llama3TokenizerMetadata } from "./llama3-tokenizer-metadata.ts";
 import { llama3TokenizerGguf } from "./tokenizer.ts";

@@ -8,7 +8,7 @@
  * reference do (torch.round on the GPU rounds half to even; an exact .5 is rare).
  */
 import { describe, expect, it } from "vitest";
-import { quantizeActivations, relu2Gate, ternaryMatVec } from "../ops/reference.ts";
+import { quantizeActivations, relu2Gate, ternaryMatVec } from "./ops.ts";
 
 describe("BitNet per-token int8 absmax activations", () => {
   it("scales by 127 / max|x| and rounds half away from zero", () => {

@@ -30,7 +30,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { BITNET_2B4T_CHAT_TEMPLATE } from "../../src/engine/chat/template.ts";
+import { BITNET_2B4T_CHAT_TEMPLATE } from "../src/engine/chat/template.ts";
 
 /** The GGUF value type each key must be written with. */
 export type GgufMetadataKind =

@@ -3,7 +3,7 @@ import {
   type GgufTypedValue,
   type GgufTypeTag,
   GgufValueType as T,
-} from "../../src/engine/gguf/index.ts";
+} from "../src/engine/gguf/index.ts";
 import {
   type GgufMetadataKind,
   llama3TokenizerMetadataTyped,

@@ -9,12 +9,11 @@ import {
   GgufError,
   type GgufHeader,
   type GgufTensorInfo,
-  readBitNetConfig,
   readGgufHeader,
   readTensorBytes,
-  validateBitNetTensors,
 } from "../gguf/index.ts";
 import type { BitNetConfig } from "./config.ts";
+import { readBitNetConfig, validateBitNetTensors } from "./config.ts";
 
 export interface TensorFileOptions {
   /** Fraction of tensors read so far, 0..1. */

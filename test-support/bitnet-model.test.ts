@@ -3,20 +3,19 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readBitNetConfig, validateBitNetTensors } from "../src/engine/bitnet/config.ts";
 import {
   dequantize,
   elementCount,
   GgmlType,
   type GgufTypedValue,
-  readBitNetConfig,
   readGgufHeader,
   readTensorBytes,
   readTernary,
   GgufValueType as T,
   typedMetadata,
-  validateBitNetTensors,
-} from "../../src/engine/gguf/index.ts";
-import { openGgufFile } from "../../src/engine/gguf/node.ts";
+} from "../src/engine/gguf/index.ts";
+import { openGgufFile } from "../src/engine/gguf/node.ts";
 import { configFor, type ModelShape, WEIGHT_FORMATS, writeBitNetModels } from "./bitnet-model.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "trit-models-"));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { BitNetConfig } from "./config.ts";
+import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
+import type { BitNetConfig } from "../bitnet/config.ts";
+import type { BitNetWeights, LayerWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import { createRunState, forward, ReferenceModel } from "./forward.ts";
-import { randomBitNetWeights, smallConfig } from "./random-weights.ts";
-import type { BitNetWeights, LayerWeights, TernaryMatrix } from "./weights.ts";
 
 /**
  * A second, independent implementation written the way microsoft/BitNet gpu/model.py

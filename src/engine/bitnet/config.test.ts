@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { GgmlType, type GgufHeader, type GgufValue, tensorByteLength } from "../gguf/index.ts";
 import { bitnetTensorShapes, readBitNetConfig, validateBitNetTensors } from "./config.ts";
-import { GgmlType, type GgufHeader, type GgufValue, tensorByteLength } from "./types.ts";
 
 /** A header as the published 2B4T file has it (numbers from its config.json). */
 function header(arch: string, extra: Record<string, GgufValue> = {}): GgufHeader {

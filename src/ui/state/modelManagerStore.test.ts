@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { StoredModel } from "../../worker/api.ts";
 import { useEngineStore } from "./engineStore.ts";
-import { useModelStore } from "./modelStore.ts";
+import { useModelManagerStore } from "./modelManagerStore.ts";
 import { FakeEngine } from "./testing/fakeEngine.ts";
 
 let engine: FakeEngine;
@@ -9,7 +9,13 @@ const SLOW = "https://models.example/slow.gguf";
 
 beforeEach(async () => {
   engine = new FakeEngine();
-  useModelStore.setState({ models: [], loaded: null, loading: null, progress: {}, error: null });
+  useModelManagerStore.setState({
+    models: [],
+    loaded: null,
+    loading: null,
+    progress: {},
+    error: null,
+  });
   await useEngineStore.getState().attach(engine);
 });
 
@@ -20,39 +26,39 @@ const until = async (check: () => boolean) => {
 
 describe("model store with a fake engine", () => {
   it("refuses a non-http(s) URL in words without calling the engine", async () => {
-    expect(await useModelStore.getState().downloadUrl("file:///etc/passwd")).toBeNull();
-    expect(useModelStore.getState().error).toBe(
+    expect(await useModelManagerStore.getState().downloadUrl("file:///etc/passwd")).toBeNull();
+    expect(useModelManagerStore.getState().error).toBe(
       'Only http and https model URLs are accepted, not "file:".',
     );
     expect(engine.models).toEqual([]);
   });
 
   it("refuses a file that is not .gguf", async () => {
-    await useModelStore.getState().addFile(new File(["x"], "notes.txt"));
-    expect(useModelStore.getState().error).toMatch(/"notes.txt" is not a .gguf file/);
+    await useModelManagerStore.getState().addFile(new File(["x"], "notes.txt"));
+    expect(useModelManagerStore.getState().error).toMatch(/"notes.txt" is not a .gguf file/);
   });
 
   it("shows progress, pauses, resumes to ready and loads the model", async () => {
     const id = `url:${SLOW}`;
-    const downloading = useModelStore.getState().downloadUrl(SLOW);
-    await until(() => (useModelStore.getState().progress[id]?.bytes ?? 0) >= 2_000_000);
-    const p = useModelStore.getState().progress[id];
+    const downloading = useModelManagerStore.getState().downloadUrl(SLOW);
+    await until(() => (useModelManagerStore.getState().progress[id]?.bytes ?? 0) >= 2_000_000);
+    const p = useModelManagerStore.getState().progress[id];
     expect(p.total).toBe(40_000_000);
     expect(p.rate).toBe(10_000_000);
     expect(p.etaSeconds).toBeCloseTo((40_000_000 - p.bytes) / 10_000_000);
 
-    await useModelStore.getState().pause(id);
+    await useModelManagerStore.getState().pause(id);
     const paused = await downloading;
     expect(paused?.state).toBe("paused");
-    expect(useModelStore.getState().progress[id].state).toBe("paused");
-    expect(useModelStore.getState().loaded).toBeNull();
+    expect(useModelManagerStore.getState().progress[id].state).toBe("paused");
+    expect(useModelManagerStore.getState().loaded).toBeNull();
 
     engine.models[0].storedBytes = 39_000_000; // let the rest go quickly
-    await useModelStore.getState().resume(id);
-    expect(useModelStore.getState().models.find((m) => m.id === id)?.state).toBe("ready");
-    expect(useModelStore.getState().progress[id]).toBeUndefined();
-    expect(useModelStore.getState().loaded?.modelId).toBe(id);
-    expect(useModelStore.getState().error).toBeNull();
+    await useModelManagerStore.getState().resume(id);
+    expect(useModelManagerStore.getState().models.find((m) => m.id === id)?.state).toBe("ready");
+    expect(useModelManagerStore.getState().progress[id]).toBeUndefined();
+    expect(useModelManagerStore.getState().loaded?.modelId).toBe(id);
+    expect(useModelManagerStore.getState().error).toBeNull();
   });
 
   it("never shows a finished download as it was mid-way (no bar jumping back at the end)", async () => {
@@ -77,11 +83,11 @@ describe("model store with a fake engine", () => {
     };
     // Whenever the progress line is gone, the card draws from the list: it must not be mid-way.
     const stale: StoredModel[] = [];
-    const stop = useModelStore.subscribe((s) => {
+    const stop = useModelManagerStore.subscribe((s) => {
       const listed = s.models.find((m) => m.id === id);
       if (listed && !s.progress[id] && listed.state === "downloading") stale.push(listed);
     });
-    const model = await useModelStore.getState().downloadUrl(url);
+    const model = await useModelManagerStore.getState().downloadUrl(url);
     stop();
     expect(model?.state).toBe("ready");
     expect(frozen).not.toBeNull();
@@ -90,21 +96,21 @@ describe("model store with a fake engine", () => {
 
   it("cancels quietly: no error, no progress line, nothing stored", async () => {
     const id = `url:${SLOW}`;
-    const downloading = useModelStore.getState().downloadUrl(SLOW);
-    await until(() => useModelStore.getState().progress[id] !== undefined);
-    await useModelStore.getState().cancel(id);
+    const downloading = useModelManagerStore.getState().downloadUrl(SLOW);
+    await until(() => useModelManagerStore.getState().progress[id] !== undefined);
+    await useModelManagerStore.getState().cancel(id);
     expect(await downloading).toBeNull();
-    expect(useModelStore.getState().error).toBeNull();
-    expect(useModelStore.getState().progress[id]).toBeUndefined();
-    expect(useModelStore.getState().models).toEqual([]);
+    expect(useModelManagerStore.getState().error).toBeNull();
+    expect(useModelManagerStore.getState().progress[id]).toBeUndefined();
+    expect(useModelManagerStore.getState().models).toEqual([]);
   });
 
   it("reports an engine failure in words", async () => {
     engine.loadModel = async () => {
       throw new Error("The file is not a BitNet model (architecture llama).");
     };
-    await useModelStore.getState().downloadUrl("https://models.example/llama.gguf");
-    expect(useModelStore.getState().error).toBe(
+    await useModelManagerStore.getState().downloadUrl("https://models.example/llama.gguf");
+    expect(useModelManagerStore.getState().error).toBe(
       "Could not load the model: The file is not a BitNet model (architecture llama).",
     );
   });

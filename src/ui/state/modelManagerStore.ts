@@ -94,7 +94,7 @@ async function headSize(url: string): Promise<number | null> {
   }
 }
 
-export const useModelStore = create<ModelState>((set, get) => {
+export const useModelManagerStore = create<ModelState>((set, get) => {
   const onProgress = Comlink.proxy((p: DownloadProgress) => {
     // Progress events travel on the callback's own port and can arrive after the call
     // resolved: late events of a cancelled or ended download must not bring its line back.

@@ -1,6 +1,35 @@
-/** BitNet hyper-parameters and the expected tensor set, read from a GGUF header. */
-import type { BitNetConfig, FfnActivation } from "../model/config.ts";
-import { GgmlType, GgufError, type GgufHeader, type GgufValue, ggmlTypeName } from "./types.ts";
+/**
+ * What a BitNet model is: its hyper-parameters, read once from a GGUF header, and the
+ * tensor set a BitNet file must hold. The GGUF reader (../gguf/) knows nothing of BitNet.
+ */
+import {
+  GgmlType,
+  GgufError,
+  type GgufHeader,
+  type GgufValue,
+  ggmlTypeName,
+} from "../gguf/index.ts";
+
+/** The FFN gate activation: relu² for BitNet b1.58 2B4T, SiLU for llama.cpp's plain `bitnet`. */
+export type FfnActivation = "relu2" | "silu";
+
+/** Architecture hyper-parameters of a BitNet model, read once from the GGUF metadata. */
+export interface BitNetConfig {
+  /** `general.architecture` as the file states it (e.g. `bitnet-b1.58`, `bitnet`). */
+  architecture: string;
+  layers: number;
+  hidden: number;
+  ffn: number;
+  heads: number;
+  kvHeads: number;
+  /** hidden / heads. */
+  headDim: number;
+  vocab: number;
+  contextLength: number;
+  ropeTheta: number;
+  normEps: number;
+  activation: FfnActivation;
+}
 
 /**
  * Architecture names we read, and the FFN activation each one's reference graph uses:

@@ -1,10 +1,11 @@
 /**
  * Sampler cost per token on a 128256-entry logit vector, printed (not asserted).
- * Run: npx tsx src/engine/sampling/bench-sampler.ts
+ * Run: npx tsx scripts/bench/sampler.ts
  */
-import type { SamplingSettings } from "../../worker/api.ts";
-import { createRng } from "./rng.ts";
-import { createSampler } from "./sampler.ts";
+
+import { createRng } from "../../src/engine/sampling/rng.ts";
+import type { SamplingSettings } from "../../src/engine/sampling/sampler.ts";
+import { createSampler } from "../../src/engine/sampling/sampler.ts";
 
 const n = 128256;
 const rng = createRng(1);

@@ -4,9 +4,9 @@
  * GGUF reader, whatever type it is stored in (I2_S, TQ1_0, TQ2_0, F16, BF16, F32).
  */
 
+import { BitNetTensorFile, type TensorFileOptions } from "../bitnet/tensor-file.ts";
+import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import { readTernary } from "../gguf/index.ts";
-import { BitNetTensorFile, type TensorFileOptions } from "./tensor-file.ts";
-import type { BitNetWeights, TernaryMatrix } from "./weights.ts";
 
 export type LoadWeightsOptions = TensorFileOptions;
 

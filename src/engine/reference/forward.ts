@@ -12,6 +12,9 @@
  *   RoPE is NEOX (llama_model_rope_type), tied head (tok_embd).
  */
 
+import type { BitNetConfig } from "../bitnet/config.ts";
+import type { ForwardModel } from "../bitnet/forward-model.ts";
+import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import {
   attention,
   matVec,
@@ -21,9 +24,42 @@ import {
   rope,
   siluGate,
   ternaryDots,
-} from "../ops/reference.ts";
-import type { BitNetConfig } from "./config.ts";
-import type { BitNetWeights, TernaryMatrix } from "./weights.ts";
+} from "./ops.ts";
+
+/**
+ * How the ternary linears read their input. BitNet quantises it per token to int8
+ * (bitnetInt8Inputs, the default); a parity test against another engine passes a strategy
+ * that rounds the way that engine does. The forward pass itself has one path.
+ */
+export interface LinearInputs {
+  /** Takes x as the input of the linears that follow (BitNet: quantise it to int8). */
+  prepare(x: Float32Array): void;
+  /** out = W · (the prepared input). */
+  linear(out: Float32Array, w: TernaryMatrix): void;
+  /** Prepares the final hidden state for the head, in place (BitNet: nothing). */
+  head(x: Float32Array): void;
+}
+
+/** BitNet's per-token int8 absmax activations: integer dots × weight scale / activation scale. */
+export function bitnetInt8Inputs(config: BitNetConfig): LinearInputs {
+  const widest = Math.max(config.hidden, config.ffn);
+  const xq = new Int8Array(widest);
+  const dots = new Int32Array(widest);
+  let xScale = 1;
+  let cols = 0;
+  return {
+    prepare(x) {
+      cols = x.length;
+      xScale = quantizeActivations(xq.subarray(0, cols), x);
+    },
+    linear(out, w) {
+      const d = dots.subarray(0, w.rows);
+      ternaryDots(d, w.codes, w.rows, w.cols, xq.subarray(0, cols));
+      for (let r = 0; r < w.rows; r++) out[r] = (d[r] * w.scale) / xScale;
+    },
+    head() {},
+  };
+}
 
 /** Scratch buffers and KV cache, allocated once; forward() allocates nothing else. */
 export interface RunState {
@@ -43,42 +79,24 @@ export interface RunState {
   /** FFN gate and up (ffn). */
   hb: Float32Array;
   hb2: Float32Array;
-  /** int8 activations and integer dots of the ternary linears (max(hidden, ffn)). */
-  xq: Int8Array;
-  dots: Int32Array;
   logits: Float32Array;
   /** Per layer: [position][kvHeads × headDim], f32. */
   keyCache: Float32Array[];
   valueCache: Float32Array[];
-  /** Parity tests only: round activations the way another engine does (see ActivationRounding). */
-  rounding?: ActivationRounding;
-  /** The rounded activations when `rounding` is set (max(hidden, ffn)). */
-  xr: Float32Array;
-}
-
-/**
- * For parity tests against engines that handle activations differently from BitNet:
- * llama.cpp quantises them per 256-block (Q8_K) for TQ types, rounds them to f16 for F16
- * weights and leaves them f32 for F32. When set, each ternary linear computes
- * scale × Σ code · linear(x) in float instead of BitNet's per-token int8, and the head
- * reads head(x). Everything else in the pass is unchanged.
- */
-export interface ActivationRounding {
-  linear(out: Float32Array, x: Float32Array): void;
-  head(out: Float32Array, x: Float32Array): void;
+  /** How the ternary linears read their input (see LinearInputs). */
+  inputs: LinearInputs;
 }
 
 /** Allocates the run state; the KV cache holds `maxPositions` (default: the model's context). */
 export function createRunState(
   config: BitNetConfig,
   maxPositions = config.contextLength,
-  rounding?: ActivationRounding,
+  inputs: LinearInputs = bitnetInt8Inputs(config),
 ): RunState {
   if (!Number.isInteger(maxPositions) || maxPositions < 1) {
     throw new Error(`The KV cache needs at least one position, got ${maxPositions}.`);
   }
   const kvDim = config.kvHeads * config.headDim;
-  const widest = Math.max(config.hidden, config.ffn);
   return {
     maxPositions,
     x: new Float32Array(config.hidden),
@@ -90,43 +108,11 @@ export function createRunState(
     att: new Float32Array(config.heads * config.headDim),
     hb: new Float32Array(config.ffn),
     hb2: new Float32Array(config.ffn),
-    xq: new Int8Array(widest),
-    dots: new Int32Array(widest),
     logits: new Float32Array(config.vocab),
     keyCache: Array.from({ length: config.layers }, () => new Float32Array(maxPositions * kvDim)),
     valueCache: Array.from({ length: config.layers }, () => new Float32Array(maxPositions * kvDim)),
-    rounding,
-    xr: new Float32Array(rounding ? widest : 0),
+    inputs,
   };
-}
-
-/** BitNet's per-token int8 quantisation of x into s.xq; returns the activation scale. */
-function quantizeInput(s: RunState, x: Float32Array): number {
-  if (s.rounding) {
-    s.rounding.linear(s.xr.subarray(0, x.length), x);
-    return 1;
-  }
-  return quantizeActivations(s.xq.subarray(0, x.length), x);
-}
-
-/** out = (W · x) with x already quantised into s.xq: integer dots × weight scale / activation scale. */
-function ternaryLinear(out: Float32Array, w: TernaryMatrix, s: RunState, xScale: number) {
-  if (s.rounding) {
-    matVecTernaryFloat(out, w, s.xr);
-    return;
-  }
-  const dots = s.dots.subarray(0, w.rows);
-  ternaryDots(dots, w.codes, w.rows, w.cols, s.xq.subarray(0, w.cols));
-  for (let r = 0; r < w.rows; r++) out[r] = (dots[r] * w.scale) / xScale;
-}
-
-/** out = scale × Σ code · x in float (the parity-test path, see ActivationRounding). */
-function matVecTernaryFloat(out: Float32Array, w: TernaryMatrix, x: Float32Array) {
-  for (let r = 0; r < w.rows; r++) {
-    let acc = 0;
-    for (let c = 0; c < w.cols; c++) acc += w.codes[r * w.cols + c] * x[c];
-    out[r] = acc * w.scale;
-  }
 }
 
 /**
@@ -162,10 +148,10 @@ export function forward(
     rmsNorm(s.xb, s.x, w.attnNorm, c.normEps);
 
     // qkv matmuls (one int8 quantisation of xb serves all three, as BitNet's fused wqkv does)
-    let xScale = quantizeInput(s, s.xb);
-    ternaryLinear(s.q, w.wq, s, xScale);
-    ternaryLinear(s.k, w.wk, s, xScale);
-    ternaryLinear(s.v, w.wv, s, xScale);
+    s.inputs.prepare(s.xb);
+    s.inputs.linear(s.q, w.wq);
+    s.inputs.linear(s.k, w.wk);
+    s.inputs.linear(s.v, w.wv);
 
     // RoPE (NEOX) on q and k
     rope(s.q, c.heads, c.headDim, pos, c.ropeTheta);
@@ -180,8 +166,8 @@ export function forward(
 
     // attn_sub_norm, then the output projection
     rmsNorm(s.att, s.att, w.attnSubNorm, c.normEps);
-    xScale = quantizeInput(s, s.att);
-    ternaryLinear(s.xb2, w.wo, s, xScale);
+    s.inputs.prepare(s.att);
+    s.inputs.linear(s.xb2, w.wo);
 
     // residual
     for (let i = 0; i < c.hidden; i++) s.x[i] += s.xb2[i];
@@ -190,17 +176,17 @@ export function forward(
     rmsNorm(s.xb, s.x, w.ffnNorm, c.normEps);
 
     // gate and up matmuls (one quantisation of xb, as BitNet's fused w13 does)
-    xScale = quantizeInput(s, s.xb);
-    ternaryLinear(s.hb, w.wGate, s, xScale);
-    ternaryLinear(s.hb2, w.wUp, s, xScale);
+    s.inputs.prepare(s.xb);
+    s.inputs.linear(s.hb, w.wGate);
+    s.inputs.linear(s.hb2, w.wUp);
 
     // gated activation: relu²(gate)·up for 2B4T, silu(gate)·up for llama.cpp's `bitnet`
     gate(s.hb, s.hb, s.hb2);
 
     // ffn_sub_norm, then the down projection
     rmsNorm(s.hb, s.hb, w.ffnSubNorm, c.normEps);
-    xScale = quantizeInput(s, s.hb);
-    ternaryLinear(s.xb2, w.wDown, s, xScale);
+    s.inputs.prepare(s.hb);
+    s.inputs.linear(s.xb2, w.wDown);
 
     // residual
     for (let i = 0; i < c.hidden; i++) s.x[i] += s.xb2[i];
@@ -210,30 +196,9 @@ export function forward(
   rmsNorm(s.x, s.x, weights.outputNorm, c.normEps);
 
   // tied output head: logits = token_embd · x
-  if (s.rounding) s.rounding.head(s.x, s.x);
+  s.inputs.head(s.x);
   matVec(s.logits, weights.tokenEmbedding, c.vocab, c.hidden, s.x);
   return s.logits;
-}
-
-/**
- * What the generation loop drives: one token at a time into a model that keeps its own
- * KV cache. The reference pass below and the wasm engine (src/engine/kernels/) both
- * implement it, so the same loop runs either.
- */
-export interface ForwardModel {
-  readonly config: BitNetConfig;
-  /** Positions the KV cache holds. */
-  readonly maxPositions: number;
-  /** Runs `token` at `pos`; returns logits, valid until the next call. */
-  forward(token: number, pos: number): Float32Array;
-  /**
-   * Optional batched prompt: runs tokens at positions startPos.. and returns the logits
-   * after the last one. Engines that read each weight once per batch (the wasm engine)
-   * implement it; without it the loop calls forward() per token.
-   */
-  prefill?(tokens: ArrayLike<number>, startPos: number): Float32Array;
-  /** Forgets the KV cache (the next token starts again at position 0). */
-  reset(): void;
 }
 
 /** The reference forward pass as a ForwardModel. */
@@ -245,10 +210,10 @@ export class ReferenceModel implements ForwardModel {
   constructor(
     readonly weights: BitNetWeights,
     maxPositions = weights.config.contextLength,
-    rounding?: ActivationRounding,
+    inputs?: LinearInputs,
   ) {
     this.config = weights.config;
-    this.state = createRunState(weights.config, maxPositions, rounding);
+    this.state = createRunState(weights.config, maxPositions, inputs);
     this.maxPositions = maxPositions;
   }
 

@@ -50,15 +50,15 @@ import {
   TINY_SHAPE,
   type WeightFormat,
   writeBitNetModels,
-} from "../../../scripts/models/bitnet-model.ts";
-import { llama3TokenizerGguf } from "../../../scripts/models/tokenizer.ts";
+} from "../../../test-support/bitnet-model.ts";
+import { llama3TokenizerGguf } from "../../../test-support/tokenizer.ts";
+import type { BitNetWeights } from "../bitnet/weights.ts";
 import { chatPromptTokens } from "../generate/prompt.ts";
 import { readGgufHeader, roundToHalf } from "../gguf/index.ts";
 import { openGgufFile } from "../gguf/node.ts";
-import { Tokenizer } from "../tokenizer/index.ts";
-import { type ActivationRounding, ReferenceModel } from "./forward.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
+import { type LinearInputs, ReferenceModel } from "./forward.ts";
 import { loadBitNetWeights } from "./load-weights.ts";
-import type { BitNetWeights } from "./weights.ts";
 
 const SEED = 20250414;
 const LOGIT_POSITIONS = 16;
@@ -143,6 +143,43 @@ const EMULATED_TOLERANCE: Record<string, number> = {
   f16: 2e-2,
   f32: 1e-3,
 };
+
+/**
+ * llama.cpp's activations, emulated: each ternary linear computes scale × Σ code · round(x)
+ * in float, where round is how llama.cpp's CPU backend rounds activations for that weight
+ * type, and the head reads head(x).
+ */
+interface ActivationRounding {
+  linear(out: Float32Array, x: Float32Array): void;
+  head(out: Float32Array, x: Float32Array): void;
+}
+
+function llamaCppInputs(rounding: ActivationRounding, widest: number): LinearInputs {
+  const xr = new Float32Array(widest);
+  let cols = 0;
+  return {
+    prepare(x) {
+      cols = x.length;
+      rounding.linear(xr.subarray(0, cols), x);
+    },
+    linear(out, w) {
+      for (let r = 0; r < w.rows; r++) {
+        let acc = 0;
+        for (let c = 0; c < w.cols; c++) acc += w.codes[r * w.cols + c] * xr[c];
+        out[r] = acc * w.scale;
+      }
+    },
+    head(x) {
+      rounding.head(x, x);
+    },
+  };
+}
+
+/** llama.cpp's rounding as a LinearInputs strategy for the reference model. */
+function llamaCppReference(weights: BitNetWeights, format: string): ReferenceModel {
+  const widest = Math.max(weights.config.hidden, weights.config.ffn);
+  return new ReferenceModel(weights, 128, llamaCppInputs(LLAMA_ROUNDING[format], widest));
+}
 
 /** How llama.cpp's CPU backend rounds activations for each weight format of the tiny files. */
 const LLAMA_ROUNDING: Record<string, ActivationRounding> = {
@@ -285,11 +322,7 @@ describe.each(LLAMA_FORMATS)("parity with llama.cpp: %s", (format) => {
     const weights = await weightsOf(path);
     expect(prompt.length).toBeGreaterThanOrEqual(LOGIT_POSITIONS);
     const theirs = await llamaRun(path, prompt, 0, true);
-    const ours = oursRun(
-      new ReferenceModel(weights, 128, LLAMA_ROUNDING[format]),
-      prompt.slice(0, LOGIT_POSITIONS),
-      0,
-    );
+    const ours = oursRun(llamaCppReference(weights, format), prompt.slice(0, LOGIT_POSITIONS), 0);
     for (let pos = 0; pos < LOGIT_POSITIONS; pos++) {
       expect(theirs.logits[pos].size).toBe(weights.config.vocab);
       const c = compare(ours.logits[pos], theirs.logits[pos]);
@@ -305,12 +338,7 @@ describe.each(LLAMA_FORMATS)("parity with llama.cpp: %s", (format) => {
     // Fed llama.cpp's tokens, our argmax must be llama.cpp's token at every step (so the
     // free-running sequences are identical), except at an exact near-tie, where a rounding
     // cascade may break the tie the other way: allowed only within TIE of our top logit.
-    const ours = oursRun(
-      new ReferenceModel(weights, 128, LLAMA_ROUNDING[format]),
-      prompt,
-      GREEDY_TOKENS,
-      theirs.tokens,
-    );
+    const ours = oursRun(llamaCppReference(weights, format), prompt, GREEDY_TOKENS, theirs.tokens);
     const ties: number[] = [];
     ours.tokens.forEach((t, i) => {
       if (t === theirs.tokens[i]) return;

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { randomBitNetWeights } from "../../../test-support/random-weights.ts";
+import type { BitNetConfig } from "../bitnet/config.ts";
+import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import {
   bf16ToFloat,
   encodeFloats,
@@ -10,11 +13,8 @@ import {
   type GgufTypedValue,
   GgufValueType as T,
 } from "../gguf/index.ts";
-import type { BitNetConfig } from "./config.ts";
 import { ReferenceModel } from "./forward.ts";
 import { loadBitNetWeights } from "./load-weights.ts";
-import { randomBitNetWeights } from "./random-weights.ts";
-import type { BitNetWeights, TernaryMatrix } from "./weights.ts";
 
 // hidden and ffn multiples of 256 so every packed type fits (TQ blocks are 256).
 const config: BitNetConfig = {

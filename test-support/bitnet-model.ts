@@ -9,9 +9,9 @@
  * `bitnet-b1.58`, as the published 2B4T file does (relu² FFN).
  */
 import { rename, rm } from "node:fs/promises";
+import type { BitNetConfig } from "../src/engine/bitnet/config.ts";
+import { bitnetTensorShapes, type ExpectedTensor } from "../src/engine/bitnet/config.ts";
 import {
-  bitnetTensorShapes,
-  type ExpectedTensor,
   elementCount,
   encodeFloats,
   encodeTernary,
@@ -21,9 +21,8 @@ import {
   halfToFloat,
   roundToHalf,
   GgufValueType as T,
-} from "../../src/engine/gguf/index.ts";
-import { GgufWriter } from "../../src/engine/gguf/node.ts";
-import type { BitNetConfig } from "../../src/engine/model/config.ts";
+} from "../src/engine/gguf/index.ts";
+import { GgufWriter } from "../src/engine/gguf/node.ts";
 import { Prng } from "./prng.ts";
 
 export type WeightFormat = "i2_s" | "tq1_0" | "tq2_0" | "f16" | "f32";

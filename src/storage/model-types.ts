@@ -1,0 +1,29 @@
+/** What the model store tells its callers about a model and a download. */
+
+/** A model the store knows about, and how far it has got. */
+export interface StoredModel {
+  /** Stable id derived from the source (URL or file name + size). */
+  id: string;
+  name: string;
+  /** The URL(s) it comes from; a split GGUF has one per shard, in order. Empty for local files. */
+  urls: string[];
+  /** Total bytes when known. */
+  totalBytes: number | null;
+  storedBytes: number;
+  state: "downloading" | "paused" | "verifying" | "ready" | "failed";
+  /** Why it failed, in words, when state is "failed". */
+  error?: string;
+}
+
+export interface DownloadProgress {
+  modelId: string;
+  bytes: number;
+  total: number | null;
+  /** Bytes per second over the last few seconds. */
+  rate: number;
+  /** Seconds left at the current rate, when the total is known. */
+  etaSeconds: number | null;
+  state: StoredModel["state"];
+  /** Something the user should know that is not an error (e.g. the server ignored Range). */
+  note?: string;
+}

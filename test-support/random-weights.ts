@@ -1,9 +1,5 @@
 import type { BitNetConfig } from "../src/engine/bitnet/config.ts";
-import type {
-  BitNetWeights,
-  LayerWeights,
-  TernaryMatrix,
-} from "../src/engine/bitnet/weights.ts";
+import type { BitNetWeights, LayerWeights, TernaryMatrix } from "../src/engine/bitnet/weights.ts";
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). Deterministic across platforms. */
 export function mulberry32(seed: number): () => number {

@@ -4,9 +4,9 @@
  * Run: npx tsx scripts/bench/tokenizer-encode.ts
  */
 import llama3TokenizerJs from "llama3-tokenizer-js";
-import { generatedDocuments, packageDocuments } from "../../test-support/tokenizer-corpus.ts";
 import { Tokenizer } from "../../src/engine/tokenizer/tokenizer.ts";
 import { llama3TokenizerMetadata } from "../../test-support/llama3-tokenizer-metadata.ts";
+import { generatedDocuments, packageDocuments } from "../../test-support/tokenizer-corpus.ts";
 
 const texts = [
   ...packageDocuments().map((d) => d.text),

@@ -58,9 +58,7 @@ export function StatsBar() {
       </span>
       <span>
         <span className="muted">Kernel </span>
-        <span data-testid="stats-kernel">
-          {loaded ? KERNEL_NAMES[loaded.kernel] : "—"}
-        </span>
+        <span data-testid="stats-kernel">{loaded ? KERNEL_NAMES[loaded.kernel] : "—"}</span>
       </span>
       <span>
         <span className="muted">Threads </span>

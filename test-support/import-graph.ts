@@ -21,6 +21,19 @@ export interface ZoneRule {
 
 const UI_PACKAGES = ["react", "react-dom", "react-markdown", "zustand", "comlink", "idb-keyval"];
 
+/** The engine's parts (src/engine/<part>/); files directly in src/engine/ may use them all. */
+const ENGINE_PARTS = [
+  "gguf",
+  "bitnet",
+  "reference",
+  "kernels",
+  "platform",
+  "tokenizer",
+  "chat",
+  "sampling",
+  "generate",
+];
+
 /** Most specific prefixes first. */
 export const SRC_RULES: ZoneRule[] = [
   {
@@ -90,17 +103,7 @@ export const SRC_RULES: ZoneRule[] = [
     zone: "engine",
     layer: "engine",
     prefix: "src/engine/",
-    mayImport: [
-      "gguf",
-      "bitnet",
-      "reference",
-      "kernels",
-      "platform",
-      "tokenizer",
-      "chat",
-      "sampling",
-      "generate",
-    ],
+    mayImport: ENGINE_PARTS,
     forbiddenPackages: UI_PACKAGES,
   },
   {
@@ -114,19 +117,7 @@ export const SRC_RULES: ZoneRule[] = [
     zone: "worker",
     layer: "worker",
     prefix: "src/worker/",
-    mayImport: [
-      "gguf",
-      "bitnet",
-      "reference",
-      "kernels",
-      "platform",
-      "tokenizer",
-      "chat",
-      "sampling",
-      "generate",
-      "engine",
-      "storage",
-    ],
+    mayImport: [...ENGINE_PARTS, "engine", "storage"],
     forbiddenPackages: ["react", "react-dom", "react-markdown", "zustand"],
   },
   { zone: "ui", layer: "ui", prefix: "src/ui/", mayImport: ["worker"] },

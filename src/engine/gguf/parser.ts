@@ -5,6 +5,9 @@
  * access to a URL or file, reads 64-bit counts without checking them against the bytes
  * that exist, and does not validate tensors; here a wrong file must fail in words as
  * soon as the bytes seen prove it, and nothing is allocated from an untrusted count.
+ *
+ * One file (~540 lines) on purpose: the resumable state machine and the checks it runs as
+ * bytes arrive read best together; the value and tensor-info readers are its steps.
  */
 import {
   alignUp,

@@ -25,7 +25,7 @@ import {
   rawPromptTokens,
 } from "../src/engine/generate/index.ts";
 import { readBitNetConfig, readGgufHeader } from "../src/engine/gguf/index.ts";
-import { loadKernelWeights } from "../src/engine/kernels/load-gguf.ts";
+import { loadKernelWeights } from "../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
 import { type ForwardModel, ReferenceModel } from "../src/engine/model/forward.ts";
 import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";

@@ -7,7 +7,7 @@ import {
   instantiateKernels,
   type KernelBuild,
   loadKernelModule,
-} from "../../src/engine/kernels/loader.ts";
+} from "../../src/engine/kernels/wasm-module.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
 import { ternaryDots } from "../../src/engine/ops/reference.ts";
 

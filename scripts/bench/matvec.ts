@@ -7,7 +7,7 @@ import {
   instantiateKernels,
   type KernelBuild,
   loadKernelModule,
-} from "../../src/engine/kernels/loader.ts";
+} from "../../src/engine/kernels/wasm-module.ts";
 import { packedStride, paddedCols } from "../../src/engine/kernels/pack.ts";
 
 const build = (process.argv[2] ?? "simd128") as KernelBuild;

@@ -1,7 +1,7 @@
 // One benchmark run of Trit's engine in this JavaScript context (Node here; the browser
 // page runs the same function in a Worker). Prints nothing; returns the figures.
-import { loadKernelWeights } from "../../src/engine/kernels/load-gguf.ts";
-import type { KernelBuild } from "../../src/engine/kernels/loader.ts";
+import { loadKernelWeights } from "../../src/engine/kernels/gguf-weights.ts";
+import type { KernelBuild } from "../../src/engine/kernels/wasm-module.ts";
 import { KernelModel } from "../../src/engine/kernels/model.ts";
 
 export interface BenchParams {

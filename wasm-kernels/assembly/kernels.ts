@@ -217,7 +217,7 @@ const BLOCK_STEP: usize = 128;
 // accumulates in one operation (made to map onto x86 AVX-VNNI's vpdpbusd): no i16 sums
 // to add and widen.
 // The engine uses it only where it computes exactly (Node 20's baseline compiler drops
-// the accumulator): the kernels take `dotAdd` from src/engine/kernels/loader.ts's probe.
+// the accumulator): the kernels take `dotAdd` from src/engine/kernels/wasm-module.ts's probe.
 
 /** acc (i32 lanes) + products of a half-block with x[xo + 32n + 0..16), n = 0..3. */
 // @ts-ignore: decorator

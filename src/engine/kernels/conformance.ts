@@ -9,7 +9,7 @@ import { ReferenceModel } from "../model/forward.ts";
 import { mulberry32, randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
 import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "../ops/reference.ts";
 import { Arena, createMemory } from "./arena.ts";
-import { instantiateKernels, type KernelBuild, loadKernelModule } from "./loader.ts";
+import { instantiateKernels, type KernelBuild, loadKernelModule } from "./wasm-module.ts";
 import { KernelModel } from "./model.ts";
 import {
   headMajorCache,

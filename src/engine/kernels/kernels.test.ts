@@ -22,7 +22,7 @@ import {
   type KernelBuild,
   type KernelExports,
   loadKernelModule,
-} from "./loader.ts";
+} from "./wasm-module.ts";
 import {
   headMajorCache,
   packedBytes,

@@ -23,7 +23,7 @@ import {
   type KernelExports,
   type KernelModule,
   loadKernelModule,
-} from "./loader.ts";
+} from "./wasm-module.ts";
 import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
 import { KernelPool } from "./pool.ts";
 

@@ -1,5 +1,5 @@
 import type { Arena } from "./arena.ts";
-import type { KernelExports, KernelModule } from "./loader.ts";
+import type { KernelExports, KernelModule } from "./wasm-module.ts";
 import {
   ARGS_F64,
   CTRL,

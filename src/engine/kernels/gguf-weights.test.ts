@@ -13,7 +13,7 @@ import {
 import { ReferenceModel } from "../model/forward.ts";
 import { loadBitNetWeights } from "../model/load-weights.ts";
 import { mulberry32, smallConfig } from "../model/random-weights.ts";
-import { loadKernelWeights } from "./load-gguf.ts";
+import { loadKernelWeights } from "./gguf-weights.ts";
 import { KernelModel } from "./model.ts";
 
 const config = smallConfig({

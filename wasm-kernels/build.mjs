@@ -3,6 +3,7 @@
 //   kernels-{simd128,relaxed}.wasm          imported plain memory (single thread)
 //   kernels-{simd128,relaxed}-shared.wasm   imported shared memory (thread pool)
 //   candidates-{simd128,relaxed}.wasm       losing layout candidates, for the benchmarks
+//   bench-probes[-shared].wasm              the benchmark's bandwidth probe (never shipped)
 // Run: node wasm-kernels/build.mjs   (npm run build:kernels; also postinstall)
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -13,6 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const sources = {
   kernels: join(here, "assembly", "kernels.ts"),
   candidates: join(here, "assembly", "candidates.ts"),
+  benchProbes: join(here, "assembly", "bench-probes.ts"),
 };
 const outDir = join(here, "build");
 
@@ -48,6 +50,12 @@ const builds = [
   },
   { name: "candidates-simd128", source: sources.candidates, flags: [] },
   { name: "candidates-relaxed", source: sources.candidates, flags: ["--enable", "relaxed-simd"] },
+  { name: "bench-probes", source: sources.benchProbes, flags: [] },
+  {
+    name: "bench-probes-shared",
+    source: sources.benchProbes,
+    flags: ["--enable", "threads", "--sharedMemory"],
+  },
 ];
 
 await mkdir(outDir, { recursive: true });

@@ -9,7 +9,6 @@ import { ReferenceModel } from "../model/forward.ts";
 import { mulberry32, randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
 import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "../ops/reference.ts";
 import { Arena, createMemory } from "./arena.ts";
-import { instantiateKernels, type KernelBuild, loadKernelModule } from "./wasm-module.ts";
 import { KernelModel } from "./model.ts";
 import {
   headMajorCache,
@@ -19,6 +18,7 @@ import {
   paddedCols,
   paddedRows,
 } from "./pack.ts";
+import { instantiateKernels, type KernelBuild, loadKernelModule } from "./wasm-module.ts";
 
 const conformanceModel: BitNetConfig = smallConfig({
   layers: 2,

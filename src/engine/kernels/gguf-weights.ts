@@ -6,7 +6,7 @@
  */
 import { elementCount, GgmlType, GgufError, readTernary } from "../gguf/index.ts";
 import { BitNetTensorFile, type TensorFileOptions } from "../model/tensor-file.ts";
-import type { KernelWeights, TernarySource } from "./model.ts";
+import type { KernelWeights, TernarySource } from "./memory-layout.ts";
 import { packI2S, packTernaryCodes, packTQ2 } from "./pack.ts";
 
 export type LoadKernelWeightsOptions = TensorFileOptions;

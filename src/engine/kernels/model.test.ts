@@ -7,8 +7,8 @@ import type { BitNetConfig } from "../model/config.ts";
 import { type ForwardModel, ReferenceModel } from "../model/forward.ts";
 import { randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
 import type { BitNetWeights } from "../model/weights.ts";
-import type { KernelBuild } from "./wasm-module.ts";
 import { KernelModel } from "./model.ts";
+import type { KernelBuild } from "./wasm-module.ts";
 
 const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 

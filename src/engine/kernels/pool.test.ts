@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mulberry32 } from "../model/random-weights.ts";
 import { ternaryDots } from "../ops/reference.ts";
 import { Arena, createMemory } from "./arena.ts";
-import { instantiateKernels, loadKernelModule } from "./wasm-module.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
 import { KernelPool } from "./pool.ts";
+import { instantiateKernels, loadKernelModule } from "./wasm-module.ts";
 
 const pools: KernelPool[] = [];
 afterAll(() => {

@@ -136,7 +136,6 @@ export interface KernelExports {
   relu2_gate(out: number, gate: number, up: number, n: number): void;
   silu_gate(out: number, gate: number, up: number, n: number): void;
   add_into(x: number, y: number, n: number): void;
-  stream_read(chunkBegin: number, chunkEnd: number, base: number, out: number): void;
 }
 
 /** What a thread needs to run the kernels: the compiled module and the memory. */

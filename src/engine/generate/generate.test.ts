@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
 import { type ForwardModel, ReferenceModel } from "../model/forward.ts";
-import { randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
 import {
   type GenerationSampler,
   type GenerationTokenizer,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../model/random-weights.ts";
+import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { GgufStreamParser } from "./parser.ts";
 import { dequantize, readTernary } from "./quants.ts";
 import { sampleGguf } from "./sample-file.ts";

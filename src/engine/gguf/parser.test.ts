@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gguf as hfGguf } from "@huggingface/gguf";
 import { afterAll, describe, expect, it } from "vitest";
-import { mulberry32 } from "../model/random-weights.ts";
+import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { readGgufHeader, readTensorBytes } from "./blob.ts";
 import { encodeGguf, typedMetadata } from "./encode.ts";
 import { openGgufFile } from "./node.ts";

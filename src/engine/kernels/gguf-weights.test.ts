@@ -1,6 +1,7 @@
 // GGUF bytes → KernelModel (I2_S copied, TQ2_0 repacked, TQ1_0 via codes, F16 head kept
 // as halves) against the reference model loaded from the same file by load-weights.ts.
 import { afterAll, describe, expect, it } from "vitest";
+import { mulberry32, smallConfig } from "../../../test-support/random-weights.ts";
 import {
   bitnetTensorShapes,
   encodeFloats,
@@ -12,7 +13,6 @@ import {
 } from "../gguf/index.ts";
 import { ReferenceModel } from "../model/forward.ts";
 import { loadBitNetWeights } from "../model/load-weights.ts";
-import { mulberry32, smallConfig } from "../model/random-weights.ts";
 import { loadKernelWeights } from "./gguf-weights.ts";
 import { KernelModel } from "./model.ts";
 

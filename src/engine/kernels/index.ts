@@ -1,5 +1,4 @@
 /** The wasm engine's public API: load weights, create the model, run it. */
-export { checkBuild } from "./conformance.ts";
 export { type LoadKernelWeightsOptions, loadKernelWeights } from "./gguf-weights.ts";
 export type { HeadFormat } from "./head-formats.ts";
 export type { KernelWeights, TernarySource } from "./memory-layout.ts";

@@ -3,8 +3,8 @@
 // relaxed build under Node's --experimental-wasm-relaxed-simd.
 // Integer dots must match exactly; float outputs within the tolerance stated per test.
 import { beforeAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { encodeTernary, GgmlType, halfToFloat } from "../gguf/index.ts";
-import { mulberry32 } from "../model/random-weights.ts";
 import {
   attention,
   matVec,

@@ -2,10 +2,10 @@
 // same greedy tokens, logits within a stated tolerance; prefill equals token-by-token;
 // two threads give the same logits as one. Build: TRIT_KERNEL_BUILD (see relaxed.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
+import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
 import { roundToHalf } from "../gguf/index.ts";
 import type { BitNetConfig } from "../model/config.ts";
 import { type ForwardModel, ReferenceModel } from "../model/forward.ts";
-import { randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
 import type { BitNetWeights } from "../model/weights.ts";
 import { KernelModel } from "./model.ts";
 import type { KernelBuild } from "./wasm-module.ts";

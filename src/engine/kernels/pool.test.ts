@@ -2,7 +2,7 @@
 // forward pass): every job's output must be exactly the single-thread result. A worker
 // that lagged behind and claimed a chunk of the wrong job would show up here.
 import { afterAll, describe, expect, it } from "vitest";
-import { mulberry32 } from "../model/random-weights.ts";
+import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { ternaryDots } from "../ops/reference.ts";
 import { Arena, createMemory } from "./arena.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";

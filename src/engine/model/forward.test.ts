@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
 import type { BitNetConfig } from "./config.ts";
 import { createRunState, forward, ReferenceModel } from "./forward.ts";
-import { randomBitNetWeights, smallConfig } from "./random-weights.ts";
 import type { BitNetWeights, LayerWeights, TernaryMatrix } from "./weights.ts";
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { randomBitNetWeights } from "../../../test-support/random-weights.ts";
 import {
   bf16ToFloat,
   encodeFloats,
@@ -13,7 +14,6 @@ import {
 import type { BitNetConfig } from "./config.ts";
 import { ReferenceModel } from "./forward.ts";
 import { loadBitNetWeights } from "./load-weights.ts";
-import { randomBitNetWeights } from "./random-weights.ts";
 import type { BitNetWeights, TernaryMatrix } from "./weights.ts";
 
 // hidden and ffn multiples of 256 so every packed type fits (TQ blocks are 256).

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { mulberry32 } from "../model/random-weights.ts";
+import { mulberry32 } from "../../../test-support/random-weights.ts";
 
 const PACKAGE_FILES: [pkg: string, files: string[]][] = [
   [

@@ -4,12 +4,9 @@
  * (scripts/bench/browser-check.test.ts); Node runs the fuller vitest suites. Returns the
  * failures in words (empty = conformant).
  */
-import type { BitNetConfig } from "../model/config.ts";
-import { ReferenceModel } from "../model/forward.ts";
-import { mulberry32, randomBitNetWeights, smallConfig } from "../model/random-weights.ts";
-import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "../ops/reference.ts";
-import { Arena, createMemory } from "./arena.ts";
-import { KernelModel } from "./model.ts";
+
+import { Arena, createMemory } from "../src/engine/kernels/arena.ts";
+import { KernelModel } from "../src/engine/kernels/model.ts";
 import {
   headMajorCache,
   packedBytes,
@@ -17,8 +14,22 @@ import {
   packTernaryCodes,
   paddedCols,
   paddedRows,
-} from "./pack.ts";
-import { instantiateKernels, type KernelBuild, loadKernelModule } from "./wasm-module.ts";
+} from "../src/engine/kernels/pack.ts";
+import {
+  instantiateKernels,
+  type KernelBuild,
+  loadKernelModule,
+} from "../src/engine/kernels/wasm-module.ts";
+import type { BitNetConfig } from "../src/engine/model/config.ts";
+import { ReferenceModel } from "../src/engine/model/forward.ts";
+import {
+  attention,
+  matVec,
+  quantizeActivations,
+  rmsNorm,
+  ternaryDots,
+} from "../src/engine/ops/reference.ts";
+import { mulberry32, randomBitNetWeights, smallConfig } from "./random-weights.ts";
 
 const conformanceModel: BitNetConfig = smallConfig({
   layers: 2,

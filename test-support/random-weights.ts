@@ -1,5 +1,5 @@
-import type { BitNetConfig } from "./config.ts";
-import type { BitNetWeights, LayerWeights, TernaryMatrix } from "./weights.ts";
+import type { BitNetConfig } from "../src/engine/model/config.ts";
+import type { BitNetWeights, LayerWeights, TernaryMatrix } from "../src/engine/model/weights.ts";
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). Deterministic across platforms. */
 export function mulberry32(seed: number): () => number {

@@ -61,7 +61,13 @@ const builds = [
 await mkdir(outDir, { recursive: true });
 for (const build of builds) {
   const outFile = join(outDir, `${build.name}.wasm`);
-  const { error, stderr } = await asc.main([build.source, "-o", outFile, ...common, ...build.flags]);
+  const { error, stderr } = await asc.main([
+    build.source,
+    "-o",
+    outFile,
+    ...common,
+    ...build.flags,
+  ]);
   if (error) {
     console.error(stderr.toString());
     throw new Error(`AssemblyScript failed to build ${build.name}: ${error.message}`);

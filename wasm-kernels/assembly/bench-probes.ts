@@ -8,7 +8,7 @@
  */
 export function stream_read(chunkBegin: i32, chunkEnd: i32, base: usize, out: usize): void {
   for (let c = chunkBegin; c < chunkEnd; c++) {
-    const p = base + (<usize>c << 16);
+    const p = base + ((<usize>c) << 16);
     let a0 = i32x4.splat(0);
     let a1 = i32x4.splat(0);
     let a2 = i32x4.splat(0);
@@ -19,6 +19,6 @@ export function stream_read(chunkBegin: i32, chunkEnd: i32, base: usize, out: us
       a2 = v128.xor(a2, v128.load(p + i, 32));
       a3 = v128.xor(a3, v128.load(p + i, 48));
     }
-    v128.store(out + (<usize>c << 4), v128.xor(v128.xor(a0, a1), v128.xor(a2, a3)));
+    v128.store(out + ((<usize>c) << 4), v128.xor(v128.xor(a0, a1), v128.xor(a2, a3)));
   }
 }

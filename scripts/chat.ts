@@ -27,7 +27,7 @@ import {
   rawPromptTokens,
 } from "../src/engine/generate/index.ts";
 import { readGgufHeader } from "../src/engine/gguf/index.ts";
-import { loadKernelWeights } from "../src/engine/kernels/load-gguf.ts";
+import { loadKernelWeights } from "../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
 import { ReferenceModel } from "../src/engine/reference/forward.ts";
 import { loadBitNetWeights } from "../src/engine/reference/load-weights.ts";

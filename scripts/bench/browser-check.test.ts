@@ -1,5 +1,5 @@
 // Both kernel builds in Chromium (which runs relaxed SIMD natively): the conformance
-// checks of src/engine/kernels/conformance.ts in a cross-origin isolated page's Worker,
+// checks of test-support/conformance.ts in a cross-origin isolated page's Worker,
 // on one thread and on two (shared memory, nested Workers).
 import { describe, expect, it } from "vitest";
 import { hasChromium, runBenchPage } from "./browser-page.ts";

@@ -3,13 +3,14 @@
 // Matrices are replicated past the caches so that weights stream from memory as in
 // decoding. Figures: G multiply-adds/s and GB/s of weight bytes; median of 7.
 import { Arena, createMemory } from "../../src/engine/kernels/arena.ts";
+import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
 import {
   instantiateKernels,
   type KernelBuild,
   loadKernelModule,
-} from "../../src/engine/kernels/loader.ts";
-import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
+} from "../../src/engine/kernels/wasm-module.ts";
 import { ternaryDots } from "../../src/engine/reference/ops.ts";
+import { compileBenchWasm } from "./bench-wasm.ts";
 
 interface CandidateExports {
   lut_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
@@ -25,17 +26,12 @@ interface CandidateExports {
   mask_dots4(rows: number, w: number, stride: number, x: number, xSum: number, out: number): void;
 }
 
-async function candidateModule(build: KernelBuild): Promise<WebAssembly.Module> {
-  const url =
+function candidateModule(build: KernelBuild): Promise<WebAssembly.Module> {
+  return compileBenchWasm(
     build === "relaxed-simd"
       ? new URL("../../wasm-kernels/build/candidates-relaxed.wasm", import.meta.url)
-      : new URL("../../wasm-kernels/build/candidates-simd128.wasm", import.meta.url);
-  if (url.protocol === "file:") {
-    const fsName = "node:fs/promises";
-    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import("node:fs/promises");
-    return WebAssembly.compile(await fs.readFile(url));
-  }
-  return WebAssembly.compile(await (await fetch(url)).arrayBuffer());
+      : new URL("../../wasm-kernels/build/candidates-simd128.wasm", import.meta.url),
+  );
 }
 
 /** Codes (rows × cols, rows a multiple of 16, cols of 4) in lut_dots's layout. */

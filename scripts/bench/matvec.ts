@@ -3,12 +3,12 @@
 // Run: npx tsx scripts/bench/matvec.ts [simd128|relaxed-simd]
 // (relaxed needs: node --experimental-wasm-relaxed-simd --import tsx scripts/bench/matvec.ts relaxed-simd)
 import { Arena, createMemory } from "../../src/engine/kernels/arena.ts";
+import { packedStride, paddedCols } from "../../src/engine/kernels/pack.ts";
 import {
   instantiateKernels,
   type KernelBuild,
   loadKernelModule,
-} from "../../src/engine/kernels/loader.ts";
-import { packedStride, paddedCols } from "../../src/engine/kernels/pack.ts";
+} from "../../src/engine/kernels/wasm-module.ts";
 
 const build = (process.argv[2] ?? "simd128") as KernelBuild;
 const rows = Number(process.argv[3] ?? 2560);

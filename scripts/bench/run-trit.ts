@@ -1,8 +1,9 @@
 // One benchmark run of Trit's engine in this JavaScript context (Node here; the browser
 // page runs the same function in a Worker). Prints nothing; returns the figures.
-import { loadKernelWeights } from "../../src/engine/kernels/load-gguf.ts";
-import type { KernelBuild } from "../../src/engine/kernels/loader.ts";
+import { loadKernelWeights } from "../../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../../src/engine/kernels/model.ts";
+import type { KernelBuild } from "../../src/engine/kernels/wasm-module.ts";
+import { bytesPerToken, measureReadBandwidth } from "./roofline.ts";
 
 export interface BenchParams {
   threads: number;
@@ -82,10 +83,10 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
       stepTimes.push((performance.now() - t) / 1000);
       token = argmax(logits);
     }
-    model.measureReadBandwidth(2); // warm-up
-    const bandwidth = model.measureReadBandwidth(9);
+    const bandwidth = await measureReadBandwidth(model, 9);
+    const bytes = bytesPerToken(model.config, model.headFormat);
     const decode = 1 / median(stepTimes);
-    const decodeGbS = (decode * model.bytesPerToken) / 1e9;
+    const decodeGbS = (decode * bytes) / 1e9;
     return {
       build: model.build,
       threads: model.threads,
@@ -94,7 +95,7 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
       prefill_tok_s: p.promptTokens / median(prefillTimes),
       decode_tok_s: decode,
       decode_mean_tok_s: p.genTokens / stepTimes.reduce((a, b) => a + b, 0),
-      bytes_per_token: model.bytesPerToken,
+      bytes_per_token: bytes,
       decode_gb_s: decodeGbS,
       bandwidth_gb_s: bandwidth,
       roofline_fraction: decodeGbS / bandwidth,

@@ -28,12 +28,15 @@ export function lut_dots(groups: i32, w: usize, quads: i32, tables: usize, out: 
       let aH0 = i16x8.splat(0);
       let aH1 = i16x8.splat(0);
       for (let q = start; q < end; q++) {
-        const v = v128.load(wg + (<usize>q << 4));
+        const v = v128.load(wg + ((<usize>q) << 4));
         const lo = v128.and(v, m);
         const hi = v128.and(i16x8.shr_u(v, 4), m);
-        const t = tables + (<usize>q << 6);
+        const t = tables + ((<usize>q) << 6);
         const sL = i8x16.add(i8x16.swizzle(v128.load(t), lo), i8x16.swizzle(v128.load(t, 32), hi));
-        const sH = i8x16.add(i8x16.swizzle(v128.load(t, 16), lo), i8x16.swizzle(v128.load(t, 48), hi));
+        const sH = i8x16.add(
+          i8x16.swizzle(v128.load(t, 16), lo),
+          i8x16.swizzle(v128.load(t, 48), hi),
+        );
         aL0 = i16x8.add(aL0, i16x8.extend_low_i8x16_s(sL));
         aL1 = i16x8.add(aL1, i16x8.extend_high_i8x16_s(sL));
         aH0 = i16x8.add(aH0, i16x8.extend_low_i8x16_s(sH));
@@ -48,7 +51,7 @@ export function lut_dots(groups: i32, w: usize, quads: i32, tables: usize, out: 
       h2 = i32x4.add(h2, i32x4.extend_low_i16x8_s(aH1));
       h3 = i32x4.add(h3, i32x4.extend_high_i16x8_s(aH1));
     }
-    const o = out + (<usize>g << 6);
+    const o = out + ((<usize>g) << 6);
     v128.store(o, i32x4.add(l0, i32x4.shl(h0, 4)));
     v128.store(o, i32x4.add(l1, i32x4.shl(h1, 4)), 16);
     v128.store(o, i32x4.add(l2, i32x4.shl(h2, 4)), 32);
@@ -65,7 +68,7 @@ export function lut_tables(x: usize, cols: i32, tables: usize): void {
     const bl = b & 15;
     const ah = a >> 4;
     const bh = b >> 4;
-    const t = tables + (<usize>p << 5);
+    const t = tables + ((<usize>p) << 5);
     for (let idx = 0; idx < 16; idx++) {
       const c0 = idx & 3;
       const c1 = idx >> 2;
@@ -80,45 +83,84 @@ export function lut_tables(x: usize, cols: i32, tables: usize): void {
  * The shipped layout with i32x4.relaxed_dot_i8x16_i7x16_add_s (dot and widen in one
  * instruction): rows one at a time. Relaxed build only.
  */
-export function relaxed_add_dots(rows: i32, w: usize, stride: i32, x: usize, xSum: i32, out: usize): void {
+export function relaxed_add_dots(
+  rows: i32,
+  w: usize,
+  stride: i32,
+  x: usize,
+  xSum: i32,
+  out: usize,
+): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return;
   const m = i8x16.splat(3);
   const blocks = stride >> 5;
   for (let r = 0; r < rows; r++) {
     // rows in interleaved groups of four (kernels.ts)
-    const wr = w + <usize>(r & ~3) * <usize>stride + (<usize>(r & 3) << 5);
+    const wr = w + <usize>(r & ~3) * <usize>stride + ((<usize>(r & 3)) << 5);
     let a = i32x4.splat(0);
     let b2 = i32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const p0 = v128.load(wr + (<usize>b << 7));
-      const p1 = v128.load(wr + (<usize>b << 7), 16);
-      const xo = x + (<usize>b << 7);
+      const p0 = v128.load(wr + ((<usize>b) << 7));
+      const p1 = v128.load(wr + ((<usize>b) << 7), 16);
+      const xo = x + ((<usize>b) << 7);
       a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo), v128.and(i16x8.shr_u(p0, 6), m), a);
-      a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 32), v128.and(i16x8.shr_u(p0, 4), m), a);
-      a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 64), v128.and(i16x8.shr_u(p0, 2), m), a);
+      a = i32x4.relaxed_dot_i8x16_i7x16_add_s(
+        v128.load(xo, 32),
+        v128.and(i16x8.shr_u(p0, 4), m),
+        a,
+      );
+      a = i32x4.relaxed_dot_i8x16_i7x16_add_s(
+        v128.load(xo, 64),
+        v128.and(i16x8.shr_u(p0, 2), m),
+        a,
+      );
       a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 96), v128.and(p0, m), a);
-      b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 16), v128.and(i16x8.shr_u(p1, 6), m), b2);
-      b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 48), v128.and(i16x8.shr_u(p1, 4), m), b2);
-      b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 80), v128.and(i16x8.shr_u(p1, 2), m), b2);
+      b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(
+        v128.load(xo, 16),
+        v128.and(i16x8.shr_u(p1, 6), m),
+        b2,
+      );
+      b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(
+        v128.load(xo, 48),
+        v128.and(i16x8.shr_u(p1, 4), m),
+        b2,
+      );
+      b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(
+        v128.load(xo, 80),
+        v128.and(i16x8.shr_u(p1, 2), m),
+        b2,
+      );
       b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xo, 112), v128.and(p1, m), b2);
     }
     const s = i32x4.add(a, b2);
     store<i32>(
-      out + (<usize>r << 2),
-      i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3) - xSum,
+      out + ((<usize>r) << 2),
+      i32x4.extract_lane(s, 0) +
+        i32x4.extract_lane(s, 1) +
+        i32x4.extract_lane(s, 2) +
+        i32x4.extract_lane(s, 3) -
+        xSum,
     );
   }
 }
 
-/** i32x4.relaxed_dot_i8x16_i7x16_add_s (relaxed build; a no-op in SIMD128). */
-// @ts-ignore: decorator
-@inline function da(x: v128, c: v128, a: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, c, a);
-  return a;
-}
-// @ts-ignore: decorator
-@inline function hs(v: v128): i32 {
-  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+// Inlined helpers are static methods: TypeScript syntax (which biome parses) allows
+// decorators on methods, not on functions.
+class Masked {
+  /** i32x4.relaxed_dot_i8x16_i7x16_add_s (relaxed build; a no-op in SIMD128). */
+  @inline static da(x: v128, c: v128, a: v128): v128 {
+    if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, c, a);
+    return a;
+  }
+
+  @inline static hs(v: v128): i32 {
+    return (
+      i32x4.extract_lane(v, 0) +
+      i32x4.extract_lane(v, 1) +
+      i32x4.extract_lane(v, 2) +
+      i32x4.extract_lane(v, 3)
+    );
+  }
 }
 
 /**
@@ -127,7 +169,14 @@ export function relaxed_add_dots(rows: i32, w: usize, stride: i32, x: usize, xSu
  * accumulators per row, scaled back at the end: fewer shifts, more registers. Relaxed
  * build only.
  */
-export function mask_dots4(rows: i32, w: usize, stride: i32, x: usize, xSum: i32, out: usize): void {
+export function mask_dots4(
+  rows: i32,
+  w: usize,
+  stride: i32,
+  x: usize,
+  xSum: i32,
+  out: usize,
+): void {
   const blocks = stride >> 5;
   const s = <usize>stride;
   const m1 = i8x16.splat(0x03);
@@ -148,39 +197,39 @@ export function mask_dots4(rows: i32, w: usize, stride: i32, x: usize, xSum: i32
     let c2 = i32x4.splat(0);
     let c3 = i32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const off = <usize>b << 7;
+      const off = (<usize>b) << 7;
       for (let hb: usize = 0; hb < 32; hb += 16) {
-        const xo = x + (<usize>b << 7) + hb;
+        const xo = x + ((<usize>b) << 7) + hb;
         const x0 = v128.load(xo);
         const x1 = v128.load(xo, 32);
         const x2 = v128.load(xo, 64);
         const x3 = v128.load(xo, 96);
         let p = v128.load(g + off + hb);
-        a0 = da(x3, v128.and(p, m1), a0);
-        b0 = da(x2, v128.and(p, m4), b0);
-        c0 = da(x1, v128.and(p, m16), c0);
-        c0 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c0);
+        a0 = Masked.da(x3, v128.and(p, m1), a0);
+        b0 = Masked.da(x2, v128.and(p, m4), b0);
+        c0 = Masked.da(x1, v128.and(p, m16), c0);
+        c0 = Masked.da(x0, v128.and(i16x8.shr_u(p, 2), m16), c0);
         p = v128.load(g + off + hb, 32);
-        a1 = da(x3, v128.and(p, m1), a1);
-        b1 = da(x2, v128.and(p, m4), b1);
-        c1 = da(x1, v128.and(p, m16), c1);
-        c1 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c1);
+        a1 = Masked.da(x3, v128.and(p, m1), a1);
+        b1 = Masked.da(x2, v128.and(p, m4), b1);
+        c1 = Masked.da(x1, v128.and(p, m16), c1);
+        c1 = Masked.da(x0, v128.and(i16x8.shr_u(p, 2), m16), c1);
         p = v128.load(g + off + hb, 64);
-        a2 = da(x3, v128.and(p, m1), a2);
-        b2 = da(x2, v128.and(p, m4), b2);
-        c2 = da(x1, v128.and(p, m16), c2);
-        c2 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c2);
+        a2 = Masked.da(x3, v128.and(p, m1), a2);
+        b2 = Masked.da(x2, v128.and(p, m4), b2);
+        c2 = Masked.da(x1, v128.and(p, m16), c2);
+        c2 = Masked.da(x0, v128.and(i16x8.shr_u(p, 2), m16), c2);
         p = v128.load(g + off + hb, 96);
-        a3 = da(x3, v128.and(p, m1), a3);
-        b3 = da(x2, v128.and(p, m4), b3);
-        c3 = da(x1, v128.and(p, m16), c3);
-        c3 = da(x0, v128.and(i16x8.shr_u(p, 2), m16), c3);
+        a3 = Masked.da(x3, v128.and(p, m1), a3);
+        b3 = Masked.da(x2, v128.and(p, m4), b3);
+        c3 = Masked.da(x1, v128.and(p, m16), c3);
+        c3 = Masked.da(x0, v128.and(i16x8.shr_u(p, 2), m16), c3);
       }
     }
-    const o = out + (<usize>r << 2);
-    store<i32>(o, hs(a0) + (hs(b0) >> 2) + (hs(c0) >> 4) - xSum);
-    store<i32>(o, hs(a1) + (hs(b1) >> 2) + (hs(c1) >> 4) - xSum, 4);
-    store<i32>(o, hs(a2) + (hs(b2) >> 2) + (hs(c2) >> 4) - xSum, 8);
-    store<i32>(o, hs(a3) + (hs(b3) >> 2) + (hs(c3) >> 4) - xSum, 12);
+    const o = out + ((<usize>r) << 2);
+    store<i32>(o, Masked.hs(a0) + (Masked.hs(b0) >> 2) + (Masked.hs(c0) >> 4) - xSum);
+    store<i32>(o, Masked.hs(a1) + (Masked.hs(b1) >> 2) + (Masked.hs(c1) >> 4) - xSum, 4);
+    store<i32>(o, Masked.hs(a2) + (Masked.hs(b2) >> 2) + (Masked.hs(c2) >> 4) - xSum, 8);
+    store<i32>(o, Masked.hs(a3) + (Masked.hs(b3) >> 2) + (Masked.hs(c3) >> 4) - xSum, 12);
   }
 }

@@ -1,5 +1,5 @@
 // Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
-import { checkBuild } from "../../../src/engine/kernels/conformance.ts";
+import { checkBuild } from "../../../test-support/conformance.ts";
 import { benchKernels } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The tensors of a BitNet GGUF, checked against its config: what both weight loaders
- * (the reference's load-weights.ts and the kernels' load-gguf.ts) read, and the one place
+ * (the reference's load-weights.ts and the kernels' gguf-weights.ts) read, and the one place
  * that walks the layers in file order.
  */
 import {

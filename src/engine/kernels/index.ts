@@ -1,11 +1,6 @@
 /** The wasm engine's public API: load weights, create the model, run it. */
-export { checkBuild } from "./conformance.ts";
-export { type LoadKernelWeightsOptions, loadKernelWeights } from "./load-gguf.ts";
-export { type KernelBuild, pickBuild } from "./loader.ts";
-export {
-  type HeadFormat,
-  KernelModel,
-  type KernelModelOptions,
-  type KernelWeights,
-  type TernarySource,
-} from "./model.ts";
+export { type LoadKernelWeightsOptions, loadKernelWeights } from "./gguf-weights.ts";
+export type { HeadFormat } from "./head-formats.ts";
+export type { KernelWeights, TernarySource } from "./memory-layout.ts";
+export { KernelModel, type KernelModelOptions } from "./model.ts";
+export { type KernelBuild, pickBuild } from "./wasm-module.ts";

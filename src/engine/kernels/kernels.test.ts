@@ -18,12 +18,6 @@ import {
 } from "../reference/ops.ts";
 import { Arena, createMemory } from "./arena.ts";
 import {
-  instantiateKernels,
-  type KernelBuild,
-  type KernelExports,
-  loadKernelModule,
-} from "./loader.ts";
-import {
   headMajorCache,
   packedBytes,
   packedStride,
@@ -33,6 +27,12 @@ import {
   paddedCols,
   paddedRows,
 } from "./pack.ts";
+import {
+  instantiateKernels,
+  type KernelBuild,
+  type KernelExports,
+  loadKernelModule,
+} from "./wasm-module.ts";
 
 const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 let k: KernelExports;

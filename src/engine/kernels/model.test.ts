@@ -8,8 +8,8 @@ import type { ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights } from "../bitnet/weights.ts";
 import { roundToHalf } from "../gguf/index.ts";
 import { ReferenceModel } from "../reference/forward.ts";
-import type { KernelBuild } from "./loader.ts";
 import { KernelModel } from "./model.ts";
+import type { KernelBuild } from "./wasm-module.ts";
 
 const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 

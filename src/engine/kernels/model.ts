@@ -2,7 +2,8 @@
  * The fast BitNet forward pass: the reference's steps (src/engine/reference/forward.ts, same
  * names, same order) on the wasm kernels, with every buffer in one wasm memory that the
  * thread pool shares. Weights are repacked once at load; a forward pass allocates no
- * wasm memory.
+ * wasm memory. Where buffers live: memory-layout.ts; the head's formats: head-formats.ts;
+ * threads or one: thread-mode.ts.
  *
  *   const model = await KernelModel.create(await loadKernelWeights(blob), {
  *     threads: KernelModel.defaultThreads(), maxPositions: 4096 });
@@ -14,18 +15,25 @@
 
 import type { BitNetConfig } from "../bitnet/config.ts";
 import type { ForwardModel } from "../bitnet/forward-model.ts";
-import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
-import { floatToHalf, halfToFloat } from "../gguf/index.ts";
+import type { BitNetWeights } from "../bitnet/weights.ts";
 import { Arena, createMemory } from "./arena.ts";
+import type { Head, HeadFormat } from "./head-formats.ts";
+import {
+  type KernelWeights,
+  type LayerLayout,
+  layOutMemory,
+  type PackedLinear,
+  type Scratch,
+} from "./memory-layout.ts";
+import { KernelPool, type RangeArgs } from "./pool.ts";
+import { defaultThreads, ThreadModeTuner } from "./thread-mode.ts";
 import {
   instantiateKernels,
   type KernelBuild,
   type KernelExports,
   type KernelModule,
   loadKernelModule,
-} from "./loader.ts";
-import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
-import { KernelPool } from "./pool.ts";
+} from "./wasm-module.ts";
 
 export interface KernelModelOptions {
   /** Kernel threads (1 = no workers; more need SharedArrayBuffer). Default 1. */
@@ -45,77 +53,6 @@ export interface KernelModelOptions {
   attentionPoolMin?: number;
 }
 
-/**
- * One or more ternary matrices with the same input, stacked row-wise in one packed block,
- * each padded to whole groups of four rows (see pack.ts).
- */
-export interface PackedLinear {
-  ptr: number;
-  /** All rows, with each part's padding. */
-  rows: number;
-  cols: number;
-  stride: number;
-  /** Each stacked matrix: its first row in the block, its rows and its scale, in order. */
-  parts: { first: number; rows: number; scale: number }[];
-}
-
-/** Where a ternary linear comes from: plain codes, or bytes already in kernel layout. */
-export type TernarySource =
-  | TernaryMatrix
-  | {
-      rows: number;
-      cols: number;
-      /**
-       * Reads the tensor, writes it into `dst` in kernel layout and returns its scale.
-       * Called one tensor at a time after the memory is laid out, so a loader can stream
-       * a file into wasm memory without holding a second copy of the model.
-       */
-      load: (dst: Uint8Array) => Promise<number>;
-    };
-
-/** An f16 token embedding read a block of rows at a time (see TernarySource's load). */
-export interface EmbeddingHalfRows {
-  /** vocab × hidden. */
-  length: number;
-  readRows(first: number, count: number): Promise<Uint16Array>;
-}
-
-/** The weights the fast engine loads: the reference's, or repack-ready sources. */
-export interface KernelWeights {
-  config: BitNetConfig;
-  /** vocab × hidden: f32 values, or raw f16 bits (the published file's token_embd). */
-  tokenEmbedding: Float32Array | Uint16Array | EmbeddingHalfRows;
-  outputNorm: Float32Array;
-  layers: {
-    attnNorm: Float32Array;
-    wq: TernarySource;
-    wk: TernarySource;
-    wv: TernarySource;
-    attnSubNorm: Float32Array;
-    wo: TernarySource;
-    ffnNorm: Float32Array;
-    wGate: TernarySource;
-    wUp: TernarySource;
-    ffnSubNorm: Float32Array;
-    wDown: TernarySource;
-  }[];
-}
-
-interface LayerPtrs {
-  attnNorm: number;
-  qkv: PackedLinear;
-  attnSubNorm: number;
-  wo: PackedLinear;
-  ffnNorm: number;
-  gateUp: PackedLinear;
-  ffnSubNorm: number;
-  down: PackedLinear;
-  keyCache: number;
-  valueCache: number;
-}
-
-export type HeadFormat = "f16" | "f32" | "int8";
-
 export class KernelModel implements ForwardModel {
   readonly config: BitNetConfig;
   readonly maxPositions: number;
@@ -123,60 +60,23 @@ export class KernelModel implements ForwardModel {
   readonly threads: number;
   /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
   readonly exactHead: "f16" | "f32";
-  private useInt8Head = false;
   /** The ternary kernels' dotAdd argument (see KernelModule.dotAdd). */
   private readonly dotAdd: 0 | 1;
 
   private readonly k: KernelExports;
-  private readonly layers: LayerPtrs[] = [];
+  private readonly head: Head;
+  private readonly layers: LayerLayout[];
   private readonly outputNorm: number;
-  private readonly head: number;
-  private headI8 = 0;
-  private headI8Scales = 0;
-  private bandwidthOut = 0;
-  /** The last three decode step times (ms) with all threads [0] and with one [1]. */
-  private readonly stepMs: number[][] = [[], []];
-  private steps = 0;
-
-  /** A mode's step time: the median of its last three (one outlier either way is ignored). */
-  private stepTime(mode: 0 | 1): number {
-    const t = [...this.stepMs[mode]].sort((a, b) => a - b);
-    if (t.length === 0) return Number.POSITIVE_INFINITY;
-    return t.length === 2 ? (t[0] + t[1]) / 2 : t[(t.length - 1) >> 1];
-  }
-  private readonly hiddenPad: number;
-  private readonly maxBatch: number;
-  private readonly attentionPoolMin: number;
-  // scratch, each sized for maxBatch tokens
-  private readonly s: Record<
-    | "x"
-    | "xb"
-    | "xb2"
-    | "q"
-    | "k"
-    | "v"
-    | "att"
-    | "hb"
-    | "hb2"
-    | "xq"
-    | "xsum"
-    | "xscale"
-    | "dots"
-    | "scores"
-    | "cosSin"
-    | "xh"
-    | "xhq"
-    | "xhPrep"
-    | "xhsum"
-    | "logits",
-    number
-  >;
+  private readonly s: Scratch;
   private readonly xqStride: number;
   private readonly dotsStride: number;
+  private readonly maxBatch: number;
+  private readonly attentionPoolMin: number;
+  private readonly tuner: ThreadModeTuner;
   private logitsView: Float32Array;
   private readonly ropeFreqs: Float64Array;
-  /** Weight reads the constructor laid out memory for; create() runs them in order. */
-  private pendingLoads: (() => Promise<void>)[] = [];
+  /** Weight reads the layout left to do; create() runs them in order. */
+  private pendingLoads: (() => Promise<void>)[];
 
   private constructor(
     readonly arena: Arena,
@@ -191,133 +91,24 @@ export class KernelModel implements ForwardModel {
     this.dotAdd = module.dotAdd ? 1 : 0;
     this.threads = pool.threads;
     this.k = pool.exports;
+    this.tuner = new ThreadModeTuner(pool);
     this.maxPositions = options.maxPositions ?? c.contextLength;
     this.maxBatch = options.maxBatch ?? 32;
     this.attentionPoolMin = options.attentionPoolMin ?? 1 << 16;
-    checkShapes(c, weights, this.maxPositions, this.maxBatch);
-    const a = arena;
-    const qDim = c.heads * c.headDim;
-    const kvDim = c.kvHeads * c.headDim;
-    this.hiddenPad = Math.ceil(c.hidden / 16) * 16;
-
-    const floats = (v: Float32Array) => {
-      const p = a.alloc(v.length * 4);
-      a.f32(p, v.length).set(v);
-      return p;
-    };
-    const linear = (parts: TernarySource[]): PackedLinear => {
-      const cols = parts[0].cols;
-      const stride = packedStride(cols);
-      const rows = parts.reduce((n, m) => n + paddedRows(m.rows), 0);
-      const ptr = a.alloc(rows * stride, 64);
-      const packed: PackedLinear = { ptr, rows, cols, stride, parts: [] };
-      let row = 0;
-      for (const m of parts) {
-        const at = ptr + row * stride;
-        const bytes = packedBytes(m.rows, m.cols);
-        const part = { first: row, rows: m.rows, scale: 0 };
-        packed.parts.push(part);
-        if ("codes" in m) {
-          packTernaryCodes(a.u8(at, bytes), m.codes, m.rows, m.cols);
-          part.scale = m.scale;
-        } else {
-          // a view made now could be detached by a later memory.grow: make it when loading
-          this.pendingLoads.push(async () => {
-            part.scale = await m.load(a.u8(at, bytes));
-          });
-        }
-        row += paddedRows(m.rows);
-      }
-      return packed;
-    };
-
-    // head first: the biggest block, and the embedding lookup reads it
-    const emb = weights.tokenEmbedding;
-    let halves: Uint16Array | undefined;
-    if (emb instanceof Uint16Array) halves = emb;
-    else if (emb instanceof Float32Array) halves = toHalvesIfExact(emb);
-    this.exactHead = halves || !(emb instanceof Float32Array) ? "f16" : "f32";
-    if (!(emb instanceof Float32Array || emb instanceof Uint16Array)) {
-      const head = a.alloc(c.vocab * this.hiddenPad * 2);
-      this.head = head;
-      this.pendingLoads.push(async () => {
-        const block = 4096; // rows per read: 20 MiB at the 2B4T width
-        for (let first = 0; first < c.vocab; first += block) {
-          const count = Math.min(block, c.vocab - first);
-          const rows = await emb.readRows(first, count);
-          const dst = a.u16(head, c.vocab * this.hiddenPad);
-          for (let r = 0; r < count; r++) {
-            dst.set(rows.subarray(r * c.hidden, (r + 1) * c.hidden), (first + r) * this.hiddenPad);
-          }
-        }
-      });
-    } else if (halves) {
-      this.head = a.alloc(c.vocab * this.hiddenPad * 2);
-      const dst = a.u16(this.head, c.vocab * this.hiddenPad);
-      for (let r = 0; r < c.vocab; r++) {
-        dst.set(halves.subarray(r * c.hidden, (r + 1) * c.hidden), r * this.hiddenPad);
-      }
-    } else {
-      const f = emb as Float32Array;
-      this.head = a.alloc(c.vocab * this.hiddenPad * 4);
-      const dst = a.f32(this.head, c.vocab * this.hiddenPad);
-      for (let r = 0; r < c.vocab; r++) {
-        dst.set(f.subarray(r * c.hidden, (r + 1) * c.hidden), r * this.hiddenPad);
-      }
-    }
-
-    for (const l of weights.layers) {
-      this.layers.push({
-        attnNorm: floats(l.attnNorm),
-        qkv: linear([l.wq, l.wk, l.wv]),
-        attnSubNorm: floats(l.attnSubNorm),
-        wo: linear([l.wo]),
-        ffnNorm: floats(l.ffnNorm),
-        gateUp: linear([l.wGate, l.wUp]),
-        ffnSubNorm: floats(l.ffnSubNorm),
-        down: linear([l.wDown]),
-        keyCache: a.alloc(this.maxPositions * kvDim * 4),
-        valueCache: a.alloc(this.maxPositions * kvDim * 4),
-      });
-    }
-    this.outputNorm = floats(weights.outputNorm);
-
-    const B = this.maxBatch;
-    this.xqStride = Math.max(paddedCols(c.hidden), paddedCols(qDim), paddedCols(c.ffn));
-    // the widest stacked linear, rows padded as packed
-    this.dotsStride = Math.max(
-      paddedRows(qDim) + 2 * paddedRows(kvDim),
-      paddedRows(c.hidden),
-      2 * paddedRows(c.ffn),
-    );
-    const f32 = (n: number) => a.alloc(n * 4);
-    this.s = {
-      x: f32(B * c.hidden),
-      xb: f32(B * c.hidden),
-      xb2: f32(B * c.hidden),
-      q: f32(B * qDim),
-      k: f32(B * kvDim),
-      v: f32(B * kvDim),
-      att: f32(B * qDim),
-      hb: f32(B * c.ffn),
-      hb2: f32(B * c.ffn),
-      xq: a.alloc(B * this.xqStride),
-      xsum: a.alloc(B * 4),
-      xscale: a.alloc(B * 8),
-      dots: a.alloc(B * this.dotsStride * 4),
-      scores: f32(c.heads * this.maxPositions),
-      cosSin: a.alloc(B * c.headDim * 8),
-      xh: f32(this.hiddenPad),
-      xhq: a.alloc(this.hiddenPad),
-      xhPrep: a.alloc(this.hiddenPad * 4),
-      xhsum: a.alloc(4),
-      logits: f32(c.vocab),
-    };
+    const layout = layOutMemory(arena, weights, this.maxPositions, this.maxBatch);
+    this.head = layout.head;
+    this.exactHead = layout.head.exact;
+    this.layers = layout.layers;
+    this.outputNorm = layout.outputNorm;
+    this.s = layout.scratch;
+    this.xqStride = layout.xqStride;
+    this.dotsStride = layout.dotsStride;
+    this.pendingLoads = layout.loads;
     this.ropeFreqs = Float64Array.from(
       { length: c.headDim / 2 },
       (_, i) => c.ropeTheta ** (-(2 * i) / c.headDim),
     );
-    this.logitsView = a.f32(this.s.logits, c.vocab);
+    this.logitsView = arena.f32(this.s.logits, c.vocab);
   }
 
   /** Runs the weight reads the constructor laid out, one at a time, in file order. */
@@ -326,17 +117,9 @@ export class KernelModel implements ForwardModel {
     this.pendingLoads = [];
   }
 
-  /**
-   * Threads to use here: the cores the runtime reports (at most 4: decoding is bound by
-   * memory bandwidth, which two to four cores saturate) when SharedArrayBuffer is usable
-   * (a cross-origin isolated page, a worker of one, or Node), else 1.
-   */
+  /** Threads to use here (see thread-mode.ts). */
   static defaultThreads(): number {
-    const isolated =
-      globalThis.crossOriginIsolated === true ||
-      (typeof process !== "undefined" && typeof process.versions?.node === "string");
-    if (!isolated || typeof SharedArrayBuffer !== "function") return 1;
-    return Math.max(1, Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1));
+    return defaultThreads();
   }
 
   /** Loads the kernels, starts the threads and repacks the weights into wasm memory. */
@@ -369,7 +152,7 @@ export class KernelModel implements ForwardModel {
 
   /** Which head the logits come from. */
   get headFormat(): HeadFormat {
-    return this.useInt8Head ? "int8" : this.exactHead;
+    return this.head.format;
   }
 
   /**
@@ -377,68 +160,26 @@ export class KernelModel implements ForwardModel {
    * absmax) is made the first time it is switched on: half the bytes of f16 per token.
    */
   setInt8Head(on: boolean): void {
-    if (on && this.headI8 === 0) {
-      this.makeInt8Head();
-      // the memory may have grown, which detaches views of a plain (unshared) memory
-      this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
-    }
-    this.useInt8Head = on;
+    this.head.setInt8(on);
   }
 
-  private makeInt8Head(): void {
-    const c = this.config;
-    const a = this.arena;
-    const cols = this.hiddenPad;
-    const ptr = a.alloc(c.vocab * cols, 64);
-    const scalesPtr = a.alloc(c.vocab * 4);
-    const q = a.i8(ptr, c.vocab * cols);
-    const scales = a.f32(scalesPtr, c.vocab);
-    const row = new Float32Array(cols);
-    const src16 = this.exactHead === "f16" ? a.u16(this.head, c.vocab * cols) : undefined;
-    const src32 = this.exactHead === "f32" ? a.f32(this.head, c.vocab * cols) : undefined;
-    for (let r = 0; r < c.vocab; r++) {
-      let max = 0;
-      for (let i = 0; i < cols; i++) {
-        row[i] = src16 ? halfToFloat(src16[r * cols + i]) : (src32 as Float32Array)[r * cols + i];
-        max = Math.max(max, Math.abs(row[i]));
-      }
-      const scale = max > 0 ? max / 127 : 1;
-      scales[r] = scale;
-      for (let i = 0; i < cols; i++) q[r * cols + i] = Math.round(row[i] / scale);
+  /**
+   * The logits buffer, renewed when a memory.grow detached the old view (a plain,
+   * unshared memory: the int8 head copy, or anything allocated in the arena later).
+   */
+  private logits(): Float32Array {
+    if (this.logitsView.length === 0) {
+      this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
     }
-    this.headI8 = ptr;
-    this.headI8Scales = scalesPtr;
+    return this.logitsView;
   }
 
   forward(token: number, pos: number): Float32Array {
     this.checkToken(token);
     this.checkPosition(pos, 1);
-    if (this.threads === 1) {
-      this.run([token], pos, true);
-      return this.logitsView;
-    }
-    // Threads or not: when other processes hold the cores, one thread can be 2× faster
-    // than two (spinning threads wait on a peer the OS has descheduled). Decode steps
-    // are timed in both modes; the faster one runs, and the other is tried for one step
-    // in every 64 (from the third step on) to follow the machine's load. (Two in 32 cost
-    // 6% of the mean decode speed on an idle machine.)
-    const preferSolo = this.stepTime(1) < this.stepTime(0);
-    const explore = this.steps % 64 === 2;
-    const solo = explore ? !preferSolo : preferSolo;
-    this.pool.solo = solo;
-    const t0 = performance.now();
-    this.run([token], pos, true);
-    const times = this.stepMs[solo ? 1 : 0];
-    times.push(performance.now() - t0);
-    if (times.length > 3) times.shift();
-    this.steps++;
-    this.pool.solo = this.stepTime(1) < this.stepTime(0);
-    return this.logitsView;
-  }
-
-  /** Whether the last decode steps found one thread faster than all (busy machine). */
-  get runningSolo(): boolean {
-    return this.pool.solo;
+    if (this.threads === 1) this.run([token], pos, true);
+    else this.tuner.step(() => this.run([token], pos, true));
+    return this.logits();
   }
 
   /**
@@ -456,45 +197,11 @@ export class KernelModel implements ForwardModel {
       );
       this.run(chunk, startPos + i, i + chunk.length === tokens.length);
     }
-    return this.logitsView;
+    return this.logits();
   }
 
   reset(): void {
     // Attention reads only positions 0..pos, all written before they are read.
-  }
-
-  /**
-   * Read bandwidth in GB/s of this engine's threads (v128 loads, split like a matvec),
-   * streaming the engine's own memory, which is mostly weights: the benchmark's roofline.
-   * The best of `repeats` passes (other load on the machine only ever lowers it).
-   */
-  measureReadBandwidth(repeats = 5): number {
-    const chunks = Math.floor((this.arena.used - 65536) / 65536) - 8;
-    if (this.bandwidthOut === 0) {
-      this.bandwidthOut = this.arena.alloc(chunks * 16 + 64);
-      this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
-    }
-    let best = 0;
-    const solo = this.pool.solo;
-    this.pool.solo = false;
-    for (let i = 0; i < repeats; i++) {
-      const t0 = performance.now();
-      this.pool.run("stream_read", 0, chunks, 1, [65536, this.bandwidthOut]);
-      best = Math.max(best, (chunks * 65536) / ((performance.now() - t0) / 1000) / 1e9);
-    }
-    this.pool.solo = solo;
-    return best;
-  }
-
-  /** Bytes of weights one decoded token streams: ternary linears and the head in use. */
-  get bytesPerToken(): number {
-    let bytes = 0;
-    for (const l of this.layers) {
-      for (const w of [l.qkv, l.wo, l.gateUp, l.down]) bytes += w.rows * w.stride;
-    }
-    const c = this.config;
-    const headBytes = this.useInt8Head ? 1 : this.exactHead === "f16" ? 2 : 4;
-    return bytes + c.vocab * this.hiddenPad * headBytes;
   }
 
   /** Stops the kernel threads. */
@@ -591,17 +298,6 @@ export class KernelModel implements ForwardModel {
     }
   }
 
-  private embed(token: number, dst: number) {
-    const c = this.config;
-    const out = this.arena.f32(dst, c.hidden);
-    if (this.exactHead === "f16") {
-      const row = this.arena.u16(this.head + token * this.hiddenPad * 2, c.hidden);
-      for (let i = 0; i < c.hidden; i++) out[i] = halfToFloat(row[i]);
-    } else {
-      out.set(this.arena.f32(this.head + token * this.hiddenPad * 4, c.hidden));
-    }
-  }
-
   /** The forward pass for `tokens` at positions pos.. (one batch); logits of the last. */
   private run(tokens: number[], pos: number, wantLogits: boolean) {
     const c = this.config;
@@ -613,7 +309,7 @@ export class KernelModel implements ForwardModel {
     const relu2 = c.activation === "relu2" ? 1 : 0;
 
     // token embedding
-    for (let t = 0; t < T; t++) this.embed(tokens[t], s.x + t * H);
+    for (let t = 0; t < T; t++) this.head.embed(tokens[t], s.x + t * H);
     this.setRope(pos, T);
 
     for (const w of this.layers) {
@@ -640,7 +336,7 @@ export class KernelModel implements ForwardModel {
 
       // grouped-query attention over positions 0..pos + t; short contexts stay on this
       // thread (a pool round trip costs more than the work)
-      const attnArgs = [
+      const attnArgs: RangeArgs<KernelExports["attention_tokens"]> = [
         s.att,
         s.q,
         w.keyCache,
@@ -655,7 +351,7 @@ export class KernelModel implements ForwardModel {
         this.maxPositions,
       ];
       if ((pos + T) * T * qDim < this.attentionPoolMin) {
-        (k.attention_tokens as (...a: number[]) => void)(0, c.heads, ...attnArgs);
+        k.attention_tokens(0, c.heads, ...attnArgs);
       } else this.pool.run("attention_tokens", 0, c.heads, 1, attnArgs);
 
       // attn_sub_norm, then the output projection
@@ -685,80 +381,6 @@ export class KernelModel implements ForwardModel {
     k.rms_norm(s.xh, s.x + (T - 1) * H, this.outputNorm, c.hidden, c.normEps);
 
     // tied output head
-    if (this.useInt8Head) {
-      const xScale = k.quantize(s.xhq, s.xh, c.hidden, this.hiddenPad, s.xhsum);
-      k.prep_head_i8(s.xhPrep, s.xhq, this.hiddenPad);
-      this.pool.run("head_i8", 0, c.vocab, 16, [
-        this.headI8,
-        this.hiddenPad,
-        this.headI8Scales,
-        s.xhPrep,
-        xScale,
-        s.logits,
-      ]);
-    } else if (this.exactHead === "f16") {
-      const outScale = k.prep_head_f16(s.xhPrep, s.xh, this.hiddenPad);
-      this.pool.run("head_f16", 0, c.vocab, 16, [
-        this.head,
-        this.hiddenPad,
-        s.xhPrep,
-        outScale,
-        s.logits,
-      ]);
-    } else {
-      this.pool.run("head_f32", 0, c.vocab, 16, [this.head, this.hiddenPad, s.xh, s.logits]);
-    }
+    this.head.logits(this.pool, s);
   }
-}
-
-/** The embedding as f16 bits when every value is exactly a half (so f16 loses nothing). */
-function toHalvesIfExact(values: Float32Array): Uint16Array | undefined {
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const h = floatToHalf(values[i]);
-    if (halfToFloat(h) !== values[i]) return undefined;
-    out[i] = h;
-  }
-  return out;
-}
-
-function checkShapes(c: BitNetConfig, w: KernelWeights, maxPositions: number, maxBatch: number) {
-  if (c.headDim % 4 !== 0 || c.headDim * c.heads <= 0) {
-    throw new Error(`The kernels need a head dimension that is a multiple of 4, got ${c.headDim}.`);
-  }
-  if (c.heads % c.kvHeads !== 0) {
-    throw new Error(`${c.heads} attention heads do not split into ${c.kvHeads} KV head groups.`);
-  }
-  if (!Number.isInteger(maxPositions) || maxPositions < 1 || maxPositions > c.contextLength) {
-    throw new Error(
-      `The KV cache size must be 1..${c.contextLength} positions, got ${maxPositions}.`,
-    );
-  }
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new Error(`The prefill batch must be a whole number ≥ 1, got ${maxBatch}.`);
-  }
-  if (w.layers.length !== c.layers) {
-    throw new Error(`The config has ${c.layers} layers but the weights have ${w.layers.length}.`);
-  }
-  if (w.tokenEmbedding.length !== c.vocab * c.hidden) {
-    throw new Error(
-      `The token embedding has ${w.tokenEmbedding.length} values; vocab × hidden is ${c.vocab * c.hidden}.`,
-    );
-  }
-  const qDim = c.heads * c.headDim;
-  const kvDim = c.kvHeads * c.headDim;
-  const expect = (name: string, m: TernarySource, rows: number, cols: number) => {
-    if (m.rows !== rows || m.cols !== cols) {
-      throw new Error(`${name} is ${m.rows}×${m.cols}; the config needs ${rows}×${cols}.`);
-    }
-  };
-  w.layers.forEach((l, i) => {
-    expect(`Layer ${i} wq`, l.wq, qDim, c.hidden);
-    expect(`Layer ${i} wk`, l.wk, kvDim, c.hidden);
-    expect(`Layer ${i} wv`, l.wv, kvDim, c.hidden);
-    expect(`Layer ${i} wo`, l.wo, c.hidden, qDim);
-    expect(`Layer ${i} wGate`, l.wGate, c.ffn, c.hidden);
-    expect(`Layer ${i} wUp`, l.wUp, c.ffn, c.hidden);
-    expect(`Layer ${i} wDown`, l.wDown, c.hidden, c.ffn);
-  });
 }

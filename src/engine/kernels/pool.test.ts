@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { ternaryDots } from "../reference/ops.ts";
 import { Arena, createMemory } from "./arena.ts";
-import { instantiateKernels, loadKernelModule } from "./loader.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
 import { KernelPool } from "./pool.ts";
+import { instantiateKernels, loadKernelModule } from "./wasm-module.ts";
 
 const pools: KernelPool[] = [];
 afterAll(() => {

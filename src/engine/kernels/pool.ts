@@ -1,5 +1,4 @@
 import type { Arena } from "./arena.ts";
-import type { KernelExports, KernelModule } from "./loader.ts";
 import {
   ARGS_F64,
   CTRL,
@@ -11,6 +10,15 @@ import {
   TAG_MASK,
   TAG_SHIFT,
 } from "./poolProtocol.ts";
+import type { KernelExports, KernelModule } from "./wasm-module.ts";
+
+/** A kernel the pool can split: its first two parameters are a [begin, end) range. */
+// biome-ignore lint/suspicious/noExplicitAny: any parameter list after the range
+type RangeKernel = (begin: number, end: number, ...args: any[]) => unknown;
+/** A range kernel's parameters after the range: a wrong count or order fails tsc. */
+export type RangeArgs<F> = F extends (begin: number, end: number, ...args: infer A) => unknown
+  ? A
+  : never;
 
 /** Chunks per thread in a job: enough that a stalled thread's share is small. */
 const CHUNKS_PER_THREAD = 8;
@@ -56,7 +64,7 @@ async function startWorker(init: Record<string, unknown>): Promise<WorkerLike> {
  * returns when all are done. With one thread it calls the kernel directly. The caller
  * must be allowed to block (Atomics.wait): a Web Worker or Node, not a page's main thread.
  */
-export class KernelPool {
+export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
   private readonly ctrl: Int32Array;
   private readonly args: Float64Array;
   private readonly fns: ((...a: number[]) => void)[];
@@ -66,7 +74,8 @@ export class KernelPool {
 
   private constructor(
     readonly threads: number,
-    private readonly kernels: KernelExports,
+    private readonly kernels: E,
+    private readonly names: readonly K[],
     memory: WebAssembly.Memory,
     ctrlOffset: number,
     private readonly workers: WorkerLike[],
@@ -74,15 +83,31 @@ export class KernelPool {
     this.ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_BYTES / 4);
     this.args = new Float64Array(memory.buffer, ctrlOffset, CTRL_BYTES / 8);
     const table = kernels as unknown as Record<string, (...a: number[]) => void>;
-    this.fns = POOL_KERNELS.map((name) => table[name]);
+    this.fns = names.map((name) => table[name]);
   }
 
-  static async create(
+  /** A pool for the product kernels (POOL_KERNELS of the kernel module). */
+  static create(
     kernels: KernelExports,
     module: KernelModule,
     arena: Arena,
     threads: number,
   ): Promise<KernelPool> {
+    return KernelPool.over(kernels, POOL_KERNELS, module, arena, threads);
+  }
+
+  /**
+   * A pool for the range kernels `names` of any module built like the kernels (imported
+   * memory; the shared build for threads): the workers instantiate `module` over the
+   * arena's memory and index kernels by position in `names`.
+   */
+  static async over<K2 extends string, E2 extends { [name in K2]: RangeKernel }>(
+    kernels: E2,
+    names: readonly K2[],
+    module: Pick<KernelModule, "module" | "shared">,
+    arena: Arena,
+    threads: number,
+  ): Promise<KernelPool<K2, E2>> {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new Error(`The thread count must be a whole number ≥ 1, got ${threads}.`);
     }
@@ -97,20 +122,28 @@ export class KernelPool {
           module: module.module,
           memory: arena.memory,
           ctrlOffset,
+          kernels: names,
           index: i,
           count: threads,
         }),
       );
     }
-    return new KernelPool(threads, kernels, arena.memory, ctrlOffset, workers);
+    return new KernelPool<K2, E2>(threads, kernels, names, arena.memory, ctrlOffset, workers);
   }
 
   /**
    * Runs `kernel(b, e, ...args)` over [begin, end) in chunks (multiples of `align`) that
    * this thread and the workers claim until none are left; returns when all are done.
    */
-  run(kernel: PoolKernel, begin: number, end: number, align: number, args: number[]): void {
-    const k = POOL_KERNELS.indexOf(kernel);
+  run<N extends K & keyof E>(
+    kernel: N,
+    begin: number,
+    end: number,
+    align: number,
+    rangeArgs: RangeArgs<E[N]>,
+  ): void {
+    const args = rangeArgs as unknown as number[]; // every kernel parameter is a number
+    const k = this.names.indexOf(kernel);
     if (this.threads === 1 || this.solo || end - begin <= align) {
       this.fns[k](begin, end, ...args);
       return;
@@ -174,7 +207,7 @@ export class KernelPool {
     this.workers.length = 0;
   }
 
-  get exports(): KernelExports {
+  get exports(): E {
     return this.kernels;
   }
 }

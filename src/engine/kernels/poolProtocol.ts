@@ -1,8 +1,8 @@
 /**
  * The thread pool's shared control block (in the kernels' wasm memory, 256 bytes) and
- * the kernels it may run. poolWorker.js repeats these numbers (it is plain JavaScript so
+ * the kernels it may run. poolWorker.js repeats the numbers (it is plain JavaScript so
  * that Node's worker_threads and browser Workers can both load it unbundled): keep the
- * two in step.
+ * two in step. The kernel names reach the workers in their start message.
  */
 export const CTRL_BYTES = 256;
 /**
@@ -50,7 +50,6 @@ export const POOL_KERNELS = [
   "head_f16",
   "head_i8",
   "attention",
-  "stream_read",
   "attention_tokens",
   "norm_quantize",
   "scale_dots_tokens",

@@ -18,20 +18,6 @@ const TAG_SHIFT = 10;
 const INDEX_MASK = 1023;
 const TAG_MASK = 0x3fffff;
 const ARGS_F64 = 8;
-const KERNELS = [
-  "ternary_dots",
-  "ternary_dots_batch",
-  "head_f32",
-  "head_f16",
-  "head_i8",
-  "attention",
-  "stream_read",
-  "attention_tokens",
-  "norm_quantize",
-  "scale_dots_tokens",
-  "rope_cache_tokens",
-  "gate_tokens",
-];
 // Spin this long (ms) before sleeping: during a forward pass the next job follows within
 // tens of microseconds, and waking from Atomics.wait is slow (in Chromium 156, decode fell
 // from 19 to 8 tok/s with 0.1 ms spins). The cost: on a machine whose cores are taken by
@@ -67,11 +53,12 @@ function work(ctrl, args, fns, generation) {
 }
 
 function run(init, post) {
-  const { module, memory, ctrlOffset } = init;
+  // kernels: the names of the range kernels, in the order the control block indexes them
+  const { module, memory, ctrlOffset, kernels } = init;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, 64);
   const args = new Float64Array(memory.buffer, ctrlOffset, 32);
-  const fns = KERNELS.map((name) => exports[name]);
+  const fns = kernels.map((name) => exports[name]);
   post("ready");
   let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {

@@ -5,17 +5,9 @@
  * failures in words (empty = conformant).
  */
 
-import {
-  mulberry32,
-  randomBitNetWeights,
-  smallConfig,
-} from "../../../test-support/random-weights.ts";
-import type { BitNetConfig } from "../bitnet/config.ts";
-import { ReferenceModel } from "../reference/forward.ts";
-import { attention, matVec, quantizeActivations, rmsNorm, ternaryDots } from "../reference/ops.ts";
-import { Arena, createMemory } from "./arena.ts";
-import { instantiateKernels, type KernelBuild, loadKernelModule } from "./loader.ts";
-import { KernelModel } from "./model.ts";
+import type { BitNetConfig } from "../src/engine/bitnet/config.ts";
+import { Arena, createMemory } from "../src/engine/kernels/arena.ts";
+import { KernelModel } from "../src/engine/kernels/model.ts";
 import {
   headMajorCache,
   packedBytes,
@@ -23,7 +15,21 @@ import {
   packTernaryCodes,
   paddedCols,
   paddedRows,
-} from "./pack.ts";
+} from "../src/engine/kernels/pack.ts";
+import {
+  instantiateKernels,
+  type KernelBuild,
+  loadKernelModule,
+} from "../src/engine/kernels/wasm-module.ts";
+import { ReferenceModel } from "../src/engine/reference/forward.ts";
+import {
+  attention,
+  matVec,
+  quantizeActivations,
+  rmsNorm,
+  ternaryDots,
+} from "../src/engine/reference/ops.ts";
+import { mulberry32, randomBitNetWeights, smallConfig } from "./random-weights.ts";
 
 const conformanceModel: BitNetConfig = smallConfig({
   layers: 2,

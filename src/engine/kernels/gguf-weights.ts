@@ -7,7 +7,7 @@
 
 import { BitNetTensorFile, type TensorFileOptions } from "../bitnet/tensor-file.ts";
 import { elementCount, GgmlType, GgufError, readTernary } from "../gguf/index.ts";
-import type { KernelWeights, TernarySource } from "./model.ts";
+import type { KernelWeights, TernarySource } from "./memory-layout.ts";
 import { packI2S, packTernaryCodes, packTQ2 } from "./pack.ts";
 
 export type LoadKernelWeightsOptions = TensorFileOptions;

@@ -13,7 +13,7 @@ import {
 } from "../gguf/index.ts";
 import { ReferenceModel } from "../reference/forward.ts";
 import { loadBitNetWeights } from "../reference/load-weights.ts";
-import { loadKernelWeights } from "./load-gguf.ts";
+import { loadKernelWeights } from "./gguf-weights.ts";
 import { KernelModel } from "./model.ts";
 
 const config = smallConfig({

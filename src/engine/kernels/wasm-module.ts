@@ -1,143 +1,14 @@
 import { relaxedSimd, simd } from "wasm-feature-detect";
+import type { KernelExports } from "../../../wasm-kernels/build/kernel-exports.d.ts";
 
 /** Which compiled kernel build runs. */
 export type KernelBuild = "relaxed-simd" | "simd128";
 
-/** The wasm exports, typed. Pointers are byte offsets into the shared memory. */
-export interface KernelExports {
-  ternary_dots(
-    rowBegin: number,
-    rowEnd: number,
-    w: number,
-    stride: number,
-    xq: number,
-    xSum: number,
-    out: number,
-    /** 1: use relaxed SIMD's i32 dot-add (only where KernelModule.dotAdd says it is exact). */
-    dotAdd: number,
-  ): void;
-  ternary_dots_batch(
-    rowBegin: number,
-    rowEnd: number,
-    w: number,
-    stride: number,
-    xq: number,
-    xStride: number,
-    xSums: number,
-    tokens: number,
-    out: number,
-    outStride: number,
-    dotAdd: number,
-  ): void;
-  head_f32(rowBegin: number, rowEnd: number, w: number, cols: number, x: number, out: number): void;
-  head_f16(
-    rowBegin: number,
-    rowEnd: number,
-    w: number,
-    cols: number,
-    x: number,
-    outScale: number,
-    out: number,
-  ): void;
-  prep_head_f16(out: number, x: number, n: number): number;
-  head_i8(
-    rowBegin: number,
-    rowEnd: number,
-    w: number,
-    cols: number,
-    rowScales: number,
-    xPrep: number,
-    xScale: number,
-    out: number,
-  ): void;
-  rms_norm(out: number, x: number, weight: number, n: number, eps: number): void;
-  quantize(out: number, x: number, n: number, padTo: number, sumOut: number): number;
-  prep_head_i8(out: number, x: number, n: number): void;
-  scale_dots(out: number, dots: number, n: number, wScale: number, xScale: number): void;
-  norm_quantize(
-    tokenBegin: number,
-    tokenEnd: number,
-    x: number,
-    normOut: number,
-    weight: number,
-    n: number,
-    eps: number,
-    xq: number,
-    xqStride: number,
-    xSums: number,
-    xScales: number,
-  ): void;
-  rope_cache_tokens(
-    tokenBegin: number,
-    tokenEnd: number,
-    q: number,
-    k: number,
-    v: number,
-    heads: number,
-    kvHeads: number,
-    headDim: number,
-    cosSin: number,
-    keyCache: number,
-    valueCache: number,
-    pos0: number,
-    capacity: number,
-  ): void;
-  gate_tokens(
-    tokenBegin: number,
-    tokenEnd: number,
-    out: number,
-    gate: number,
-    up: number,
-    n: number,
-    relu2: number,
-  ): void;
-  scale_dots_tokens(
-    tokenBegin: number,
-    tokenEnd: number,
-    out: number,
-    dots: number,
-    dotsStride: number,
-    n: number,
-    wScale: number,
-    xScales: number,
-  ): void;
-  rope(x: number, heads: number, headDim: number, cosSin: number): void;
-  softmax(x: number, n: number): void;
-  attention(
-    headBegin: number,
-    headEnd: number,
-    out: number,
-    q: number,
-    keys: number,
-    values: number,
-    pos: number,
-    heads: number,
-    kvHeads: number,
-    headDim: number,
-    scores: number,
-    capacity: number,
-  ): void;
-  attention_tokens(
-    headBegin: number,
-    headEnd: number,
-    out: number,
-    q: number,
-    keys: number,
-    values: number,
-    pos0: number,
-    tokens: number,
-    qStride: number,
-    heads: number,
-    kvHeads: number,
-    headDim: number,
-    scores: number,
-    capacity: number,
-  ): void;
-  relu2_gate(out: number, gate: number, up: number, n: number): void;
-  silu_gate(out: number, gate: number, up: number, n: number): void;
-  add_into(x: number, y: number, n: number): void;
-  stream_read(chunkBegin: number, chunkEnd: number, base: number, out: number): void;
-}
+/**
+ * The wasm exports, typed: generated from the AssemblyScript sources by
+ * wasm-kernels/build.mjs (npm run build:kernels), so the signatures live in one place.
+ */
+export type { KernelExports } from "../../../wasm-kernels/build/kernel-exports.d.ts";
 
 /** What a thread needs to run the kernels: the compiled module and the memory. */
 export interface KernelModule {

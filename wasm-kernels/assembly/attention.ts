@@ -1,0 +1,366 @@
+// Attention: RoPE, softmax and grouped-query attention over the KV cache.
+
+import { Lanes } from "./lanes";
+
+class AttentionTiles {
+  /** Sum of the four f32 lanes. */
+  @inline static hsumF(a: v128): f32 {
+    return (
+      f32x4.extract_lane(a, 0) +
+      f32x4.extract_lane(a, 1) +
+      (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3))
+    );
+  }
+
+  /**
+   * acc + a · b: fused (one rounding) in the relaxed build where the CPU has FMA, which
+   * halves attention's arithmetic; twice rounded in SIMD128.
+   */
+  @inline static madd(a: v128, b: v128, acc: v128): v128 {
+    if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+    return f32x4.add(acc, f32x4.mul(a, b));
+  }
+
+  /** sc[t] = (q · k_t) · invSqrt for positions [t0, t1) of one KV head's keys kg. */
+  @inline static scoreRange(
+    qh: usize,
+    kg: usize,
+    hd: usize,
+    t0: i32,
+    t1: i32,
+    sc: usize,
+    invSqrt: f32,
+  ): void {
+    let t = t0;
+    // eight positions per pass: eight independent sums (one position's is a chain of adds)
+    for (; t + 8 <= t1; t += 8) {
+      const k0 = kg + <usize>t * hd;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0);
+      let a5 = f32x4.splat(0);
+      let a6 = f32x4.splat(0);
+      let a7 = f32x4.splat(0);
+      for (let i: usize = 0; i < hd; i += 16) {
+        const qv = v128.load(qh + i);
+        const kp = k0 + i;
+        a0 = AttentionTiles.madd(qv, v128.load(kp), a0);
+        a1 = AttentionTiles.madd(qv, v128.load(kp + hd), a1);
+        a2 = AttentionTiles.madd(qv, v128.load(kp + 2 * hd), a2);
+        a3 = AttentionTiles.madd(qv, v128.load(kp + 3 * hd), a3);
+        a4 = AttentionTiles.madd(qv, v128.load(kp + 4 * hd), a4);
+        a5 = AttentionTiles.madd(qv, v128.load(kp + 5 * hd), a5);
+        a6 = AttentionTiles.madd(qv, v128.load(kp + 6 * hd), a6);
+        a7 = AttentionTiles.madd(qv, v128.load(kp + 7 * hd), a7);
+      }
+      const o = sc + ((<usize>t) << 2);
+      store<f32>(o, AttentionTiles.hsumF(a0) * invSqrt);
+      store<f32>(o, AttentionTiles.hsumF(a1) * invSqrt, 4);
+      store<f32>(o, AttentionTiles.hsumF(a2) * invSqrt, 8);
+      store<f32>(o, AttentionTiles.hsumF(a3) * invSqrt, 12);
+      store<f32>(o, AttentionTiles.hsumF(a4) * invSqrt, 16);
+      store<f32>(o, AttentionTiles.hsumF(a5) * invSqrt, 20);
+      store<f32>(o, AttentionTiles.hsumF(a6) * invSqrt, 24);
+      store<f32>(o, AttentionTiles.hsumF(a7) * invSqrt, 28);
+    }
+    for (; t < t1; t++) {
+      const kp = kg + <usize>t * hd;
+      let a = f32x4.splat(0);
+      for (let i: usize = 0; i < hd; i += 16)
+        a = AttentionTiles.madd(v128.load(qh + i), v128.load(kp + i), a);
+      store<f32>(sc + ((<usize>t) << 2), AttentionTiles.hsumF(a) * invSqrt);
+    }
+  }
+
+  /**
+   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t]); the
+   * first tile starts from zero. 32 outputs (8 vectors) at a time stay in registers.
+   */
+  @inline static valueRange(sc: usize, vg: usize, hd: usize, t0: i32, t1: i32, oh: usize): void {
+    const first = t0 === 0;
+    let i: usize = 0;
+    for (; i + 128 <= hd; i += 128) {
+      const op = oh + i;
+      const zero = f32x4.splat(0);
+      let o0 = first ? zero : v128.load(op);
+      let o1 = first ? zero : v128.load(op, 16);
+      let o2 = first ? zero : v128.load(op, 32);
+      let o3 = first ? zero : v128.load(op, 48);
+      let o4 = first ? zero : v128.load(op, 64);
+      let o5 = first ? zero : v128.load(op, 80);
+      let o6 = first ? zero : v128.load(op, 96);
+      let o7 = first ? zero : v128.load(op, 112);
+      let vp = vg + <usize>t0 * hd + i;
+      for (let u = t0; u < t1; u++) {
+        const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
+        o0 = AttentionTiles.madd(p, v128.load(vp), o0);
+        o1 = AttentionTiles.madd(p, v128.load(vp, 16), o1);
+        o2 = AttentionTiles.madd(p, v128.load(vp, 32), o2);
+        o3 = AttentionTiles.madd(p, v128.load(vp, 48), o3);
+        o4 = AttentionTiles.madd(p, v128.load(vp, 64), o4);
+        o5 = AttentionTiles.madd(p, v128.load(vp, 80), o5);
+        o6 = AttentionTiles.madd(p, v128.load(vp, 96), o6);
+        o7 = AttentionTiles.madd(p, v128.load(vp, 112), o7);
+        vp += hd;
+      }
+      v128.store(op, o0);
+      v128.store(op, o1, 16);
+      v128.store(op, o2, 32);
+      v128.store(op, o3, 48);
+      v128.store(op, o4, 64);
+      v128.store(op, o5, 80);
+      v128.store(op, o6, 96);
+      v128.store(op, o7, 112);
+    }
+    for (; i < hd; i += 16) {
+      let o0 = first ? f32x4.splat(0) : v128.load(oh + i);
+      let vp = vg + <usize>t0 * hd + i;
+      for (let u = t0; u < t1; u++) {
+        o0 = AttentionTiles.madd(f32x4.splat(load<f32>(sc + ((<usize>u) << 2))), v128.load(vp), o0);
+        vp += hd;
+      }
+      v128.store(oh + i, o0);
+    }
+  }
+
+  /** x[0..n) ×= s (n a multiple of 4). */
+  @inline static scaleInPlace(x: usize, n: usize, s: f32): void {
+    const sv = f32x4.splat(s);
+    for (let i: usize = 0; i < n << 2; i += 16) v128.store(x + i, f32x4.mul(v128.load(x + i), sv));
+  }
+}
+
+/**
+ * NEOX RoPE in place on `heads` heads of headDim; cosSin holds headDim/2 cosines then
+ * headDim/2 sines (f64) for this position, computed by the caller.
+ */
+export function rope(x: usize, heads: i32, headDim: i32, cosSin: usize): void {
+  const half = headDim >> 1;
+  for (let h = 0; h < heads; h++) {
+    const base = x + ((<usize>(h * headDim)) << 2);
+    for (let i = 0; i < half; i++) {
+      const c = load<f64>(cosSin + ((<usize>i) << 3));
+      const s = load<f64>(cosSin + ((<usize>(i + half)) << 3));
+      const pa = base + ((<usize>i) << 2);
+      const pb = base + ((<usize>(i + half)) << 2);
+      const a = <f64>load<f32>(pa);
+      const b = <f64>load<f32>(pb);
+      store<f32>(pa, <f32>(a * c - b * s));
+      store<f32>(pb, <f32>(a * s + b * c));
+    }
+  }
+}
+
+/**
+ * x = e^(x − max x) in place over n f32 values; returns their sum (f64, in order, like
+ * the reference).
+ */
+function expShifted(x: usize, n: i32): f64 {
+  let m4 = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) m4 = f32x4.pmax(m4, v128.load(x + ((<usize>i) << 2)));
+  let m = max(
+    max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)),
+    max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)),
+  );
+  for (; i < n; i++) m = max(m, load<f32>(x + ((<usize>i) << 2)));
+  const mv = f32x4.splat(m);
+  let sum: f64 = 0;
+  i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = x + ((<usize>i) << 2);
+    const e = Lanes.exp4(f32x4.sub(v128.load(p), mv));
+    v128.store(p, e);
+    sum += <f64>f32x4.extract_lane(e, 0);
+    sum += <f64>f32x4.extract_lane(e, 1);
+    sum += <f64>f32x4.extract_lane(e, 2);
+    sum += <f64>f32x4.extract_lane(e, 3);
+  }
+  for (; i < n; i++) {
+    const p = x + ((<usize>i) << 2);
+    const e = f32x4.extract_lane(Lanes.exp4(f32x4.splat(load<f32>(p) - m)), 0);
+    store<f32>(p, e);
+    sum += <f64>e;
+  }
+  return sum;
+}
+
+/** In-place softmax over n f32 values (f64 sum). */
+export function softmax(x: usize, n: i32): void {
+  const sum = expShifted(x, n);
+  for (let i = 0; i < n; i++) {
+    const p = x + ((<usize>i) << 2);
+    store<f32>(p, <f32>(<f64>load<f32>(p) / sum));
+  }
+}
+
+/** Positions per tile: a tile of keys (or values) stays in L1 while each head of a set reads it. */
+const TILE = 32;
+
+/**
+ * Causal GQA attention for one query over cache positions 0..pos, heads [headBegin,
+ * headEnd). Caches are [kvHead][capacity][headDim] f32, so that a head's keys and values
+ * are each one stream; scores needs pos + 1 f32 per head (scratch, scores + h · capacity).
+ * headDim a multiple of 4.
+ * The heads sharing a KV head go through its keys and values together, a tile of
+ * positions at a time, so that each tile comes from memory once for up to four heads
+ * (one head at a time: 21 ms a token for 30 layers at 1040 positions on one thread in
+ * Node; together: 16–18). Against the first version (one position per pass, outputs in
+ * memory: 88 µs a layer at 96 positions), eight scores per pass and 32 outputs held in
+ * registers take 40–60 µs.
+ */
+export function attention(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
+  const group = heads / kvHeads;
+  const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
+  const hd = (<usize>headDim) << 2;
+  const scoreBytes = (<usize>capacity) << 2;
+  const n = pos + 1;
+  let h0 = headBegin;
+  while (h0 < headEnd) {
+    // a set: up to four heads of one KV group
+    const g = h0 / group;
+    const h1 = min(headEnd, min((g + 1) * group, h0 + 4));
+    const kg = keys + <usize>g * <usize>capacity * hd;
+    const vg = values + <usize>g * <usize>capacity * hd;
+    for (let t0 = 0; t0 < n; t0 += TILE) {
+      const t1 = min(n, t0 + TILE);
+      for (let h = h0; h < h1; h++) {
+        AttentionTiles.scoreRange(
+          q + <usize>h * hd,
+          kg,
+          hd,
+          t0,
+          t1,
+          scores + <usize>h * scoreBytes,
+          invSqrt,
+        );
+      }
+    }
+    // softmax numerators; out = Σ e_t · v_t / Σ e_t
+    let inv0: f32 = 0;
+    let inv1: f32 = 0;
+    let inv2: f32 = 0;
+    let inv3: f32 = 0;
+    for (let h = h0; h < h1; h++) {
+      const inv = <f32>(1 / expShifted(scores + <usize>h * scoreBytes, n));
+      const j = h - h0;
+      if (j === 0) inv0 = inv;
+      else if (j === 1) inv1 = inv;
+      else if (j === 2) inv2 = inv;
+      else inv3 = inv;
+    }
+    for (let t0 = 0; t0 < n; t0 += TILE) {
+      const t1 = min(n, t0 + TILE);
+      for (let h = h0; h < h1; h++) {
+        AttentionTiles.valueRange(
+          scores + <usize>h * scoreBytes,
+          vg,
+          hd,
+          t0,
+          t1,
+          out + <usize>h * hd,
+        );
+      }
+    }
+    for (let h = h0; h < h1; h++) {
+      const j = h - h0;
+      const inv = j === 0 ? inv0 : j === 1 ? inv1 : j === 2 ? inv2 : inv3;
+      AttentionTiles.scaleInPlace(out + <usize>h * hd, <usize>headDim, inv);
+    }
+    h0 = h1;
+  }
+}
+
+/**
+ * attention() for `tokens` consecutive queries at positions pos0.., heads [headBegin,
+ * headEnd): prefill runs a layer's attention in one call. q and out advance qStride
+ * floats per token.
+ */
+export function attention_tokens(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos0: i32,
+  tokens: i32,
+  qStride: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
+  for (let t = 0; t < tokens; t++) {
+    const o = (<usize>(t * qStride)) << 2;
+    attention(
+      headBegin,
+      headEnd,
+      out + o,
+      q + o,
+      keys,
+      values,
+      pos0 + t,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+    );
+  }
+}
+
+/**
+ * Per token t of [tokenBegin, tokenEnd) (the pool splits prefill batches by token): RoPE on
+ * q_t (heads) and k_t (kvHeads), then k_t and v_t stored in the caches (see attention)
+ * at position pos0 + t. q, k, v advance heads·headDim, kvHeads·headDim, kvHeads·headDim
+ * floats per token; cosSin holds headDim f64 per token (see rope).
+ */
+export function rope_cache_tokens(
+  tokenBegin: i32,
+  tokenEnd: i32,
+  q: usize,
+  k: usize,
+  v: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  cosSin: usize,
+  keyCache: usize,
+  valueCache: usize,
+  pos0: i32,
+  capacity: i32,
+): void {
+  const hd = (<usize>headDim) << 2;
+  const qBytes = <usize>heads * hd;
+  const kvBytes = <usize>kvHeads * hd;
+  for (let t = tokenBegin; t < tokenEnd; t++) {
+    const at = <usize>t;
+    const cs = cosSin + ((at * <usize>headDim) << 3);
+    const kt = k + at * kvBytes;
+    const vt = v + at * kvBytes;
+    rope(q + at * qBytes, heads, headDim, cs);
+    rope(kt, kvHeads, headDim, cs);
+    for (let g = 0; g < kvHeads; g++) {
+      const c = (<usize>g * <usize>capacity + <usize>(pos0 + t)) * hd;
+      memory.copy(keyCache + c, kt + <usize>g * hd, hd);
+      memory.copy(valueCache + c, vt + <usize>g * hd, hd);
+    }
+  }
+}

@@ -1,17 +1,9 @@
 import { useState } from "react";
+import { copyText } from "./clipboard.ts";
 import { Markdown } from "./Markdown.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import type { Message } from "./state/conversations.ts";
 import { formatTokensPerSecond } from "./state/format.ts";
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** One message: markdown for replies, plain text for the user's; copy, edit, regenerate. */
 export function MessageItem({

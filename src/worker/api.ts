@@ -5,6 +5,10 @@ import type { Capabilities } from "../engine/platform/capabilities.ts";
 import type { SamplingSettings } from "../engine/sampling/sampler.ts";
 import type { DownloadProgress, StoredModel } from "../storage/model-types.ts";
 
+// Values the UI shares with the engine and the store, so there is one of each.
+export { DEFAULT_SAMPLING, RANDOM_SEED, resolveSeed } from "../engine/sampling/defaults.ts";
+export { errorText, formatBytes } from "../storage/words.ts";
+
 // The types the UI needs, from the modules that own them: the UI imports them from here.
 export type {
   Capabilities,

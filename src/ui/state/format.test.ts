@@ -11,7 +11,7 @@ describe("formatBytes", () => {
   it("uses decimal units with about three significant digits", () => {
     expect(formatBytes(0)).toBe("0 B");
     expect(formatBytes(999)).toBe("999 B");
-    expect(formatBytes(1000)).toBe("1.00 KB");
+    expect(formatBytes(1000)).toBe("1.00 kB");
     expect(formatBytes(1_500_000)).toBe("1.50 MB");
     expect(formatBytes(1_190_000_000)).toBe("1.19 GB");
     expect(formatBytes(25_600_000)).toBe("25.6 MB");

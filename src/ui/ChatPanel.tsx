@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "react";
+import { ExportChatMenu } from "./ChatTransfer.tsx";
 import { Composer } from "./Composer.tsx";
 import { ErrorAlert } from "./ErrorAlert.tsx";
 import { MessageItem } from "./MessageItem.tsx";
@@ -6,7 +7,7 @@ import { ShareButton } from "./ShareDialogs.tsx";
 import { StatsBar } from "./StatsBar.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { formatBytes } from "./state/format.ts";
-import { entryUrl, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
+import { entryUrl, friendlyModelName, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 /** The chat: title and share, the messages, the composer, and live stats. */
@@ -32,6 +33,8 @@ export function ChatPanel() {
     <section className="chat-panel" aria-label="Chat">
       <div className="chat-head">
         <h2 className="chat-title">{conversation?.title ?? "New chat"}</h2>
+        <ModelBadge />
+        <ExportChatMenu />
         <ShareButton />
       </div>
       <ol className="messages" ref={list} aria-live="polite" aria-label="Messages">
@@ -44,6 +47,23 @@ export function ChatPanel() {
       <Composer />
       <StatsBar />
     </section>
+  );
+}
+
+/** Which model is answering, by its friendly name, so it shows even with the drawers shut. */
+function ModelBadge() {
+  const loaded = useModelManagerStore((s) => s.loaded);
+  const loading = useModelManagerStore((s) => s.loading);
+  const models = useModelManagerStore((s) => s.models);
+  const text = loading
+    ? `Loading ${friendlyModelName(loading.modelId, models, document.baseURI)}…`
+    : loaded
+      ? friendlyModelName(loaded.modelId, models, document.baseURI)
+      : "No model";
+  return (
+    <span className="chat-model muted" data-testid="chat-model" title={`Model: ${text}`}>
+      {text}
+    </span>
   );
 }
 

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { ChatsBackup } from "./ChatTransfer.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { type Conversation, searchConversations } from "./state/conversations.ts";
 import { useUiStore } from "./state/uiStore.ts";
@@ -49,6 +50,7 @@ export function ConversationList() {
       {hydrated && shown.length === 0 && (
         <p className="muted small">{search ? "No chat matches that search." : "No chats yet."}</p>
       )}
+      <ChatsBackup />
     </nav>
   );
 }

@@ -47,6 +47,8 @@ interface ChatState {
   select(id: string): void;
   rename(id: string, title: string): void;
   remove(id: string): Promise<void>;
+  /** Saves whole conversations (an import's plan), replacing any with the same id. */
+  adopt(conversations: Conversation[]): Promise<void>;
   setSearch(query: string): void;
   setDraft(text: string): void;
   setSystemPrompt(text: string): void;
@@ -260,6 +262,22 @@ export const useChatStore = create<ChatState>((set, get) => {
         await conversationDb().remove(id);
       } catch (err) {
         set({ error: `Could not delete the conversation: ${errorText(err)}` });
+      }
+    },
+
+    async adopt(list) {
+      const ids = new Set(list.map((c) => c.id));
+      set((s) => ({
+        conversations: sortConversations([
+          ...list,
+          ...s.conversations.filter((c) => !ids.has(c.id)),
+        ]),
+        activeId: s.activeId ?? list[0]?.id ?? null,
+      }));
+      try {
+        await Promise.all(list.map((c) => conversationDb().save(c)));
+      } catch (err) {
+        set({ error: `Could not save the imported conversations: ${errorText(err)}` });
       }
     },
 

@@ -7,6 +7,7 @@ import { ShareButton } from "./ShareDialogs.tsx";
 import { StatsBar } from "./StatsBar.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { formatBytes } from "./state/format.ts";
+import { memoryWarningText } from "./state/memory.ts";
 import { entryUrl, friendlyModelName, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
@@ -44,9 +45,32 @@ export function ChatPanel() {
         ))}
       </ol>
       {error && <ErrorAlert message={error} onDismiss={dismissError} className="chat-error" />}
+      <MemoryWarning />
       <Composer />
       <StatsBar />
     </section>
+  );
+}
+
+/** Asks before loading a model that will not fit in wasm memory. */
+function MemoryWarning() {
+  const warning = useModelManagerStore((s) => s.memoryWarning);
+  const models = useModelManagerStore((s) => s.models);
+  const { load, dismissMemoryWarning } = useModelManagerStore.getState();
+  if (!warning) return null;
+  const name = friendlyModelName(warning.modelId, models, document.baseURI);
+  return (
+    <div role="alert" className="error alert chat-error memory-warning">
+      <span>{memoryWarningText(name, warning.plan)}</span>
+      <span className="row">
+        <button type="button" onClick={() => void load(warning.modelId, { anyway: true })}>
+          Load anyway
+        </button>
+        <button type="button" onClick={dismissMemoryWarning}>
+          Don't load
+        </button>
+      </span>
+    </div>
   );
 }
 

@@ -1,6 +1,7 @@
 import type { ChatMessage } from "../engine/chat/template.ts";
 import type { GenerationStats } from "../engine/generate/generate.ts";
 import type { KernelBuild } from "../engine/kernels/index.ts";
+import type { EngineMemory, MemoryPlan } from "../engine/memory.ts";
 import type { Capabilities } from "../engine/platform/capabilities.ts";
 import type { SamplingSettings } from "../engine/sampling/sampler.ts";
 import type { DownloadProgress, StoredModel } from "../storage/model-types.ts";
@@ -14,8 +15,10 @@ export type {
   Capabilities,
   ChatMessage,
   DownloadProgress,
+  EngineMemory,
   GenerationStats,
   KernelBuild,
+  MemoryPlan,
   SamplingSettings,
   StoredModel,
 };
@@ -33,6 +36,8 @@ export interface LoadedModelInfo {
    * int8 copy (one scale per row; half the bytes of f16 per token, so faster, approximate).
    */
   head: "f16" | "f32" | "int8";
+  /** The engine's memory once loaded (it grows when the int8 head is made). */
+  memory: EngineMemory;
 }
 
 /**
@@ -57,6 +62,11 @@ export interface EngineApi {
   storageEstimate(): Promise<{ usedBytes: number; quotaBytes: number; persisted: boolean }>;
 
   // Engine
+  /**
+   * What loading a stored model would take in wasm memory (from its config and size),
+   * and whether it fits under the 4 GiB wasm32 ceiling: asked before loadModel.
+   */
+  planMemory(modelId: string): Promise<MemoryPlan>;
   loadModel(modelId: string, onProgress?: (fraction: number) => void): Promise<LoadedModelInfo>;
   /**
    * Generates a reply to `messages`; `onPiece` gets each decoded text piece (valid UTF-8).

@@ -1,6 +1,7 @@
 import * as Comlink from "comlink";
 import { create } from "zustand";
 import type { GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import { useChatDefaults } from "./chatDefaults.ts";
 import { type ConversationDb, memoryConversationDb, openConversationDb } from "./conversationDb.ts";
 import {
   addTurn,
@@ -225,10 +226,12 @@ export const useChatStore = create<ChatState>((set, get) => {
 
     create(options) {
       // Start from the active conversation's settings so a person's choices carry over.
+      // With no chat open, start from the defaults set for new chats.
       const active = get().activeId ? current(get().activeId as string) : undefined;
+      const base = active ?? useChatDefaults.getState();
       const conversation = newConversation(newId(), Date.now(), {
-        systemPrompt: options?.systemPrompt ?? active?.systemPrompt,
-        settings: { ...active?.settings, ...options?.settings },
+        systemPrompt: options?.systemPrompt ?? base.systemPrompt,
+        settings: { ...base.settings, ...options?.settings },
       });
       set((s) => ({
         conversations: [conversation, ...s.conversations],

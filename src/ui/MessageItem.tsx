@@ -1,5 +1,6 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { copyText } from "./clipboard.ts";
+import { focusComposer } from "./focus.ts";
 import { Markdown } from "./Markdown.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import type { Message } from "./state/conversations.ts";
@@ -20,6 +21,21 @@ export function MessageItem({
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
   const { editAndResend, regenerate } = useChatStore.getState();
   const who = message.role === "user" ? "You" : "Trit";
+  // Edit opens the edit box with focus in it; Cancel returns to the Edit button.
+  const editBox = useRef<HTMLTextAreaElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const [refocus, setRefocus] = useState(false);
+  useEffect(() => {
+    if (editing) editBox.current?.focus();
+    else if (refocus) {
+      editButton.current?.focus();
+      setRefocus(false);
+    }
+  }, [editing, refocus]);
+  const cancelEdit = () => {
+    setEditing(false);
+    setRefocus(true);
+  };
 
   if (editing) {
     return (
@@ -28,6 +44,7 @@ export function MessageItem({
           onSubmit={(e) => {
             e.preventDefault();
             setEditing(false);
+            focusComposer();
             void editAndResend(message.id, text);
           }}
         >
@@ -36,18 +53,21 @@ export function MessageItem({
           </label>
           <textarea
             id={`edit-${message.id}`}
+            ref={editBox}
             value={text}
             rows={Math.min(10, text.split("\n").length + 1)}
             onChange={(e) => setText(e.target.value)}
             onKeyDown={(e) => {
-              if (e.key === "Escape") setEditing(false);
+              if (e.key !== "Escape") return;
+              e.preventDefault();
+              cancelEdit();
             }}
           />
           <div className="message-actions">
             <button type="submit" className="primary" disabled={busy || !text.trim()}>
               Save and send
             </button>
-            <button type="button" onClick={() => setEditing(false)}>
+            <button type="button" onClick={cancelEdit}>
               Cancel
             </button>
           </div>
@@ -99,6 +119,7 @@ export function MessageItem({
             <button
               type="button"
               className="small-button"
+              ref={editButton}
               aria-label="Edit this message and continue from here"
               disabled={busy}
               onClick={() => {

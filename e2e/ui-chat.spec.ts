@@ -1,5 +1,9 @@
 import { expect, type Page, test } from "@playwright/test";
-import { bundleFakeEngine, routeFakeEngine } from "./support/fake-engine.ts";
+import {
+  bundleFakeEngine,
+  openWithFakeEngine as openWithFake,
+  routeFakeEngine,
+} from "./support/fake-engine.ts";
 
 // The whole chat UI in a real browser, against the FAKE engine worker
 // (src/ui/state/testing/fakeEngine.worker.ts) served in place of the real one.
@@ -14,18 +18,9 @@ test.beforeAll(async () => {
 test.use({ serviceWorkers: "block" });
 
 async function openWithFakeEngine(page: Page) {
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  await routeFakeEngine(page, fakeWorker);
-  await page.goto("/");
-  await expect(page.getByTestId("engine-status")).toHaveText("ready");
   // The fake's download is instant; the app loads the model by itself afterwards.
-  await page
-    .getByRole("button", { name: /Download BitNet b1\.58 2B4T/ })
-    .first()
-    .click();
+  const errors = await openWithFake(page, fakeWorker);
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
-  await expect(page.getByTestId("current-model")).toHaveText(/Loaded: ggml-model-i2_s\.gguf/);
   await expect(page.getByTestId("stats-kernel")).toHaveText("SIMD128");
   await expect(page.getByTestId("stats-threads")).toHaveText("2");
   return errors;

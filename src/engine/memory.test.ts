@@ -1,22 +1,14 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { BITNET_2B4T_SHAPE } from "../../test-support/bitnet-model.ts";
 import { randomBitNetWeights, smallConfig } from "../../test-support/random-weights.ts";
 import type { BitNetConfig } from "./bitnet/config.ts";
 import { KernelModel } from "./kernels/index.ts";
 import { kvCacheBytes, planModelMemory, WASM32_MAX_BYTES, WORKING_BYTES } from "./memory.ts";
 
-// BitNet b1.58 2B4T's shape, from its GGUF metadata.
 const B2B4T: BitNetConfig = {
+  ...BITNET_2B4T_SHAPE,
   architecture: "bitnet-b1.58",
-  layers: 30,
-  hidden: 2560,
-  ffn: 6912,
-  heads: 20,
-  kvHeads: 5,
-  headDim: 128,
-  vocab: 128256,
-  contextLength: 4096,
-  ropeTheta: 500000,
-  normEps: 1e-5,
+  headDim: BITNET_2B4T_SHAPE.hidden / BITNET_2B4T_SHAPE.heads,
   activation: "relu2",
 };
 

@@ -1,5 +1,8 @@
-import { readFileSync } from "node:fs";
+import { openAsBlob, readFileSync } from "node:fs";
 import { type Download, expect, type Page, test } from "@playwright/test";
+import { readBitNetConfig } from "../src/engine/bitnet/config.ts";
+import { readGgufHeader } from "../src/engine/gguf/index.ts";
+import { formatBytes } from "../src/storage/words.ts";
 import { type SavedConversation, savedConversations } from "./support/app.ts";
 import { bundleFakeEngine, openWithFakeEngine, routeFakeEngine } from "./support/fake-engine.ts";
 
@@ -207,4 +210,30 @@ test("settings before the first chat: defaults for new chats, kept across a relo
   const [chat] = await savedConversations(page);
   expect(chat.settings).toMatchObject({ temperature: 0.3, maxTokens: 99 });
   expect(chat.systemPrompt).toBe("Answer in French.");
+});
+
+test("real engine: the built-in model is named in the header, with its wasm memory and KV cache", async ({
+  page,
+}) => {
+  const file = await openAsBlob("dist/models/tiny-i2_s.gguf");
+  const c = readBitNetConfig(await readGgufHeader(file));
+  // K and V, f32, for every layer and every position of the context.
+  const kv = c.layers * 2 * c.contextLength * c.kvHeads * c.headDim * 4;
+  await page.goto("/");
+  await expect(page.getByTestId("engine-status")).toHaveText("ready", { timeout: 30_000 });
+  await page.getByRole("button", { name: /Try the tiny test model/ }).click();
+  await expect(page.getByTestId("chat-model")).toHaveText("Tiny test model (built in)", {
+    timeout: 60_000,
+  });
+  const memory = page.getByTestId("stats-memory");
+  await expect(memory).toHaveText(/ wasm, of which KV cache /);
+  const [wasm, cache] = (await memory.textContent())?.split(" wasm, of which KV cache ") ?? [];
+  expect(cache).toBe(formatBytes(kv));
+  // The wasm memory holds the weights (about the file) and the cache, under the 4 GiB ceiling.
+  const asBytes = (text: string) => {
+    const [n, unit] = text.split(" ");
+    return Number(n) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[unit as "B"];
+  };
+  expect(asBytes(wasm)).toBeGreaterThan(kv + file.size * 0.9);
+  expect(asBytes(wasm)).toBeLessThan(2 ** 32);
 });

@@ -1,5 +1,9 @@
 import { expect, type Page, test } from "@playwright/test";
-import { build } from "vite";
+import {
+  bundleFakeEngine,
+  openWithFakeEngine as openWithFake,
+  routeFakeEngine,
+} from "./support/fake-engine.ts";
 
 // The whole chat UI in a real browser, against the FAKE engine worker
 // (src/ui/state/testing/fakeEngine.worker.ts) served in place of the real one.
@@ -7,50 +11,16 @@ import { build } from "vite";
 let fakeWorker = "";
 
 test.beforeAll(async () => {
-  const result = await build({
-    configFile: false,
-    logLevel: "silent",
-    build: {
-      write: false,
-      lib: {
-        entry: "src/ui/state/testing/fakeEngine.worker.ts",
-        formats: ["es"],
-        fileName: "fake",
-      },
-      rollupOptions: { output: { codeSplitting: false } as object },
-    },
-  });
-  const outputs = Array.isArray(result) ? result : [result];
-  for (const out of outputs) {
-    if (!("output" in out)) continue;
-    for (const chunk of out.output) if (chunk.type === "chunk") fakeWorker += chunk.code;
-  }
-  expect(fakeWorker).toContain("abortGeneration");
+  fakeWorker = await bundleFakeEngine();
 });
 
 // No service worker here: its cached copy of the real engine would bypass the route.
 test.use({ serviceWorkers: "block" });
 
 async function openWithFakeEngine(page: Page) {
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  await page.route(/engine\.worker-[^/]*\.js$/, (route) =>
-    route.fulfill({
-      body: fakeWorker,
-      contentType: "text/javascript",
-      // A worker under a cross-origin isolated page must say it accepts the same policy.
-      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
-    }),
-  );
-  await page.goto("/");
-  await expect(page.getByTestId("engine-status")).toHaveText("ready");
   // The fake's download is instant; the app loads the model by itself afterwards.
-  await page
-    .getByRole("button", { name: /Download BitNet b1\.58 2B4T/ })
-    .first()
-    .click();
+  const errors = await openWithFake(page, fakeWorker);
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
-  await expect(page.getByTestId("current-model")).toHaveText(/Loaded: ggml-model-i2_s\.gguf/);
   await expect(page.getByTestId("stats-kernel")).toHaveText("SIMD128");
   await expect(page.getByTestId("stats-threads")).toHaveText("2");
   return errors;
@@ -154,13 +124,7 @@ test("chat: copy a reply, and share a link for the current model and prompt", as
 test("model manager: progress with bytes, rate and ETA; pause, resume, cancel; files by picker and drop", async ({
   page,
 }) => {
-  await page.route(/engine\.worker-[^/]*\.js$/, (route) =>
-    route.fulfill({
-      body: fakeWorker,
-      contentType: "text/javascript",
-      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
-    }),
-  );
+  await routeFakeEngine(page, fakeWorker);
   await page.goto("/");
   await expect(page.getByTestId("engine-status")).toHaveText("ready");
   const panel = page.getByRole("region", { name: "Model" });

@@ -9,6 +9,7 @@ import { readGgufHeader } from "../src/engine/gguf/index.ts";
 import { openGgufFile } from "../src/engine/gguf/node.ts";
 import { ReferenceModel } from "../src/engine/reference/forward.ts";
 import { loadBitNetWeights } from "../src/engine/reference/load-weights.ts";
+import { DEFAULT_SAMPLING } from "../src/engine/sampling/defaults.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../src/engine/tokenizer/tokenizer.ts";
 import { TINY_SHAPE, writeBitNetModels } from "../test-support/bitnet-model.ts";
@@ -49,7 +50,8 @@ async function expectedReply(user: string, maxTokens: number): Promise<string> {
       topK: 40,
       topP: 0.95,
       minP: 0.05,
-      repetitionPenalty: 1,
+      // The CLI's default penalty is the app's (one set of defaults).
+      repetitionPenalty: DEFAULT_SAMPLING.repetitionPenalty,
       maxTokens,
       seed: 0,
     }),

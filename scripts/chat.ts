@@ -5,9 +5,10 @@
  *   npm run chat -- --model FILE --prompt "Hi" --max-tokens 32 --temp 0  # one reply, then exit
  *
  * Options: --prompt TEXT (one user message: print only the reply and exit), --raw (no
- * chat template: the prompt is plain text after BOS), --system TEXT, --max-tokens N
- * (default 256), --temp T (default 0.7; 0 = greedy), --top-k N, --top-p P, --min-p P,
- * --repeat-penalty R, --seed S, --ctx N (KV cache positions, default min(model, 4096)),
+ * chat template: the prompt is plain text after BOS), --system TEXT, --max-tokens N,
+ * --temp T (0 = greedy), --top-k N, --top-p P, --min-p P, --repeat-penalty R, --seed S
+ * (sampling defaults are the app's: src/engine/sampling/defaults.ts; the seed is random
+ * unless given), --ctx N (KV cache positions, default min(model, 4096)),
  * --engine kernels|reference (default kernels: the wasm engine the worker runs; reference:
  * the scalar TypeScript pass), --threads N (kernel threads, default 1), --stats (print
  * speed to stderr).
@@ -31,6 +32,7 @@ import { loadKernelWeights } from "../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
 import { ReferenceModel } from "../src/engine/reference/forward.ts";
 import { loadBitNetWeights } from "../src/engine/reference/load-weights.ts";
+import { DEFAULT_SAMPLING, resolveSeed } from "../src/engine/sampling/defaults.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../src/engine/tokenizer/tokenizer.ts";
 import type { ChatMessage, SamplingSettings } from "../src/worker/api.ts";
@@ -103,15 +105,16 @@ async function main() {
   if (!o.model) fail("--model FILE is required.");
   if (o.raw && o.prompt === undefined) fail("--raw needs --prompt TEXT.");
 
-  const settings: SamplingSettings = {
-    temperature: numberOption(o.temp, "temp", 0.7),
-    topK: wholeOption(o["top-k"], "top-k", 40, 0),
-    topP: numberOption(o["top-p"], "top-p", 0.95),
-    minP: numberOption(o["min-p"], "min-p", 0.05),
-    repetitionPenalty: numberOption(o["repeat-penalty"], "repeat-penalty", 1),
-    maxTokens: wholeOption(o["max-tokens"], "max-tokens", 256, 0),
-    seed: wholeOption(o.seed, "seed", Date.now() % 2 ** 31, 0),
-  };
+  const d = DEFAULT_SAMPLING;
+  const settings: SamplingSettings = resolveSeed({
+    temperature: numberOption(o.temp, "temp", d.temperature),
+    topK: wholeOption(o["top-k"], "top-k", d.topK, 0),
+    topP: numberOption(o["top-p"], "top-p", d.topP),
+    minP: numberOption(o["min-p"], "min-p", d.minP),
+    repetitionPenalty: numberOption(o["repeat-penalty"], "repeat-penalty", d.repetitionPenalty),
+    maxTokens: wholeOption(o["max-tokens"], "max-tokens", d.maxTokens, 0),
+    seed: o.seed === undefined ? d.seed : wholeOption(o.seed, "seed", d.seed, 0),
+  });
 
   let blob: Blob;
   try {

@@ -22,19 +22,8 @@ export class StoreError extends Error {
   }
 }
 
-/** Bytes in words: "512 B", "3.4 MB", "1.19 GB" (decimal units, as browsers show quota). */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = n;
-  let unit = "B";
-  for (const u of units) {
-    if (value < 1000) break;
-    value /= 1000;
-    unit = u;
-  }
-  return `${value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0)} ${unit}`;
-}
+// One formatter and one error-to-words for the app (see words.ts).
+export { errorText, formatBytes } from "./words.ts";
 
 /** An HTTP failure status in words. */
 export function httpErrorMessage(status: number, url: string): string {
@@ -70,8 +59,4 @@ export function describeUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,6 +1,7 @@
-import { useEffect } from "react";
+import { type RefObject, useEffect, useMemo, useRef } from "react";
 import { ChatPanel } from "./ChatPanel.tsx";
 import { ConversationList } from "./ConversationList.tsx";
+import { focusables, focusIsLost } from "./focus.ts";
 import { ModelPanel } from "./ModelPanel.tsx";
 import { SettingsPanel } from "./SettingsPanel.tsx";
 import { ShareConsentDialog } from "./ShareDialogs.tsx";
@@ -8,7 +9,7 @@ import { useChatStore } from "./state/chatStore.ts";
 import { useEngineStore } from "./state/engineStore.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 import { withoutShareParams } from "./state/shareLink.ts";
-import { type Theme, useUiStore } from "./state/uiStore.ts";
+import { type Drawer, type Theme, useUiStore } from "./state/uiStore.ts";
 
 let started: Promise<void> | null = null;
 /** Once per page (React's StrictMode runs effects twice in development). */
@@ -38,8 +39,55 @@ async function openShareFromAddress(): Promise<void> {
   await useModelManagerStore.getState().openShareLink(href, document.baseURI);
 }
 
+/**
+ * An open drawer over the page (narrow screens) holds the keyboard: focus moves into it,
+ * Tab cycles inside it, and when it closes focus goes back to the button that opened it.
+ */
+function useDrawerFocus(
+  drawer: Drawer,
+  panels: Record<Exclude<Drawer, "none">, RefObject<HTMLElement | null>>,
+  scrimRef: RefObject<HTMLElement | null>,
+) {
+  const opener = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const panel = drawer === "none" ? null : panels[drawer].current;
+    if (panel) {
+      if (!panel.contains(document.activeElement))
+        opener.current = document.activeElement as HTMLElement | null;
+      focusables(panel)[0]?.focus();
+      const onKey = (e: KeyboardEvent) => {
+        // On wide screens the panel is part of the page, not over it: no trap there.
+        const scrim = scrimRef.current;
+        if (e.key !== "Tab" || !scrim || getComputedStyle(scrim).display === "none") return;
+        const items = focusables(panel);
+        if (items.length === 0) return;
+        const active = document.activeElement;
+        const outside = !panel.contains(active);
+        if (e.shiftKey && (outside || active === items[0])) {
+          e.preventDefault();
+          items[items.length - 1].focus();
+        } else if (!e.shiftKey && (outside || active === items[items.length - 1])) {
+          e.preventDefault();
+          items[0].focus();
+        }
+      };
+      document.addEventListener("keydown", onKey);
+      return () => document.removeEventListener("keydown", onKey);
+    }
+    const back = opener.current;
+    opener.current = null;
+    const inClosed = Object.values(panels).some((p) => p.current?.contains(document.activeElement));
+    if (back?.isConnected && (inClosed || focusIsLost())) back.focus();
+  }, [drawer, panels, scrimRef]);
+}
+
 export function App() {
   const { theme, drawer, setTheme, setDrawer } = useUiStore();
+  const chatsPanel = useRef<HTMLElement>(null);
+  const sidePanel = useRef<HTMLElement>(null);
+  const scrim = useRef<HTMLButtonElement>(null);
+  const panels = useMemo(() => ({ chats: chatsPanel, side: sidePanel }), []);
+  useDrawerFocus(drawer, panels, scrim);
 
   useEffect(() => {
     void startUpOnce();
@@ -96,21 +144,34 @@ export function App() {
         </button>
       </header>
       <div className="app-body">
-        <aside id="chats-drawer" className="drawer chats-drawer">
+        <aside
+          id="chats-drawer"
+          className="drawer chats-drawer"
+          aria-label="Chats"
+          ref={chatsPanel}
+        >
           <ConversationList />
         </aside>
         <main className="app-main">
           <ChatPanel />
         </main>
-        <aside id="side-drawer" className="drawer side-drawer">
+        <aside
+          id="side-drawer"
+          className="drawer side-drawer"
+          aria-label="Model and settings"
+          ref={sidePanel}
+        >
           <ModelPanel />
           <SettingsPanel />
         </aside>
         {drawer !== "none" && (
+          // A pointer's way out; the keyboard's is Esc (so Tab never lands behind the drawer).
           <button
             type="button"
             className="scrim"
             aria-label="Close the panel"
+            tabIndex={-1}
+            ref={scrim}
             onClick={() => setDrawer("none")}
           />
         )}

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "react";
+import { ExportChatMenu } from "./ChatTransfer.tsx";
 import { Composer } from "./Composer.tsx";
 import { ErrorAlert } from "./ErrorAlert.tsx";
 import { MessageItem } from "./MessageItem.tsx";
@@ -6,7 +7,8 @@ import { ShareButton } from "./ShareDialogs.tsx";
 import { StatsBar } from "./StatsBar.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { formatBytes } from "./state/format.ts";
-import { entryUrl, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
+import { memoryWarningText } from "./state/memory.ts";
+import { entryUrl, friendlyModelName, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 /** The chat: title and share, the messages, the composer, and live stats. */
@@ -32,6 +34,8 @@ export function ChatPanel() {
     <section className="chat-panel" aria-label="Chat">
       <div className="chat-head">
         <h2 className="chat-title">{conversation?.title ?? "New chat"}</h2>
+        <ModelBadge />
+        <ExportChatMenu />
         <ShareButton />
       </div>
       <ol className="messages" ref={list} aria-live="polite" aria-label="Messages">
@@ -41,9 +45,49 @@ export function ChatPanel() {
         ))}
       </ol>
       {error && <ErrorAlert message={error} onDismiss={dismissError} className="chat-error" />}
+      <MemoryWarning />
       <Composer />
       <StatsBar />
     </section>
+  );
+}
+
+/** Asks before loading a model that will not fit in wasm memory. */
+function MemoryWarning() {
+  const warning = useModelManagerStore((s) => s.memoryWarning);
+  const models = useModelManagerStore((s) => s.models);
+  const { load, dismissMemoryWarning } = useModelManagerStore.getState();
+  if (!warning) return null;
+  const name = friendlyModelName(warning.modelId, models, document.baseURI);
+  return (
+    <div role="alert" className="error alert chat-error memory-warning">
+      <span>{memoryWarningText(name, warning.plan)}</span>
+      <span className="row">
+        <button type="button" onClick={() => void load(warning.modelId, { anyway: true })}>
+          Load anyway
+        </button>
+        <button type="button" onClick={dismissMemoryWarning}>
+          Don't load
+        </button>
+      </span>
+    </div>
+  );
+}
+
+/** Which model is answering, by its friendly name, so it shows even with the drawers shut. */
+function ModelBadge() {
+  const loaded = useModelManagerStore((s) => s.loaded);
+  const loading = useModelManagerStore((s) => s.loading);
+  const models = useModelManagerStore((s) => s.models);
+  const text = loading
+    ? `Loading ${friendlyModelName(loading.modelId, models, document.baseURI)}…`
+    : loaded
+      ? friendlyModelName(loaded.modelId, models, document.baseURI)
+      : "No model";
+  return (
+    <span className="chat-model muted" data-testid="chat-model" title={`Model: ${text}`}>
+      {text}
+    </span>
   );
 }
 

@@ -1,3 +1,5 @@
+import { useEffect, useRef } from "react";
+import { focusIsLost } from "./focus.ts";
 import { useChatStore } from "./state/chatStore.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
@@ -7,6 +9,11 @@ export function Composer() {
   const generating = useChatStore((s) => s.generation !== null);
   const ready = useModelManagerStore((s) => s.loaded !== null && s.loading === null);
   const { send, setDraft, stop } = useChatStore.getState();
+  const box = useRef<HTMLTextAreaElement>(null);
+  // When a model becomes ready (the button that started it is gone), type here next.
+  useEffect(() => {
+    if (ready && focusIsLost()) box.current?.focus();
+  }, [ready]);
 
   const submit = () => {
     if (!generating && draft.trim()) void send(draft);
@@ -25,6 +32,7 @@ export function Composer() {
       </label>
       <textarea
         id="prompt"
+        ref={box}
         rows={2}
         placeholder={
           ready

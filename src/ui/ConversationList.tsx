@@ -1,4 +1,6 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { ChatsBackup } from "./ChatTransfer.tsx";
+import { focusComposer } from "./focus.ts";
 import { useChatStore } from "./state/chatStore.ts";
 import { type Conversation, searchConversations } from "./state/conversations.ts";
 import { useUiStore } from "./state/uiStore.ts";
@@ -9,6 +11,15 @@ export function ConversationList() {
   const { create, select, setSearch } = useChatStore.getState();
   const setDrawer = useUiStore((s) => s.setDrawer);
   const shown = searchConversations(conversations, search);
+  const list = useRef<HTMLUListElement>(null);
+  const newChat = useRef<HTMLButtonElement>(null);
+
+  /** After a delete: the chat that took its place in the list, else "New chat". */
+  const focusAfterDelete = (index: number) => {
+    const titles = list.current?.querySelectorAll<HTMLElement>(".conversation-title") ?? [];
+    const next = titles[Math.min(index, titles.length - 1)];
+    (next ?? newChat.current)?.focus();
+  };
 
   return (
     <nav className="conversation-list" aria-labelledby="chats-heading">
@@ -17,9 +28,11 @@ export function ConversationList() {
         <button
           type="button"
           className="primary"
+          ref={newChat}
           onClick={() => {
             create();
             setDrawer("none");
+            focusComposer();
           }}
         >
           New chat
@@ -33,8 +46,8 @@ export function ConversationList() {
         value={search}
         onChange={(e) => setSearch(e.target.value)}
       />
-      <ul>
-        {shown.map((c) => (
+      <ul ref={list}>
+        {shown.map((c, i) => (
           <ConversationItem
             key={c.id}
             conversation={c}
@@ -42,13 +55,16 @@ export function ConversationList() {
             onSelect={() => {
               select(c.id);
               setDrawer("none");
+              focusComposer();
             }}
+            onDeleted={() => focusAfterDelete(i)}
           />
         ))}
       </ul>
       {hydrated && shown.length === 0 && (
         <p className="muted small">{search ? "No chat matches that search." : "No chats yet."}</p>
       )}
+      <ChatsBackup />
     </nav>
   );
 }
@@ -57,14 +73,25 @@ function ConversationItem({
   conversation,
   active,
   onSelect,
+  onDeleted,
 }: {
   conversation: Conversation;
   active: boolean;
   onSelect: () => void;
+  onDeleted: () => void;
 }) {
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(conversation.title);
   const { rename, remove } = useChatStore.getState();
+  // Where focus goes when the rename box closes: the (renamed) chat, or back to Rename.
+  const [refocus, setRefocus] = useState<"title" | "rename" | null>(null);
+  const titleButton = useRef<HTMLButtonElement>(null);
+  const renameButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (editing || !refocus) return;
+    (refocus === "title" ? titleButton : renameButton).current?.focus();
+    setRefocus(null);
+  }, [editing, refocus]);
 
   if (editing) {
     return (
@@ -74,6 +101,7 @@ function ConversationItem({
             e.preventDefault();
             if (title.trim()) rename(conversation.id, title);
             setEditing(false);
+            setRefocus("title");
           }}
         >
           <input
@@ -83,7 +111,10 @@ function ConversationItem({
             autoFocus
             onChange={(e) => setTitle(e.target.value)}
             onKeyDown={(e) => {
-              if (e.key === "Escape") setEditing(false);
+              if (e.key !== "Escape") return;
+              e.preventDefault(); // closes the rename box only, not the drawer
+              setEditing(false);
+              setRefocus("rename");
             }}
           />
           <button type="submit">Save</button>
@@ -96,6 +127,7 @@ function ConversationItem({
       <button
         type="button"
         className="conversation-title"
+        ref={titleButton}
         aria-current={active ? "true" : undefined}
         onClick={onSelect}
       >
@@ -105,6 +137,7 @@ function ConversationItem({
         <button
           type="button"
           className="icon"
+          ref={renameButton}
           aria-label={`Rename ${conversation.title}`}
           title="Rename"
           onClick={() => {
@@ -119,9 +152,10 @@ function ConversationItem({
           className="icon"
           aria-label={`Delete ${conversation.title}`}
           title="Delete"
-          onClick={() => {
-            if (window.confirm(`Delete "${conversation.title}"? This cannot be undone.`))
-              void remove(conversation.id);
+          onClick={async () => {
+            if (!window.confirm(`Delete "${conversation.title}"? This cannot be undone.`)) return;
+            await remove(conversation.id);
+            onDeleted();
           }}
         >
           ×

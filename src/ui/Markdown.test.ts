@@ -29,4 +29,27 @@ describe("Markdown (model output)", () => {
     expect(html).toContain('href="https://example.com"');
     expect(html).toContain('rel="noopener noreferrer"');
   });
+
+  it("renders GitHub-flavoured tables, strikethrough and task lists", () => {
+    const html = render(
+      "| a | b |\n|---|:-:|\n| 1 | **2** |\n\n~~gone~~\n\n- [x] done\n- [ ] todo",
+    );
+    expect(html).toMatch(
+      /<table>\s*<thead>\s*<tr>\s*<th>a<\/th>\s*<th style="text-align:center">b<\/th>/,
+    );
+    expect(html).toMatch(
+      /<tbody>\s*<tr>\s*<td>1<\/td>\s*<td style="text-align:center"><strong>2<\/strong><\/td>/,
+    );
+    expect(html).toContain("<del>gone</del>");
+    expect(html).toMatch(/<input type="checkbox" disabled="" aria-label="Done" checked=""\/> done/);
+    expect(html).toMatch(/<input type="checkbox" disabled="" aria-label="Not done"\/> todo/);
+  });
+
+  it("gives a fenced block its language and a copy button, and keeps HTML in tables as text", () => {
+    const html = render("```python\nprint(1)\n```\n\n| x |\n|---|\n| <b>y</b> |");
+    expect(html).toContain('<span class="code-language">python</span>');
+    expect(html).toContain('aria-label="Copy python code"');
+    expect(html).toMatch(/<td>&lt;b&gt;y&lt;\/b&gt;<\/td>/);
+    expect(html).not.toMatch(/<b>/);
+  });
 });

@@ -1,17 +1,10 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { copyText } from "./clipboard.ts";
+import { focusComposer } from "./focus.ts";
 import { Markdown } from "./Markdown.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import type { Message } from "./state/conversations.ts";
 import { formatTokensPerSecond } from "./state/format.ts";
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** One message: markdown for replies, plain text for the user's; copy, edit, regenerate. */
 export function MessageItem({
@@ -28,6 +21,21 @@ export function MessageItem({
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
   const { editAndResend, regenerate } = useChatStore.getState();
   const who = message.role === "user" ? "You" : "Trit";
+  // Edit opens the edit box with focus in it; Cancel returns to the Edit button.
+  const editBox = useRef<HTMLTextAreaElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const [refocus, setRefocus] = useState(false);
+  useEffect(() => {
+    if (editing) editBox.current?.focus();
+    else if (refocus) {
+      editButton.current?.focus();
+      setRefocus(false);
+    }
+  }, [editing, refocus]);
+  const cancelEdit = () => {
+    setEditing(false);
+    setRefocus(true);
+  };
 
   if (editing) {
     return (
@@ -36,6 +44,7 @@ export function MessageItem({
           onSubmit={(e) => {
             e.preventDefault();
             setEditing(false);
+            focusComposer();
             void editAndResend(message.id, text);
           }}
         >
@@ -44,18 +53,21 @@ export function MessageItem({
           </label>
           <textarea
             id={`edit-${message.id}`}
+            ref={editBox}
             value={text}
             rows={Math.min(10, text.split("\n").length + 1)}
             onChange={(e) => setText(e.target.value)}
             onKeyDown={(e) => {
-              if (e.key === "Escape") setEditing(false);
+              if (e.key !== "Escape") return;
+              e.preventDefault();
+              cancelEdit();
             }}
           />
           <div className="message-actions">
             <button type="submit" className="primary" disabled={busy || !text.trim()}>
               Save and send
             </button>
-            <button type="button" onClick={() => setEditing(false)}>
+            <button type="button" onClick={cancelEdit}>
               Cancel
             </button>
           </div>
@@ -107,6 +119,7 @@ export function MessageItem({
             <button
               type="button"
               className="small-button"
+              ref={editButton}
               aria-label="Edit this message and continue from here"
               disabled={busy}
               onClick={() => {

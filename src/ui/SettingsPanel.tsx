@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import type { SamplingSettings } from "../worker/api.ts";
+import { useChatDefaults } from "./state/chatDefaults.ts";
 import { useChatStore } from "./state/chatStore.ts";
 import {
   checkSetting,
@@ -8,41 +9,53 @@ import {
   SAMPLING_LIMITS,
 } from "./state/sampling.ts";
 
-/** The active conversation's system prompt and sampling settings. */
+/**
+ * The active conversation's system prompt and sampling settings; with no chat yet, the
+ * defaults new chats start from.
+ */
 export function SettingsPanel() {
   const conversation = useChatStore((s) => s.conversations.find((c) => c.id === s.activeId));
-  const { setSystemPrompt, setSettings } = useChatStore.getState();
+  const defaults = useChatDefaults();
+  const chat = useChatStore.getState();
+  const target = conversation
+    ? {
+        key: conversation.id,
+        systemPrompt: conversation.systemPrompt,
+        settings: conversation.settings,
+        setSystemPrompt: chat.setSystemPrompt,
+        setSettings: chat.setSettings,
+      }
+    : { key: "defaults", ...defaults };
 
   return (
     <section className="settings-panel" aria-labelledby="settings-heading">
-      <h2 id="settings-heading">Chat settings</h2>
-      {!conversation ? (
-        <p className="muted small">Start a chat to set its system prompt and sampling.</p>
-      ) : (
-        <>
-          <label className="field">
-            <span>System prompt</span>
-            <textarea
-              rows={3}
-              value={conversation.systemPrompt}
-              onChange={(e) => setSystemPrompt(e.target.value)}
-            />
-          </label>
-          <div className="settings-grid">
-            {SAMPLING_KEYS.map((key) => (
-              <SettingField
-                key={`${conversation.id}-${key}`}
-                name={key}
-                value={conversation.settings[key]}
-                onValid={(value) => setSettings({ [key]: value })}
-              />
-            ))}
-          </div>
-          <button type="button" onClick={() => setSettings(DEFAULT_SAMPLING)}>
-            Reset sampling to defaults
-          </button>
-        </>
+      <h2 id="settings-heading">{conversation ? "Chat settings" : "Settings for new chats"}</h2>
+      {!conversation && (
+        <p className="muted small">
+          No chat yet: these are the defaults your first chat starts with.
+        </p>
       )}
+      <label className="field">
+        <span>System prompt</span>
+        <textarea
+          rows={3}
+          value={target.systemPrompt}
+          onChange={(e) => target.setSystemPrompt(e.target.value)}
+        />
+      </label>
+      <div className="settings-grid">
+        {SAMPLING_KEYS.map((key) => (
+          <SettingField
+            key={`${target.key}-${key}`}
+            name={key}
+            value={target.settings[key]}
+            onValid={(value) => target.setSettings({ [key]: value })}
+          />
+        ))}
+      </div>
+      <button type="button" onClick={() => target.setSettings(DEFAULT_SAMPLING)}>
+        Reset sampling to defaults
+      </button>
     </section>
   );
 }

@@ -2,7 +2,8 @@ import { useEffect, useState } from "react";
 import type { KernelBuild } from "../worker/api.ts";
 import { useChatStore } from "./state/chatStore.ts";
 import { useEngineStore } from "./state/engineStore.ts";
-import { formatTokensPerSecond } from "./state/format.ts";
+import { formatBytes, formatTokensPerSecond } from "./state/format.ts";
+import { measurePageMemory, type PageMemory, quickPageMemory } from "./state/memory.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 const KERNEL_NAMES: Record<KernelBuild, string> = {
@@ -10,13 +11,33 @@ const KERNEL_NAMES: Record<KernelBuild, string> = {
   simd128: "SIMD128",
 };
 
-/** Live numbers while generating: speed, context, kernel build, threads. */
+/** The page's memory where the browser tells, asked again every 15 s. */
+function usePageMemory(): PageMemory | null {
+  const [memory, setMemory] = useState<PageMemory | null>(quickPageMemory);
+  useEffect(() => {
+    let live = true;
+    const measure = () =>
+      void measurePageMemory().then((m) => {
+        if (live && m) setMemory(m);
+      });
+    measure();
+    const timer = setInterval(measure, 15_000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, []);
+  return memory;
+}
+
+/** Live numbers while generating: speed, context, kernel build, threads, memory. */
 export function StatsBar() {
   const generation = useChatStore((s) => s.generation);
   const lastStats = useChatStore((s) => s.lastStats);
   const loaded = useModelManagerStore((s) => s.loaded);
   const capabilities = useEngineStore((s) => s.capabilities);
   const isolated = typeof window !== "undefined" && window.crossOriginIsolated;
+  const page = usePageMemory();
 
   // Re-render a few times a second while generating so the rate moves between pieces too.
   const [, tick] = useState(0);
@@ -67,6 +88,30 @@ export function StatsBar() {
           {singleNote ? " (single-threaded: page not cross-origin isolated)" : ""}
         </span>
       </span>
+      <span>
+        <span className="muted">Engine memory </span>
+        <span data-testid="stats-memory">
+          {loaded
+            ? `${formatBytes(loaded.memory.wasmBytes)} wasm, of which KV cache ${formatBytes(loaded.memory.kvCacheBytes)}`
+            : "—"}
+        </span>
+      </span>
+      {page && (
+        <span>
+          <span className="muted">Page memory </span>
+          <span
+            data-testid="stats-page-memory"
+            title={
+              page.how === "measured"
+                ? "The whole page with its workers, as the browser measured it"
+                : "The JavaScript heap only (the browser does not report more here)"
+            }
+          >
+            {formatBytes(page.bytes)}
+            {page.how === "js heap" ? " (JS heap)" : ""}
+          </span>
+        </span>
+      )}
     </section>
   );
 }

@@ -1,17 +1,24 @@
 import type { ChatMessage } from "../engine/chat/template.ts";
 import type { GenerationStats } from "../engine/generate/generate.ts";
 import type { KernelBuild } from "../engine/kernels/index.ts";
+import type { EngineMemory, MemoryPlan } from "../engine/memory.ts";
 import type { Capabilities } from "../engine/platform/capabilities.ts";
 import type { SamplingSettings } from "../engine/sampling/sampler.ts";
 import type { DownloadProgress, StoredModel } from "../storage/model-types.ts";
+
+// Values the UI shares with the engine and the store, so there is one of each.
+export { DEFAULT_SAMPLING, RANDOM_SEED, resolveSeed } from "../engine/sampling/defaults.ts";
+export { errorText, formatBytes } from "../storage/words.ts";
 
 // The types the UI needs, from the modules that own them: the UI imports them from here.
 export type {
   Capabilities,
   ChatMessage,
   DownloadProgress,
+  EngineMemory,
   GenerationStats,
   KernelBuild,
+  MemoryPlan,
   SamplingSettings,
   StoredModel,
 };
@@ -29,6 +36,8 @@ export interface LoadedModelInfo {
    * int8 copy (one scale per row; half the bytes of f16 per token, so faster, approximate).
    */
   head: "f16" | "f32" | "int8";
+  /** The engine's memory once loaded (it grows when the int8 head is made). */
+  memory: EngineMemory;
 }
 
 /**
@@ -53,6 +62,11 @@ export interface EngineApi {
   storageEstimate(): Promise<{ usedBytes: number; quotaBytes: number; persisted: boolean }>;
 
   // Engine
+  /**
+   * What loading a stored model would take in wasm memory (from its config and size),
+   * and whether it fits under the 4 GiB wasm32 ceiling: asked before loadModel.
+   */
+  planMemory(modelId: string): Promise<MemoryPlan>;
   loadModel(modelId: string, onProgress?: (fraction: number) => void): Promise<LoadedModelInfo>;
   /**
    * Generates a reply to `messages`; `onPiece` gets each decoded text piece (valid UTF-8).

@@ -1,8 +1,11 @@
 import * as Comlink from "comlink";
+import { readBitNetConfig } from "../engine/bitnet/config.ts";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
 import { ConversationTokens } from "../engine/generate/conversation.ts";
 import { generate, ModelSession } from "../engine/generate/index.ts";
+import { readGgufHeader } from "../engine/gguf/index.ts";
 import { KernelModel } from "../engine/kernels/index.ts";
+import { type EngineMemory, kvCacheBytes, planModelMemory } from "../engine/memory.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
 import { createSampler } from "../engine/sampling/sampler.ts";
 import { ModelStore } from "../storage/model-store.ts";
@@ -33,6 +36,12 @@ const engine: EngineApi = {
   },
   storageEstimate: () => store.estimate(),
 
+  async planMemory(id) {
+    const blob = await store.openBlob(id);
+    const config = readBitNetConfig(await readGgufHeader(blob));
+    return planModelMemory(config, blob.size);
+  },
+
   async loadModel(id, onProgress) {
     if (loaded?.id === id) return loaded.info;
     unload();
@@ -55,6 +64,7 @@ const engine: EngineApi = {
       kernel: chat.model.build,
       threads: chat.model.threads,
       head: chat.model.headFormat,
+      memory: engineMemory(chat),
     };
     loaded = { id, chat, session: new ModelSession(chat.model), info };
     return info;
@@ -102,7 +112,11 @@ const engine: EngineApi = {
     if (!loaded) throw new Error("No model is loaded.");
     if (running) throw new Error("Stop the reply before switching the output head.");
     loaded.chat.model.setInt8Head(on);
-    loaded.info = { ...loaded.info, head: loaded.chat.model.headFormat };
+    loaded.info = {
+      ...loaded.info,
+      head: loaded.chat.model.headFormat,
+      memory: engineMemory(loaded.chat),
+    };
     return loaded.info;
   },
 
@@ -110,6 +124,14 @@ const engine: EngineApi = {
     running?.abort();
   },
 };
+
+/** The wasm memory the engine holds and the part of it the KV cache takes. */
+function engineMemory(chat: ChatModel): EngineMemory {
+  return {
+    wasmBytes: chat.model.arena.memory.buffer.byteLength,
+    kvCacheBytes: kvCacheBytes(chat.config, chat.model.maxPositions),
+  };
+}
 
 function unload() {
   running?.abort();

@@ -1,6 +1,7 @@
 import * as Comlink from "comlink";
 import { create } from "zustand";
 import type { GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import { useChatDefaults } from "./chatDefaults.ts";
 import { type ConversationDb, memoryConversationDb, openConversationDb } from "./conversationDb.ts";
 import {
   addTurn,
@@ -47,6 +48,8 @@ interface ChatState {
   select(id: string): void;
   rename(id: string, title: string): void;
   remove(id: string): Promise<void>;
+  /** Saves whole conversations (an import's plan), replacing any with the same id. */
+  adopt(conversations: Conversation[]): Promise<void>;
   setSearch(query: string): void;
   setDraft(text: string): void;
   setSystemPrompt(text: string): void;
@@ -223,10 +226,12 @@ export const useChatStore = create<ChatState>((set, get) => {
 
     create(options) {
       // Start from the active conversation's settings so a person's choices carry over.
+      // With no chat open, start from the defaults set for new chats.
       const active = get().activeId ? current(get().activeId as string) : undefined;
+      const base = active ?? useChatDefaults.getState();
       const conversation = newConversation(newId(), Date.now(), {
-        systemPrompt: options?.systemPrompt ?? active?.systemPrompt,
-        settings: { ...active?.settings, ...options?.settings },
+        systemPrompt: options?.systemPrompt ?? base.systemPrompt,
+        settings: { ...base.settings, ...options?.settings },
       });
       set((s) => ({
         conversations: [conversation, ...s.conversations],
@@ -260,6 +265,22 @@ export const useChatStore = create<ChatState>((set, get) => {
         await conversationDb().remove(id);
       } catch (err) {
         set({ error: `Could not delete the conversation: ${errorText(err)}` });
+      }
+    },
+
+    async adopt(list) {
+      const ids = new Set(list.map((c) => c.id));
+      set((s) => ({
+        conversations: sortConversations([
+          ...list,
+          ...s.conversations.filter((c) => !ids.has(c.id)),
+        ]),
+        activeId: s.activeId ?? list[0]?.id ?? null,
+      }));
+      try {
+        await Promise.all(list.map((c) => conversationDb().save(c)));
+      } catch (err) {
+        set({ error: `Could not save the imported conversations: ${errorText(err)}` });
       }
     },
 

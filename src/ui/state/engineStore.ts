@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { Capabilities, EngineApi } from "../../worker/api.ts";
+import { type Capabilities, type EngineApi, errorText } from "../../worker/api.ts";
 import { startEngineWorker } from "../../worker/client.ts";
 
 type EngineStatus = "starting" | "ready" | "failed";
@@ -55,11 +55,5 @@ export function requireEngine(): Engine {
   );
 }
 
-/** The message of whatever was thrown (errors crossing Comlink arrive as Error objects). */
-export function errorText(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  // What Comlink reports when the worker lacks the method called.
-  if (/reading 'apply'|is not a function/.test(message))
-    return "this engine build does not do that yet.";
-  return message;
-}
+// The app's one errorText (src/storage/words.ts), where the stores already look for it.
+export { errorText };

@@ -11,7 +11,7 @@ describe("formatBytes", () => {
   it("uses decimal units with about three significant digits", () => {
     expect(formatBytes(0)).toBe("0 B");
     expect(formatBytes(999)).toBe("999 B");
-    expect(formatBytes(1000)).toBe("1.00 KB");
+    expect(formatBytes(1000)).toBe("1.00 kB");
     expect(formatBytes(1_500_000)).toBe("1.50 MB");
     expect(formatBytes(1_190_000_000)).toBe("1.19 GB");
     expect(formatBytes(25_600_000)).toBe("25.6 MB");
@@ -39,8 +39,8 @@ describe("formatRate / formatEta / formatProgress", () => {
   });
   it("shows a percentage only when the total is known", () => {
     expect(formatProgress(500_000_000, 1_000_000_000)).toBe("500 MB of 1.00 GB (50%)");
-    expect(formatProgress(1_000, null)).toBe("1.00 KB");
-    expect(formatProgress(2_000, 1_000)).toBe("2.00 KB of 1.00 KB (100%)");
+    expect(formatProgress(1_000, null)).toBe("1.00 kB");
+    expect(formatProgress(2_000, 1_000)).toBe("2.00 kB of 1.00 kB (100%)");
   });
   it("formats tokens per second", () => {
     expect(formatTokensPerSecond(12.345)).toBe("12.3 tok/s");

@@ -1,20 +1,9 @@
 /** Human-readable sizes, rates and durations for the model manager and the stats bar. */
 
-const UNITS = ["B", "KB", "MB", "GB", "TB"] as const;
+import { formatBytes } from "../../worker/api.ts";
 
-/** Decimal units (1 GB = 10^9 bytes), as browsers and Hugging Face show file sizes. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "unknown size";
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(value)} B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
+// One byte formatter for the whole app (the model store's messages use it too).
+export { formatBytes };
 
 export function formatRate(bytesPerSecond: number): string {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return "—";

@@ -58,3 +58,13 @@ export function storedFromUrl(models: StoredModel[], url: string): StoredModel |
 export function catalogEntryFor(url: string, base: string): CatalogEntry | undefined {
   return CATALOG.find((entry) => entryUrl(entry, base) === url);
 }
+
+/**
+ * What to call a loaded model: its catalog name when it came from the catalog, else the
+ * stored model's name (the file name), else its id.
+ */
+export function friendlyModelName(modelId: string, models: StoredModel[], base: string): string {
+  const stored = models.find((m) => m.id === modelId);
+  const entry = stored?.urls[0] ? catalogEntryFor(stored.urls[0], base) : undefined;
+  return entry?.name ?? stored?.name ?? modelId;
+}

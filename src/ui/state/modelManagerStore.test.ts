@@ -15,6 +15,7 @@ beforeEach(async () => {
     loading: null,
     progress: {},
     error: null,
+    memoryWarning: null,
   });
   await useEngineStore.getState().attach(engine);
 });
@@ -113,5 +114,18 @@ describe("model store with a fake engine", () => {
     expect(useModelManagerStore.getState().error).toBe(
       "Could not load the model: The file is not a BitNet model (architecture llama).",
     );
+  });
+
+  it("asks before loading a model too big for wasm memory, and loads it only when told", async () => {
+    const store = useModelManagerStore.getState();
+    const model = await store.downloadUrl("https://models.example/huge.gguf");
+    expect(model?.state).toBe("ready");
+    const warning = useModelManagerStore.getState().memoryWarning;
+    expect(warning?.modelId).toBe(model?.id);
+    expect(warning?.plan.fits).toBe(false);
+    expect(useModelManagerStore.getState().loaded).toBeNull();
+    await store.load(model?.id as string, { anyway: true });
+    expect(useModelManagerStore.getState().loaded?.modelId).toBe(model?.id);
+    expect(useModelManagerStore.getState().memoryWarning).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import { create } from "zustand";
 import type {
   DownloadProgress,
   LoadedModelInfo,
+  MemoryPlan,
   SamplingSettings,
   StoredModel,
 } from "../../worker/api.ts";
@@ -33,6 +34,8 @@ interface ModelState {
   /** Whether the server has the built-in tiny model (null until asked). */
   builtInAvailable: boolean | null;
   builtInBytes: number | null;
+  /** A model that was about to load but will not fit in wasm memory: ask first. */
+  memoryWarning: { modelId: string; plan: MemoryPlan } | null;
 
   refresh(): Promise<void>;
   downloadUrl(rawUrl: string): Promise<StoredModel | null>;
@@ -41,7 +44,9 @@ interface ModelState {
   resume(modelId: string): Promise<void>;
   cancel(modelId: string): Promise<void>;
   remove(modelId: string): Promise<void>;
-  load(modelId: string): Promise<LoadedModelInfo | null>;
+  /** Loads a stored model; one too big for wasm memory waits for `anyway` (see memoryWarning). */
+  load(modelId: string, options?: { anyway?: boolean }): Promise<LoadedModelInfo | null>;
+  dismissMemoryWarning(): void;
   /** Uses the loaded model's int8 output head (faster, approximate) or the exact one. */
   setInt8Head(on: boolean): Promise<void>;
   /** Loads the model used last time if it is stored and ready (offline start). */
@@ -173,6 +178,7 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
     shareError: null,
     builtInAvailable: null,
     builtInBytes: null,
+    memoryWarning: null,
 
     async refresh() {
       try {
@@ -246,8 +252,19 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
       if (get().loaded?.modelId === modelId) set({ loaded: null });
     },
 
-    async load(modelId) {
-      set({ loading: { modelId, fraction: 0 }, error: null });
+    async load(modelId, options) {
+      set({ memoryWarning: null, error: null });
+      if (!options?.anyway) {
+        // An engine that cannot plan (an older worker) just loads.
+        const plan = await requireEngine()
+          .planMemory(modelId)
+          .catch(() => null);
+        if (plan && !plan.fits) {
+          set({ memoryWarning: { modelId, plan } });
+          return null;
+        }
+      }
+      set({ loading: { modelId, fraction: 0 } });
       const onLoad = Comlink.proxy((fraction: number) =>
         set((s) => (s.loading?.modelId === modelId ? { loading: { modelId, fraction } } : {})),
       );
@@ -278,6 +295,10 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
 
     dismissError() {
       set({ error: null });
+    },
+
+    dismissMemoryWarning() {
+      set({ memoryWarning: null });
     },
 
     async checkBuiltIn(url) {

@@ -1,17 +1,7 @@
-import type { SamplingSettings } from "../../worker/api.ts";
+import { DEFAULT_SAMPLING, type SamplingSettings } from "../../worker/api.ts";
 
-/** Seed value meaning "pick a new random seed for every reply". */
-export const RANDOM_SEED = -1;
-
-export const DEFAULT_SAMPLING: SamplingSettings = {
-  temperature: 0.6,
-  topK: 40,
-  topP: 0.95,
-  minP: 0.05,
-  repetitionPenalty: 1.1,
-  maxTokens: 512,
-  seed: RANDOM_SEED,
-};
+// The defaults are the engine's, shared with the terminal chat (scripts/chat.ts).
+export { DEFAULT_SAMPLING, RANDOM_SEED, resolveSeed } from "../../worker/api.ts";
 
 export const DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant.";
 
@@ -82,15 +72,6 @@ export function checkSetting(
   if (value < limit.min || value > limit.max)
     return { error: `${limit.label} must be between ${limit.min} and ${limit.max}.` };
   return { value };
-}
-
-/** The settings the engine receives: a random seed resolved to a concrete one. */
-export function resolveSeed(
-  settings: SamplingSettings,
-  random: () => number = Math.random,
-): SamplingSettings {
-  if (settings.seed !== RANDOM_SEED) return settings;
-  return { ...settings, seed: Math.floor(random() * 0x1_0000_0000) >>> 0 };
 }
 
 /** Fills missing or invalid fields from the defaults (old saved data, hand-edited storage). */

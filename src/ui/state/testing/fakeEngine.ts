@@ -4,6 +4,7 @@ import type {
   EngineApi,
   GenerationStats,
   LoadedModelInfo,
+  MemoryPlan,
   SamplingSettings,
   StoredModel,
 } from "../../../worker/api.ts";
@@ -47,24 +48,32 @@ export class FakeEngine implements EngineApi {
     return this.models.map((m) => ({ ...m }));
   }
 
-  /** Bytes per progress step and ms between steps; URLs containing "slow" take 40 steps. */
+  /**
+   * Bytes per progress step and ms between steps; URLs containing "slow" take 40 steps,
+   * URLs containing "huge" are 5 GB (too big for wasm32) in 4 quick steps.
+   */
   downloadStepMs = 1;
+  private step(url: string | undefined): { total: number; bytes: number; ms: number } {
+    if (url?.includes("slow")) return { total: 40_000_000, bytes: 1_000_000, ms: 100 };
+    if (url?.includes("huge"))
+      return { total: 5_000_000_000, bytes: 1_250_000_000, ms: this.downloadStepMs };
+    return { total: 1000, bytes: 250, ms: this.downloadStepMs };
+  }
   private pausing = new Set<string>();
   private cancelling = new Set<string>();
 
   async addModelFromUrl(urls: string[], onProgress: (p: DownloadProgress) => void) {
-    const slow = urls[0].includes("slow");
-    const total = slow ? 40_000_000 : 1000;
+    const step = this.step(urls[0]);
     const model: StoredModel = {
       id: `url:${urls[0]}`,
       name: (urls[0].split("/").at(-1) ?? "model").replace(/^file:/, ""),
       urls: urls[0].startsWith("file:") ? [] : urls,
-      totalBytes: total,
+      totalBytes: step.total,
       storedBytes: 0,
       state: "downloading",
     };
     this.models.push(model);
-    return this.fill(model, slow ? 1_000_000 : 250, slow ? 100 : this.downloadStepMs, onProgress);
+    return this.fill(model, step.bytes, step.ms, onProgress);
   }
 
   /** Stores `step` bytes at a time, honouring pause and cancel between steps. */
@@ -118,8 +127,8 @@ export class FakeEngine implements EngineApi {
   ): Promise<StoredModel> {
     const model = this.models.find((m) => m.id === modelId);
     if (!model) throw new Error(`No model ${modelId}.`);
-    const slow = model.urls[0]?.includes("slow") ?? false;
-    return this.fill(model, slow ? 1_000_000 : 250, slow ? 100 : this.downloadStepMs, onProgress);
+    const step = this.step(model.urls[0]);
+    return this.fill(model, step.bytes, step.ms, onProgress);
   }
   async cancelDownload(modelId: string) {
     const model = this.models.find((m) => m.id === modelId);
@@ -134,6 +143,22 @@ export class FakeEngine implements EngineApi {
       usedBytes: this.models.reduce((n, m) => n + m.storedBytes, 0),
       quotaBytes: 1e9,
       persisted: true,
+    };
+  }
+
+  /** The file plus a 25 MB KV cache and 64 MiB of working memory, against 4 GiB. */
+  async planMemory(modelId: string): Promise<MemoryPlan> {
+    const model = this.models.find((m) => m.id === modelId);
+    if (!model) throw new Error(`No model ${modelId}.`);
+    const weightsBytes = model.totalBytes ?? 0;
+    const totalBytes = weightsBytes + 25_000_000 + 64 * 2 ** 20;
+    return {
+      weightsBytes,
+      kvCacheBytes: 25_000_000,
+      workingBytes: 64 * 2 ** 20,
+      totalBytes,
+      limitBytes: 2 ** 32,
+      fits: totalBytes <= 2 ** 32,
     };
   }
 
@@ -153,6 +178,7 @@ export class FakeEngine implements EngineApi {
       kernel: "simd128",
       threads: 2,
       head: "f16",
+      memory: { wasmBytes: 80_000_000, kvCacheBytes: 25_000_000 },
     };
   }
 

@@ -90,5 +90,7 @@ export default defineConfig({
       "wasm-kernels/**/*.test.ts",
     ],
     testTimeout: 60_000,
+    // Setup hooks load llama.cpp or build models: on a busy 2-core machine they take over 10 s.
+    hookTimeout: 60_000,
   },
 });

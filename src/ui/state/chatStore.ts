@@ -1,6 +1,6 @@
 import * as Comlink from "comlink";
 import { create } from "zustand";
-import type { GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import type { ChatTurnStats, SamplingSettings } from "../../worker/api.ts";
 import { type ConversationDb, memoryConversationDb, openConversationDb } from "./conversationDb.ts";
 import {
   addTurn,
@@ -38,7 +38,7 @@ interface ChatState {
   draft: string;
   generation: Generation | null;
   /** Stats of the last finished reply, for the stats bar. */
-  lastStats: GenerationStats | null;
+  lastStats: ChatTurnStats | null;
   /** A chat action that failed, in words. */
   error: string | null;
 
@@ -127,7 +127,7 @@ export const useChatStore = create<ChatState>((set, get) => {
       }
       put(appendPiece(live, replyId, piece), streaming);
     });
-    let outcome: { stats: GenerationStats } | { error: string };
+    let outcome: { stats: ChatTurnStats } | { error: string };
     try {
       const stats = await requireEngine().generate(
         id,

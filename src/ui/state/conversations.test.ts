@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GenerationStats } from "../../worker/api.ts";
+import type { ChatTurnStats } from "../../worker/api.ts";
 import {
   addTurn,
   appendPiece,
@@ -17,9 +17,11 @@ import {
 } from "./conversations.ts";
 import { DEFAULT_SAMPLING } from "./sampling.ts";
 
-const stats = (stopReason: GenerationStats["stopReason"]): GenerationStats => ({
+const stats = (stopReason: ChatTurnStats["stopReason"]): ChatTurnStats => ({
   promptTokens: 10,
   prefilledTokens: 10,
+  shiftedTokens: 0,
+  droppedMessages: 0,
   generatedTokens: 3,
   prefillTokensPerSecond: 100,
   decodeTokensPerSecond: 20,

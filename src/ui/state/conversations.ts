@@ -1,4 +1,4 @@
-import type { ChatMessage, GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import type { ChatMessage, ChatTurnStats, SamplingSettings } from "../../worker/api.ts";
 import { DEFAULT_SAMPLING, DEFAULT_SYSTEM_PROMPT, normalizeSampling } from "./sampling.ts";
 
 /**
@@ -14,7 +14,7 @@ export interface Message {
   status?: "streaming" | "done" | "stopped" | "failed";
   /** Why the reply failed, in words. */
   error?: string;
-  stats?: GenerationStats;
+  stats?: ChatTurnStats;
 }
 
 export interface Conversation {
@@ -106,7 +106,7 @@ export function appendPiece(
 export function finishReply(
   conversation: Conversation,
   messageId: string,
-  outcome: { stats: GenerationStats } | { error: string },
+  outcome: { stats: ChatTurnStats } | { error: string },
   now: number,
 ): Conversation {
   const next = updateMessage(conversation, messageId, (m) =>

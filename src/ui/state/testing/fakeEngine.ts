@@ -1,8 +1,8 @@
 import type {
   ChatMessage,
+  ChatTurnStats,
   DownloadProgress,
   EngineApi,
-  GenerationStats,
   LoadedModelInfo,
   SamplingSettings,
   StoredModel,
@@ -166,7 +166,7 @@ export class FakeEngine implements EngineApi {
     messages: ChatMessage[],
     settings: SamplingSettings,
     onPiece: (text: string) => void,
-  ): Promise<GenerationStats> {
+  ): Promise<ChatTurnStats> {
     this.calls.push({
       conversationId,
       messages: structuredClone(messages),
@@ -193,6 +193,8 @@ export class FakeEngine implements EngineApi {
     return {
       promptTokens,
       prefilledTokens: promptTokens,
+      shiftedTokens: 0,
+      droppedMessages: 0,
       generatedTokens: generated,
       prefillTokensPerSecond: 100,
       decodeTokensPerSecond: 20,

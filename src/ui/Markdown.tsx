@@ -1,6 +1,7 @@
 import ReactMarkdown from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import rehypeSanitize from "rehype-sanitize";
+import { MarkdownImage } from "./MarkdownImage.tsx";
 
 interface MdNode {
   type: string;
@@ -30,6 +31,7 @@ export function Markdown({ text }: { text: string }) {
           a: ({ node: _node, ...props }) => (
             <a {...props} target="_blank" rel="noopener noreferrer" />
           ),
+          img: MarkdownImage,
         }}
       >
         {text}

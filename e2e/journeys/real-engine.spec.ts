@@ -177,11 +177,11 @@ test("share link: asks before downloading, then opens ready to chat", async () =
   await expect(dialog.getByTestId("share-host")).toHaveText(new URL(server.url).host);
   await expect(dialog.getByTestId("share-url")).toHaveText(modelUrl);
   await expect(dialog.getByTestId("share-name")).toHaveText("Shared tiny");
-  // The size comes from a HEAD request; nothing is downloaded before the yes.
-  await expect(dialog.getByTestId("share-size")).toHaveText(/MB/);
+  // Nobody is contacted before the yes, not even for the size (issue 16).
+  await expect(dialog.getByTestId("share-size")).toHaveText("unknown until the download starts");
   await shot(page, "journey-share-asks");
   const asked = server.log.slice(logFrom).filter((r) => r.path === "/share/shared-tiny.gguf");
-  expect(asked.every((r) => r.method === "HEAD")).toBe(true);
+  expect(asked).toEqual([]);
   // The link left the address bar, so a reload does not ask again.
   expect(new URL(page.url()).hash).toBe("");
 

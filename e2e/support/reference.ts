@@ -1,6 +1,6 @@
 import { openAsBlob } from "node:fs";
 import type { ForwardModel } from "../../src/engine/bitnet/forward-model.ts";
-import { ChatSession } from "../../src/engine/generate/index.ts";
+import { ChatSession, chatPromptTokens } from "../../src/engine/generate/index.ts";
 import { readGgufHeader } from "../../src/engine/gguf/index.ts";
 import { KernelModel, loadKernelWeights } from "../../src/engine/kernels/index.ts";
 import { ReferenceModel } from "../../src/engine/reference/forward.ts";
@@ -76,4 +76,14 @@ export async function replayTurns(
     dispose();
   }
   return replies;
+}
+
+/** How many tokens the model's tokenizer makes of `messages` as a fresh chat prompt. */
+export async function promptTokenCount(
+  modelPath: string,
+  messages: ChatMessage[],
+): Promise<number> {
+  const header = await readGgufHeader(await openAsBlob(modelPath));
+  const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
+  return chatPromptTokens(tokenizer, messages, header.metadata["tokenizer.chat_template"]).length;
 }

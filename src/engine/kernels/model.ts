@@ -13,10 +13,11 @@
  */
 
 import type { BitNetConfig } from "../bitnet/config.ts";
-import type { ForwardModel } from "../bitnet/forward-model.ts";
+import { checkShift, type ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import { floatToHalf, halfToFloat } from "../gguf/index.ts";
 import { Arena, createMemory } from "./arena.ts";
+import { shiftLayerCache, shiftRotation } from "./kv-shift.ts";
 import {
   instantiateKernels,
   type KernelBuild,
@@ -461,6 +462,19 @@ export class KernelModel implements ForwardModel {
 
   reset(): void {
     // Attention reads only positions 0..pos, all written before they are read.
+  }
+
+  shiftCache(keep: number, discard: number, used: number): void {
+    checkShift(keep, discard, used, this.maxPositions);
+    const c = this.config;
+    const layout = { kvHeads: c.kvHeads, headDim: c.headDim, capacity: this.maxPositions };
+    const rotation = shiftRotation(this.ropeFreqs, discard);
+    const floats = this.maxPositions * c.kvHeads * c.headDim;
+    for (const l of this.layers) {
+      const keys = this.arena.f32(l.keyCache, floats);
+      const values = this.arena.f32(l.valueCache, floats);
+      shiftLayerCache(keys, values, layout, keep, discard, used, rotation);
+    }
   }
 
   /**

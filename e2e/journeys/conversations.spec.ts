@@ -1,5 +1,5 @@
-import { type BrowserContext, expect, type Page, test } from "@playwright/test";
-import { type RangeServer, startRangeServer } from "../../src/storage/testing/range-server.ts";
+import { expect, type Page, test } from "@playwright/test";
+import { startRangeServer } from "../../src/storage/testing/range-server.ts";
 import type { ChatMessage } from "../../src/worker/api.ts";
 import {
   addModelByUrl,
@@ -13,6 +13,7 @@ import {
   waitForLoaded,
 } from "../support/app.ts";
 import { readTinyModel, TINY_MODEL_PATH } from "../support/files.ts";
+import { endJourney, type Journey, startJourney } from "../support/journey.ts";
 import { promptTokenCount, referenceReply } from "../support/reference.ts";
 
 // Conversations that hold up, on the REAL engine and the tiny model (a 512-token context):
@@ -22,29 +23,18 @@ import { promptTokenCount, referenceReply } from "../support/reference.ts";
 const tiny = readTinyModel();
 const CONTEXT = 512;
 
-let server: RangeServer;
-let context: BrowserContext;
+let journey: Journey;
 let page: Page;
-const pageErrors: string[] = [];
 
 test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ browser }, testInfo) => {
-  server = await startRangeServer();
-  server.cors = true;
-  server.files.set("/models/tiny.gguf", { bytes: tiny, etag: '"tiny-1"' });
-  context = await browser.newContext({
-    baseURL: testInfo.project.use.baseURL,
-    viewport: { width: 1280, height: 800 },
-  });
-  page = await context.newPage();
-  page.on("pageerror", (err) => pageErrors.push(err.message));
+  const viewport = { width: 1280, height: 800 };
+  journey = await startJourney(browser, testInfo.project.use.baseURL, tiny, viewport);
+  page = journey.page;
 });
 
-test.afterAll(async () => {
-  await context?.close();
-  await server?.close();
-});
+test.afterAll(() => endJourney(journey));
 
 const messageList = (p: Page) => p.getByRole("list", { name: "Messages" });
 
@@ -70,7 +60,7 @@ async function expectNewestInView(p: Page) {
 
 test("a chat past the context limit keeps working, says what fell out, and keeps new turns in view", async () => {
   await openApp(page);
-  await addModelByUrl(page, `${server.url}/models/tiny.gguf`);
+  await addModelByUrl(page, `${journey.server.url}/models/tiny.gguf`);
   await waitForLoaded(page);
   await newGreedyChat(page, 24);
 
@@ -81,7 +71,12 @@ test("a chat past the context limit keeps working, says what fell out, and keeps
     await expectNewestInView(page);
     const saved = await latest(page);
     const last = saved.messages.at(-1) as SavedConversation["messages"][number] & {
-      stats?: { droppedMessages: number; promptTokens: number };
+      stats?: {
+        droppedMessages: number;
+        promptTokens: number;
+        prefilledTokens: number;
+        shiftedTokens: number;
+      };
     };
     expect(last.status).toBe("done");
     if (turn === 1) {
@@ -95,7 +90,14 @@ test("a chat past the context limit keeps working, says what fell out, and keeps
       await expect(note).toHaveCount(0);
       continue;
     }
-    firstDropTurn ||= turn;
+    if (!firstDropTurn) {
+      // The turns fell out of the engine's KV cache by a shift: only the new message was
+      // computed, not the whole kept history again.
+      firstDropTurn = turn;
+      expect(last.stats?.shiftedTokens).toBeGreaterThan(0);
+      expect(last.stats?.prefilledTokens).toBeLessThan(120);
+      expect(last.stats?.promptTokens).toBeGreaterThan(300);
+    }
     // The note says how many messages fell out, and sits right before the first one kept.
     await expect(note).toHaveText(
       `The ${dropped} earliest messages above are out of the model's view (its context holds ${CONTEXT} tokens); it still sees the system prompt and everything from here on.`,
@@ -122,7 +124,7 @@ test("a chat past the context limit keeps working, says what fell out, and keeps
   }
   expect(firstDropTurn).toBeGreaterThan(1);
   await shot(page, "journey-long-chat-dropped");
-  expect(pageErrors).toEqual([]);
+  expect(journey.pageErrors).toEqual([]);
 });
 
 test("reading older messages: a streaming reply does not pull the view down", async () => {
@@ -150,17 +152,17 @@ test("reading older messages: a streaming reply does not pull the view down", as
 });
 
 test("two tabs on one conversation lose nothing; new chats and models show up live", async () => {
-  const live = await context.newPage();
+  const live = await journey.context.newPage();
   await openApp(live);
   await waitForLoaded(live);
   // A third tab that hears nothing from the others (as if it missed the news; it still
   // tells them of its own saves): it keeps showing the copy it read at start.
-  const stale = await context.newPage();
+  const stale = await journey.context.newPage();
   await stale.addInitScript(() => {
     const Heard = BroadcastChannel;
     class Deaf extends Heard {
-      set onmessage(_handler: unknown) {}
-      get onmessage() {
+      set onmessage(_handler: BroadcastChannel["onmessage"]) {}
+      get onmessage(): BroadcastChannel["onmessage"] {
         return null;
       }
     }
@@ -219,14 +221,14 @@ test("two tabs on one conversation lose nothing; new chats and models show up li
   await shot(live, "journey-two-tabs");
 
   // A model added in one tab appears in the other's list at once.
-  server.files.set("/models/second-tiny.gguf", { bytes: tiny, etag: '"tiny-2"' });
-  await addModelByUrl(page, `${server.url}/models/second-tiny.gguf`);
+  journey.server.files.set("/models/second-tiny.gguf", { bytes: tiny, etag: '"tiny-2"' });
+  await addModelByUrl(page, `${journey.server.url}/models/second-tiny.gguf`);
   await expect(live.getByRole("list", { name: "Models" })).toContainText("second-tiny.gguf", {
     timeout: 30_000,
   });
   await live.close();
   await stale.close();
-  expect(pageErrors).toEqual([]);
+  expect(journey.pageErrors).toEqual([]);
 });
 
 test("a reply with a remote image and a share link contact nobody before the user says yes", async () => {
@@ -295,7 +297,7 @@ test("a reply with a remote image and a share link contact nobody before the use
     await page.getByRole("button", { name: "Download and open" }).click();
     await expect.poll(() => counter.log.some((r) => r.path === "/shared/model.gguf")).toBe(true);
     expect(counter.log.filter((r) => r.path === "/pixel.png")).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(journey.pageErrors).toEqual([]);
   } finally {
     await counter.close();
   }

@@ -19,14 +19,8 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { readBitNetConfig } from "../src/engine/bitnet/config.ts";
 import type { ForwardModel } from "../src/engine/bitnet/forward-model.ts";
-import { ConversationTokens } from "../src/engine/generate/conversation.ts";
-import {
-  chatPromptTokens,
-  type GenerateResult,
-  generate,
-  ModelSession,
-  rawPromptTokens,
-} from "../src/engine/generate/index.ts";
+import type { GenerationStats } from "../src/engine/generate/generate.ts";
+import { ChatSession, generate, rawPromptTokens } from "../src/engine/generate/index.ts";
 import { readGgufHeader } from "../src/engine/gguf/index.ts";
 import { loadKernelWeights } from "../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
@@ -59,10 +53,13 @@ function wholeOption(value: string | undefined, name: string, fallback: number, 
   return n;
 }
 
-function printStats(r: GenerateResult) {
+function printStats(r: GenerationStats & { droppedMessages?: number }) {
+  const dropped = r.droppedMessages
+    ? `, ${r.droppedMessages} oldest message(s) out of view (cache shifted by ${r.shiftedTokens} tok)`
+    : "";
   process.stderr.write(
     `\n[prompt ${r.promptTokens} tok (prefilled ${r.prefilledTokens}) at ${r.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
-      `generated ${r.generatedTokens} tok at ${r.decodeTokensPerSecond.toFixed(1)} tok/s, stop: ${r.stopReason}]\n`,
+      `generated ${r.generatedTokens} tok at ${r.decodeTokensPerSecond.toFixed(1)} tok/s, stop: ${r.stopReason}${dropped}]\n`,
   );
 }
 
@@ -141,7 +138,8 @@ async function main() {
           maxPositions: ctx,
         })
       : new ReferenceModel(await loadBitNetWeights(blob, { header }), ctx);
-  const session = new ModelSession(model);
+  const template = header.metadata["tokenizer.chat_template"];
+  const chat = new ChatSession(model, tokenizer, template);
   if (o.stats) {
     const c = config;
     const kind =
@@ -154,25 +152,23 @@ async function main() {
         `${kind} engine, KV cache ${ctx}]\n`,
     );
   }
-  const template = header.metadata["tokenizer.chat_template"];
-  const sampler = createSampler(settings);
 
   // One message: print only the reply, exit.
   if (o.prompt !== undefined) {
     const messages: ChatMessage[] = [];
     if (o.system) messages.push({ role: "system", content: o.system });
     messages.push({ role: "user", content: o.prompt });
-    const promptTokens = o.raw
-      ? rawPromptTokens(tokenizer, o.prompt)
-      : chatPromptTokens(tokenizer, messages, template);
-    const result = await generate({
-      session,
-      tokenizer,
-      sampler,
-      promptTokens,
-      maxTokens: settings.maxTokens,
-      onToken: (piece) => process.stdout.write(piece),
-    });
+    const onToken = (piece: string) => process.stdout.write(piece);
+    const result = o.raw
+      ? await generate({
+          session: chat.session,
+          tokenizer,
+          sampler: createSampler(settings),
+          promptTokens: rawPromptTokens(tokenizer, o.prompt),
+          maxTokens: settings.maxTokens,
+          onToken,
+        })
+      : await chat.reply(messages, { settings, onToken });
     process.stdout.write("\n");
     if (o.stats) printStats(result);
     model.dispose?.();
@@ -180,10 +176,9 @@ async function main() {
   }
 
   // Interactive: the whole conversation is re-rendered each turn; the KV cache keeps the
-  // common prefix, so only the new turn is prefilled.
+  // common prefix, so only the new turn is prefilled (the worker's own chat session).
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const messages: ChatMessage[] = o.system ? [{ role: "system", content: o.system }] : [];
-  let conversation = new ConversationTokens(tokenizer, template);
   process.stdout.write("Type a message; /reset starts over, /exit (or Ctrl-D) quits.\n");
   let controller: AbortController | null = null;
   rl.on("SIGINT", () => {
@@ -198,8 +193,7 @@ async function main() {
     if (text === "/exit") break;
     if (text === "/reset") {
       messages.splice(o.system ? 1 : 0);
-      session.reset();
-      conversation = new ConversationTokens(tokenizer, template);
+      chat.reset();
       process.stdout.write("(conversation cleared)\n");
       rl.prompt();
       continue;
@@ -210,21 +204,21 @@ async function main() {
     }
     messages.push({ role: "user", content: text });
     controller = new AbortController();
-    const prompt = conversation.promptFor(messages);
-    const result = await generate({
-      session,
-      tokenizer,
-      sampler,
-      promptTokens: prompt.tokens,
-      maxTokens: settings.maxTokens,
-      onToken: (piece) => process.stdout.write(piece),
-      signal: controller.signal,
-    });
+    try {
+      const result = await chat.reply(messages, {
+        settings,
+        onToken: (piece) => process.stdout.write(piece),
+        signal: controller.signal,
+      });
+      process.stdout.write("\n");
+      messages.push({ role: "assistant", content: result.text });
+      if (o.stats) printStats(result);
+    } catch (error) {
+      // The message stays out of the history; the chat goes on.
+      messages.pop();
+      process.stderr.write(`chat: ${(error as Error).message}\n`);
+    }
     controller = null;
-    process.stdout.write("\n");
-    messages.push({ role: "assistant", content: result.text });
-    conversation.record(prompt, result.tokens, result.text);
-    if (o.stats) printStats(result);
     rl.prompt();
   }
   rl.close();

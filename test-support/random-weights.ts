@@ -33,6 +33,25 @@ export function smallConfig(overrides: Partial<BitNetConfig> = {}): BitNetConfig
 }
 
 /**
+ * The 2B4T's proportions (GQA 4:1 of 32-wide heads, relu², theta 500000) at a size the
+ * scalar reference runs in a fraction of a second per token.
+ */
+export function proportionedConfig(overrides: Partial<BitNetConfig> = {}): BitNetConfig {
+  return smallConfig({
+    layers: 3,
+    hidden: 256,
+    ffn: 688,
+    heads: 8,
+    kvHeads: 2,
+    headDim: 32,
+    vocab: 300,
+    contextLength: 64,
+    ropeTheta: 500000,
+    ...overrides,
+  });
+}
+
+/**
  * Random weights of the BitNet shape, for tests and benchmarks without a GGUF file:
  * ternary codes about one third each, per-tensor scales that keep activations sane,
  * norm weights near 1.

@@ -1,5 +1,5 @@
 import { type BrowserContext, expect, type Page, test } from "@playwright/test";
-import { type RangeServer, startRangeServer } from "../../src/storage/testing/range-server.ts";
+import type { RangeServer } from "../../src/storage/testing/range-server.ts";
 import {
   addModelByUrl,
   newGreedyChat,
@@ -21,6 +21,7 @@ import {
   TINY_MODEL_PATH,
   withTensorType,
 } from "../support/files.ts";
+import { endJourney, type Journey, startJourney } from "../support/journey.ts";
 import { referenceReply, replayTurns } from "../support/reference.ts";
 
 // The user's journeys against the REAL engine worker and model store, one browser context
@@ -30,29 +31,20 @@ const MiB = 1024 * 1024;
 const tiny = readTinyModel();
 const tinySha = sha256Hex(tiny);
 
+let journey: Journey;
 let server: RangeServer;
 let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ browser }, testInfo) => {
-  server = await startRangeServer();
-  server.cors = true;
-  server.files.set("/models/tiny.gguf", { bytes: tiny, etag: '"tiny-1"' });
-  context = await browser.newContext({
-    baseURL: testInfo.project.use.baseURL,
-    viewport: { width: 1280, height: 900 },
-  });
-  page = await context.newPage();
-  page.on("pageerror", (err) => pageErrors.push(err.message));
+  journey = await startJourney(browser, testInfo.project.use.baseURL, tiny);
+  ({ server, context, page, pageErrors } = journey);
 });
 
-test.afterAll(async () => {
-  await context?.close();
-  await server?.close();
-});
+test.afterAll(() => endJourney(journey));
 
 /** The last saved conversation's last reply, and what the reference engine says to its prompt. */
 async function replyAndReference(): Promise<{ reply: string; expected: string }> {
@@ -177,11 +169,11 @@ test("share link: asks before downloading, then opens ready to chat", async () =
   await expect(dialog.getByTestId("share-host")).toHaveText(new URL(server.url).host);
   await expect(dialog.getByTestId("share-url")).toHaveText(modelUrl);
   await expect(dialog.getByTestId("share-name")).toHaveText("Shared tiny");
-  // The size comes from a HEAD request; nothing is downloaded before the yes.
-  await expect(dialog.getByTestId("share-size")).toHaveText(/MB/);
+  // Nobody is contacted before the yes, not even for the size (issue 16).
+  await expect(dialog.getByTestId("share-size")).toHaveText("unknown until the download starts");
   await shot(page, "journey-share-asks");
   const asked = server.log.slice(logFrom).filter((r) => r.path === "/share/shared-tiny.gguf");
-  expect(asked.every((r) => r.method === "HEAD")).toBe(true);
+  expect(asked).toEqual([]);
   // The link left the address bar, so a reload does not ask again.
   expect(new URL(page.url()).hash).toBe("");
 

@@ -1,11 +1,10 @@
 import { openAsBlob } from "node:fs";
-import { ConversationTokens } from "../../src/engine/generate/conversation.ts";
-import { chatPromptTokens, generate, ModelSession } from "../../src/engine/generate/index.ts";
+import type { ForwardModel } from "../../src/engine/bitnet/forward-model.ts";
+import { ChatSession, chatPromptTokens } from "../../src/engine/generate/index.ts";
 import { readGgufHeader } from "../../src/engine/gguf/index.ts";
 import { KernelModel, loadKernelWeights } from "../../src/engine/kernels/index.ts";
 import { ReferenceModel } from "../../src/engine/reference/forward.ts";
 import { loadBitNetWeights } from "../../src/engine/reference/load-weights.ts";
-import { createSampler } from "../../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../../src/engine/tokenizer/tokenizer.ts";
 import type { ChatMessage, SamplingSettings } from "../../src/worker/api.ts";
 
@@ -17,21 +16,17 @@ export async function referenceReply(
   modelPath: string,
   messages: ChatMessage[],
   settings: SamplingSettings,
-): Promise<{ text: string; tokens: number[] }> {
+): Promise<{ text: string; tokens: number[]; droppedMessages: number }> {
   const blob = await openAsBlob(modelPath);
   const header = await readGgufHeader(blob);
   const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
   const weights = await loadBitNetWeights(blob, { header });
-  // Enough positions for a short chat; the tiny model allows 512.
-  const session = new ModelSession(new ReferenceModel(weights, 512));
-  const result = await generate({
-    session,
-    tokenizer,
-    sampler: createSampler(settings),
-    promptTokens: chatPromptTokens(tokenizer, messages, header.metadata["tokenizer.chat_template"]),
-    maxTokens: settings.maxTokens,
-  });
-  return { text: result.text, tokens: result.tokens };
+  // The worker's own chat session (context policy, token reuse) on the scalar engine; the
+  // KV cache holds what the browser's does (the tiny model allows 512).
+  const model = new ReferenceModel(weights, Math.min(512, weights.config.contextLength));
+  const chat = new ChatSession(model, tokenizer, header.metadata["tokenizer.chat_template"]);
+  const result = await chat.reply(messages, { settings });
+  return { text: result.text, tokens: result.tokens, droppedMessages: result.droppedMessages };
 }
 
 /**
@@ -53,41 +48,27 @@ export async function replayTurns(
   const blob = await openAsBlob(modelPath);
   const header = await readGgufHeader(blob);
   const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
-  let newSession: () => ModelSession;
+  let model: ForwardModel;
   let dispose = () => {};
   if (engine === "reference") {
-    const weights = await loadBitNetWeights(blob, { header });
-    newSession = () => new ModelSession(new ReferenceModel(weights, 512));
+    model = new ReferenceModel(await loadBitNetWeights(blob, { header }), 512);
   } else {
-    const model = await KernelModel.create(await loadKernelWeights(blob, { header }), {
+    const kernels = await KernelModel.create(await loadKernelWeights(blob, { header }), {
       threads: 1,
       maxPositions: 512,
     });
-    newSession = () => {
-      const session = new ModelSession(model);
-      session.reset();
-      return session;
-    };
-    dispose = () => model.dispose();
+    model = kernels;
+    dispose = () => kernels.dispose();
   }
-  const conversation = new ConversationTokens(
-    tokenizer,
-    header.metadata["tokenizer.chat_template"],
-  );
+  // The worker's chat session, with its KV cache forgotten before each turn.
+  const chat = new ChatSession(model, tokenizer, header.metadata["tokenizer.chat_template"]);
   const messages = [...history];
   const replies: string[] = [];
   try {
     for (const text of userTurns) {
       messages.push({ role: "user", content: text });
-      const prompt = conversation.promptFor(messages);
-      const result = await generate({
-        session: newSession(),
-        tokenizer,
-        sampler: createSampler(settings),
-        promptTokens: prompt.tokens,
-        maxTokens: settings.maxTokens,
-      });
-      conversation.record(prompt, result.tokens, result.text);
+      chat.forgetCache();
+      const result = await chat.reply(messages, { settings });
       messages.push({ role: "assistant", content: result.text });
       replies.push(result.text);
     }
@@ -95,4 +76,14 @@ export async function replayTurns(
     dispose();
   }
   return replies;
+}
+
+/** How many tokens the model's tokenizer makes of `messages` as a fresh chat prompt. */
+export async function promptTokenCount(
+  modelPath: string,
+  messages: ChatMessage[],
+): Promise<number> {
+  const header = await readGgufHeader(await openAsBlob(modelPath));
+  const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
+  return chatPromptTokens(tokenizer, messages, header.metadata["tokenizer.chat_template"]).length;
 }

@@ -18,15 +18,21 @@ function startUpOnce(): Promise<void> {
   return started;
 }
 
+/** Settles once saved chats and models are read: a share link can be shown from then on. */
+let readyForLinks: Promise<void> | null = null;
+
 /** Starts the engine, reads saved chats and models, then opens a share link if there is one. */
 async function startUp(): Promise<void> {
   const chat = useChatStore.getState();
   const engine = useEngineStore.getState();
-  await Promise.all([chat.hydrate(), engine.start()]);
-  const models = useModelManagerStore.getState();
-  if (useEngineStore.getState().status === "ready") await models.refresh();
+  readyForLinks = Promise.all([chat.hydrate(), engine.start()]).then(async () => {
+    if (useEngineStore.getState().status === "ready")
+      await useModelManagerStore.getState().refresh();
+  });
+  await readyForLinks;
   await openShareFromAddress();
-  if (!useModelManagerStore.getState().pendingShare) await models.restoreLastModel();
+  if (!useModelManagerStore.getState().pendingShare)
+    await useModelManagerStore.getState().restoreLastModel();
 }
 
 /** Opens the share link in the address bar, if there is one. */
@@ -92,8 +98,12 @@ export function App() {
   useEffect(() => {
     void startUpOnce();
     // A share link opened in a tab that already shows Trit changes only the #fragment:
-    // the page does not load again, so read the link when the fragment changes.
-    const onHashChange = () => void startUpOnce().then(openShareFromAddress);
+    // the page does not load again, so read the link when the fragment changes (without
+    // waiting for the last model to finish loading).
+    const onHashChange = () => {
+      void startUpOnce();
+      void readyForLinks?.then(openShareFromAddress);
+    };
     window.addEventListener("hashchange", onHashChange);
     return () => window.removeEventListener("hashchange", onHashChange);
   }, []);

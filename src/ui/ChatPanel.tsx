@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { Fragment, useLayoutEffect, useRef } from "react";
 import { ExportChatMenu } from "./ChatTransfer.tsx";
 import { Composer } from "./Composer.tsx";
 import { ErrorAlert } from "./ErrorAlert.tsx";
@@ -6,6 +6,7 @@ import { MessageItem } from "./MessageItem.tsx";
 import { ShareButton } from "./ShareDialogs.tsx";
 import { StatsBar } from "./StatsBar.tsx";
 import { useChatStore } from "./state/chatStore.ts";
+import { contextStart } from "./state/conversations.ts";
 import { formatBytes } from "./state/format.ts";
 import { memoryWarningText } from "./state/memory.ts";
 import { entryUrl, friendlyModelName, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
@@ -17,17 +18,31 @@ export function ChatPanel() {
   const generation = useChatStore((s) => s.generation);
   const error = useChatStore((s) => s.error);
   const { dismissError } = useChatStore.getState();
+  const contextLength = useModelManagerStore((s) => s.loaded?.contextLength);
   const list = useRef<HTMLOListElement>(null);
   const messages = conversation?.messages ?? [];
   const lastContent = messages.at(-1)?.content;
+  const view = conversation ? contextStart(conversation) : null;
 
-  // Follow the reply as it streams, unless the reader scrolled up to read.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the last message grows
-  useEffect(() => {
+  // Follow the conversation while the reader is at the bottom, and whenever they ask for a
+  // reply (send, regenerate, edit); once they scroll up to read, leave the view alone.
+  const following = useRef(true);
+  const onScroll = () => {
     const el = list.current;
-    if (!el) return;
-    if (el.scrollHeight - el.scrollTop - el.clientHeight < 120) el.scrollTop = el.scrollHeight;
-  }, [lastContent, messages.length]);
+    if (el) following.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+  };
+  const replyId = generation?.replyId;
+  const conversationId = conversation?.id;
+  const seen = useRef<{ replyId?: string; conversationId?: string }>({});
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the messages grow
+  useLayoutEffect(() => {
+    const asked = replyId !== undefined && replyId !== seen.current.replyId;
+    const switched = conversationId !== seen.current.conversationId;
+    seen.current = { replyId, conversationId };
+    if (asked || switched) following.current = true;
+    const el = list.current;
+    if (el && following.current) el.scrollTop = el.scrollHeight;
+  }, [lastContent, messages.length, replyId, conversationId]);
 
   const busy = generation !== null;
   return (
@@ -38,10 +53,25 @@ export function ChatPanel() {
         <ExportChatMenu />
         <ShareButton />
       </div>
-      <ol className="messages" ref={list} aria-live="polite" aria-label="Messages">
+      <ol
+        className="messages"
+        ref={list}
+        onScroll={onScroll}
+        aria-live="polite"
+        aria-label="Messages"
+      >
         {messages.length === 0 && <EmptyState />}
         {messages.map((m, i) => (
-          <MessageItem key={m.id} message={m} isLast={i === messages.length - 1} busy={busy} />
+          <Fragment key={m.id}>
+            {view?.index === i && (
+              <li className="context-note" role="note" data-testid="context-note">
+                The {view.droppedMessages} earliest messages above are out of the model's view
+                {contextLength ? ` (its context holds ${contextLength} tokens)` : ""}; it still sees
+                the system prompt and everything from here on.
+              </li>
+            )}
+            <MessageItem message={m} isLast={i === messages.length - 1} busy={busy} />
+          </Fragment>
         ))}
       </ol>
       {error && <ErrorAlert message={error} onDismiss={dismissError} className="chat-error" />}

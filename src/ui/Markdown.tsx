@@ -3,6 +3,7 @@ import rehypeHighlight from "rehype-highlight";
 import rehypeSanitize from "rehype-sanitize";
 import remarkGfm from "remark-gfm";
 import { CodeBlock } from "./CodeBlock.tsx";
+import { MarkdownImage } from "./MarkdownImage.tsx";
 
 interface MdNode {
   type: string;
@@ -47,6 +48,7 @@ export function Markdown({ text }: { text: string }) {
             ) : (
               <input {...props} />
             ),
+          img: MarkdownImage,
         }}
       >
         {text}

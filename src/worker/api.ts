@@ -1,4 +1,5 @@
 import type { ChatMessage } from "../engine/chat/template.ts";
+import type { ChatTurnStats } from "../engine/generate/chat-session.ts";
 import type { GenerationStats } from "../engine/generate/generate.ts";
 import type { KernelBuild } from "../engine/kernels/index.ts";
 import type { EngineMemory, MemoryPlan } from "../engine/memory.ts";
@@ -14,6 +15,7 @@ export { errorText, formatBytes } from "../storage/words.ts";
 export type {
   Capabilities,
   ChatMessage,
+  ChatTurnStats,
   DownloadProgress,
   EngineMemory,
   GenerationStats,
@@ -71,13 +73,15 @@ export interface EngineApi {
   /**
    * Generates a reply to `messages`; `onPiece` gets each decoded text piece (valid UTF-8).
    * `conversationId` lets the engine keep the KV cache between turns of one conversation.
+   * When the conversation outgrows the context, its oldest turns fall out of the model's
+   * view (the system prompt stays); the stats say how many messages.
    */
   generate(
     conversationId: string,
     messages: ChatMessage[],
     settings: SamplingSettings,
     onPiece: (text: string) => void,
-  ): Promise<GenerationStats>;
+  ): Promise<ChatTurnStats>;
   /** Switches the loaded model's output head to its int8 copy (made the first time) or back. */
   setInt8Head(on: boolean): Promise<LoadedModelInfo>;
   /** Stops the running generation; generate() then resolves with stopReason "aborted". */

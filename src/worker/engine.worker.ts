@@ -1,22 +1,19 @@
 import * as Comlink from "comlink";
 import { readBitNetConfig } from "../engine/bitnet/config.ts";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
-import { ConversationTokens } from "../engine/generate/conversation.ts";
-import { generate, ModelSession } from "../engine/generate/index.ts";
+import { ChatSession } from "../engine/generate/index.ts";
 import { readGgufHeader } from "../engine/gguf/index.ts";
 import { KernelModel } from "../engine/kernels/index.ts";
 import { type EngineMemory, kvCacheBytes, planModelMemory } from "../engine/memory.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
-import { createSampler } from "../engine/sampling/sampler.ts";
 import { ModelStore } from "../storage/model-store.ts";
 import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
 const store = new ModelStore();
 
-/** The loaded model and the conversation whose tokens its KV cache holds. */
-let loaded: { id: string; chat: ChatModel; session: ModelSession; info: LoadedModelInfo } | null =
+/** The loaded model, and its chat session (which knows the conversation its KV cache holds). */
+let loaded: { id: string; chat: ChatModel; session: ChatSession; info: LoadedModelInfo } | null =
   null;
-let conversation: { id: string; tokens: ConversationTokens } | null = null;
 let running: AbortController | null = null;
 
 const engine: EngineApi = {
@@ -66,42 +63,36 @@ const engine: EngineApi = {
       head: chat.model.headFormat,
       memory: engineMemory(chat),
     };
-    loaded = { id, chat, session: new ModelSession(chat.model), info };
+    loaded = {
+      id,
+      chat,
+      session: new ChatSession(chat.model, chat.tokenizer, chat.chatTemplate),
+      info,
+    };
     return info;
   },
 
   async generate(conversationId, messages, settings, onPiece) {
     if (!loaded) throw new Error("No model is loaded: load one before chatting.");
     if (running) throw new Error("A reply is already being written: stop it first.");
-    const { chat, session } = loaded;
-    // The cache holds one conversation; another one starts from an empty cache.
-    if (conversation?.id !== conversationId) {
-      session.reset();
-      conversation = {
-        id: conversationId,
-        tokens: new ConversationTokens(chat.tokenizer, chat.chatTemplate),
-      };
-    }
-    const prompt = conversation.tokens.promptFor(messages);
     running = new AbortController();
     // Pieces travel on the callback's own port: wait for the last one before returning,
     // so the reply never resolves ahead of its text.
     let delivered: unknown = Promise.resolve();
     try {
-      const result = await generate({
-        session,
-        tokenizer: chat.tokenizer,
-        sampler: createSampler(settings),
-        promptTokens: prompt.tokens,
-        maxTokens: settings.maxTokens,
+      const {
+        tokens: _tokens,
+        text: _text,
+        ...stats
+      } = await loaded.session.reply(messages, {
+        settings,
+        conversationId,
         onToken: (piece) => {
           if (piece) delivered = onPiece(piece);
         },
         signal: running.signal,
       });
       await delivered;
-      const { tokens, text, ...stats } = result;
-      conversation.tokens.record(prompt, tokens, text);
       return stats;
     } finally {
       running = null;
@@ -137,7 +128,6 @@ function unload() {
   running?.abort();
   loaded?.chat.model.dispose();
   loaded = null;
-  conversation = null;
 }
 
 Comlink.expose(engine);

@@ -54,4 +54,47 @@ describe("ConversationTokens", () => {
     const edited = [{ role: "user" as const, content: "Hey, something else" }];
     expect(conversation.promptFor(edited).tokens).toEqual(chatPromptTokens(tokenizer, edited));
   });
+
+  it("when the oldest turn is left out, keeps the later turns' own tokens after the gap", () => {
+    const conversation = new ConversationTokens(tokenizer);
+    const system = { role: "system" as const, content: "Be brief." };
+    const turn1 = [system, ...first];
+    const prompt1 = conversation.promptFor(turn1);
+    conversation.record(prompt1, replyTokens, replyText);
+    const turn2 = [
+      ...turn1,
+      { role: "assistant" as const, content: replyText },
+      { role: "user" as const, content: "Tell me more" },
+    ];
+    const prompt2 = conversation.promptFor(turn2);
+    const reply2 = tokenizer.encode("More words");
+    conversation.record(prompt2, reply2, "More words");
+    const seen = [...prompt2.tokens, ...reply2];
+
+    // Drop the first turn (its question and reply): system, then turn 2 and a new message.
+    const kept = [
+      system,
+      { role: "user" as const, content: "Tell me more" },
+      { role: "assistant" as const, content: "More words" },
+      { role: "user" as const, content: "Go on" },
+    ];
+    const next = conversation.promptFor(kept, { allowGap: true });
+    expect(tokenizer.decode(next.tokens)).toBe(tokenizer.decode(chatPromptTokens(tokenizer, kept)));
+    // The tokens are the seen ones with one block (turn 1) cut out, then the new text.
+    const head = commonPrefix(next.tokens, seen);
+    const matches = (gap: number) =>
+      seen.slice(head + gap).join() === next.tokens.slice(head, seen.length - gap).join();
+    const gap = seen.findIndex((_, g) => g > 0 && matches(g));
+    expect(gap).toBeGreaterThan(0);
+    const withoutGap = [...seen.slice(0, head), ...seen.slice(head + gap)];
+    expect(tokenizer.decode(withoutGap)).toBe(
+      "<|begin_of_text|>System: Be brief.<|eot_id|>User: Tell me more<|eot_id|>Assistant: More words",
+    );
+    // ...so the second reply keeps the model's own tokens
+    expect(next.tokens.slice(withoutGap.length - reply2.length, withoutGap.length)).toEqual(reply2);
+    // Without allowGap the kept turns are encoded again: the reply's own tokens are lost.
+    const plain = conversation.promptFor(kept);
+    expect(tokenizer.decode(plain.tokens)).toBe(tokenizer.decode(next.tokens));
+    expect(commonPrefix(plain.tokens, next.tokens)).toBeLessThan(withoutGap.length);
+  });
 });

@@ -9,6 +9,8 @@ export interface GenerationStats {
   promptTokens: number;
   /** Prompt tokens actually prefilled (fewer when the KV cache was reused). */
   prefilledTokens: number;
+  /** Tokens the KV cache let go by a shift (left-out turns), instead of recomputing the rest. */
+  shiftedTokens: number;
   generatedTokens: number;
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
@@ -44,6 +46,48 @@ export class ModelSession {
     this.model.reset();
     this.cachedTokens = [];
   }
+
+  /**
+   * Makes the cache hold the longest reusable start of `prompt` and returns its length
+   * (at most prompt.length - 1: the last token is rerun for its logits). With `allowShift`,
+   * when the prompt is the cached tokens with a block left out (the oldest turns) and the
+   * model can shift its cache, the block is discarded and the tokens after it move up,
+   * rather than being computed again.
+   */
+  reuse(prompt: number[], allowShift = false): { reused: number; shifted: number } {
+    let shared = commonPrefixLength(this.cachedTokens, prompt);
+    let shifted = 0;
+    if (allowShift && this.model.shiftCache && shared < this.cachedTokens.length) {
+      const gap = leftOutBlock(this.cachedTokens, prompt, shared);
+      if (gap > 0) {
+        this.model.shiftCache(shared, gap, this.cachedTokens.length);
+        this.cachedTokens.splice(shared, gap);
+        shifted = gap;
+        shared = commonPrefixLength(this.cachedTokens, prompt);
+      }
+    }
+    const reused = Math.min(shared, prompt.length - 1);
+    this.cachedTokens = prompt.slice(0, reused);
+    return { reused, shifted };
+  }
+}
+
+/** A shift must keep at least this many tokens to be worth it; fewer are just recomputed. */
+const MIN_SHIFT_KEPT = 16;
+
+/**
+ * The length of the block cached[start..start+gap) whose removal makes the rest of the
+ * cache a start of prompt[start..] (at least MIN_SHIFT_KEPT tokens of it), or 0.
+ */
+function leftOutBlock(cached: number[], prompt: number[], start: number): number {
+  for (let gap = 1; cached.length - start - gap >= MIN_SHIFT_KEPT; gap++) {
+    const kept = cached.length - start - gap;
+    if (kept > prompt.length - start) continue;
+    let k = 0;
+    while (k < kept && cached[start + gap + k] === prompt[start + k]) k++;
+    if (k === kept) return gap;
+  }
+  return 0;
 }
 
 export interface GenerateOptions {
@@ -59,6 +103,8 @@ export interface GenerateOptions {
    */
   onToken?: (piece: string, token: number | null) => void;
   signal?: AbortSignal;
+  /** Let the KV cache shift out a left-out block of the cached tokens (see ModelSession.reuse). */
+  allowCacheShift?: boolean;
 }
 
 export interface GenerateResult extends GenerationStats {
@@ -108,11 +154,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   }
 
   // Reuse the cached prefix; recompute at least the last prompt token to get its logits.
-  const reused = Math.min(
-    commonPrefixLength(session.cachedTokens, promptTokens),
-    promptTokens.length - 1,
-  );
-  session.cachedTokens = promptTokens.slice(0, reused);
+  const { reused, shifted } = session.reuse(promptTokens, options.allowCacheShift);
 
   const history = promptTokens.slice();
   const generated: number[] = [];
@@ -189,6 +231,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   return {
     promptTokens: promptTokens.length,
     prefilledTokens: prefilled,
+    shiftedTokens: shifted,
     generatedTokens: generated.length,
     prefillTokensPerSecond: perSecond(prefilled, prefillMs),
     decodeTokensPerSecond: perSecond(decodeSteps, decodeMs),

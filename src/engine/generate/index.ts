@@ -1,4 +1,5 @@
 export type { ForwardModel } from "../bitnet/forward-model.ts";
+export { ChatSession, type ChatTurnResult, type ChatTurnStats } from "./chat-session.ts";
 export {
   type GenerateOptions,
   type GenerateResult,

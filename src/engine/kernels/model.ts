@@ -14,10 +14,11 @@
  */
 
 import type { BitNetConfig } from "../bitnet/config.ts";
-import type { ForwardModel } from "../bitnet/forward-model.ts";
+import { checkShift, type ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights } from "../bitnet/weights.ts";
 import { Arena, createMemory } from "./arena.ts";
 import type { Head, HeadFormat } from "./head-formats.ts";
+import { shiftLayerCache, shiftRotation } from "./kv-shift.ts";
 import {
   type KernelWeights,
   type LayerLayout,
@@ -202,6 +203,19 @@ export class KernelModel implements ForwardModel {
 
   reset(): void {
     // Attention reads only positions 0..pos, all written before they are read.
+  }
+
+  shiftCache(keep: number, discard: number, used: number): void {
+    checkShift(keep, discard, used, this.maxPositions);
+    const c = this.config;
+    const layout = { kvHeads: c.kvHeads, headDim: c.headDim, capacity: this.maxPositions };
+    const rotation = shiftRotation(this.ropeFreqs, discard);
+    const floats = this.maxPositions * c.kvHeads * c.headDim;
+    for (const l of this.layers) {
+      const keys = this.arena.f32(l.keyCache, floats);
+      const values = this.arena.f32(l.valueCache, floats);
+      shiftLayerCache(keys, values, layout, keep, discard, used, rotation);
+    }
   }
 
   /** Stops the kernel threads. */

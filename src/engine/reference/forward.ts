@@ -13,7 +13,7 @@
  */
 
 import type { BitNetConfig } from "../bitnet/config.ts";
-import type { ForwardModel } from "../bitnet/forward-model.ts";
+import { checkShift, type ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
 import {
   attention,
@@ -219,6 +219,29 @@ export class ReferenceModel implements ForwardModel {
 
   forward(token: number, pos: number): Float32Array {
     return forward(this.weights, this.state, token, pos);
+  }
+
+  shiftCache(keep: number, discard: number, used: number): void {
+    checkShift(keep, discard, used, this.maxPositions);
+    const c = this.config;
+    const kvDim = c.kvHeads * c.headDim;
+    for (let l = 0; l < c.layers; l++) {
+      const keys = this.state.keyCache[l];
+      const values = this.state.valueCache[l];
+      keys.copyWithin(keep * kvDim, (keep + discard) * kvDim, used * kvDim);
+      values.copyWithin(keep * kvDim, (keep + discard) * kvDim, used * kvDim);
+      // RoPE is a rotation by pos × frequency: turning a key by -discard positions gives
+      // the key at its new position.
+      for (let p = keep; p < used - discard; p++) {
+        rope(
+          keys.subarray(p * kvDim, (p + 1) * kvDim),
+          c.kvHeads,
+          c.headDim,
+          -discard,
+          c.ropeTheta,
+        );
+      }
+    }
   }
 
   reset(): void {

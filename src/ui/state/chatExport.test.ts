@@ -31,6 +31,8 @@ function sampleChats(): Conversation[] {
       stats: {
         promptTokens: 12,
         prefilledTokens: 12,
+        shiftedTokens: 40,
+        droppedMessages: 2,
         generatedTokens: 30,
         prefillTokensPerSecond: 81.25,
         decodeTokensPerSecond: 27.4,
@@ -57,6 +59,8 @@ function sampleChats(): Conversation[] {
       stats: {
         promptTokens: 5,
         prefilledTokens: 2,
+        shiftedTokens: 0,
+        droppedMessages: 0,
         generatedTokens: 1,
         prefillTokensPerSecond: 0,
         decodeTokensPerSecond: 0,
@@ -65,6 +69,8 @@ function sampleChats(): Conversation[] {
     },
     2003,
   );
+  // A regenerated reply leaves its id behind so another tab's copy cannot bring it back.
+  b = { ...b, removedIds: ["m-6-old"] };
   const empty = newConversation("c-3", 3000);
   return [a, b, empty];
 }

@@ -1,4 +1,4 @@
-import type { GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import type { ChatTurnStats, GenerationStats, SamplingSettings } from "../../worker/api.ts";
 import type { Conversation, Message } from "./conversations.ts";
 import { checkSetting, SAMPLING_KEYS, SAMPLING_LIMITS } from "./sampling.ts";
 
@@ -25,6 +25,8 @@ const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const STATUSES = ["streaming", "done", "stopped", "failed"] as const;
 const STOP_REASONS = ["end-of-turn", "max-tokens", "aborted", "context-full"] as const;
 const STAT_COUNTS = ["promptTokens", "prefilledTokens", "generatedTokens"] as const;
+/** Counts added after the first exports: a file without them had none (0). */
+const LATER_STAT_COUNTS = ["shiftedTokens", "droppedMessages"] as const;
 const STAT_RATES = ["prefillTokensPerSecond", "decodeTokensPerSecond"] as const;
 
 export interface ChatExportFile {
@@ -169,6 +171,12 @@ function readConversation(raw: unknown, where: string): Conversation {
   const rawMessages = raw.messages as unknown[];
   if (rawMessages.length > MAX_MESSAGES)
     refuse(`${named} has ${rawMessages.length} messages; at most ${MAX_MESSAGES} are read.`);
+  if (raw.removedIds !== undefined && !Array.isArray(raw.removedIds))
+    refuse(`${named}: "removedIds" is not a list.`);
+  const removed = (raw.removedIds ?? []) as unknown[];
+  if (removed.length > MAX_MESSAGES)
+    refuse(`${named} lists ${removed.length} removed messages; at most ${MAX_MESSAGES} are read.`);
+  const removedIds = removed.map((r, i) => id(r, `${named}, removed message ${i + 1},`));
   const ids = new Set<string>();
   const messages = rawMessages.map((m, i) => {
     const message = readMessage(m, `${named}, message ${i + 1},`);
@@ -185,6 +193,7 @@ function readConversation(raw: unknown, where: string): Conversation {
     systemPrompt: text(raw.systemPrompt, `${named}'s system prompt`),
     settings: readSettings(raw.settings, named),
     messages,
+    removedIds,
   };
 }
 
@@ -212,6 +221,7 @@ function readMessage(raw: unknown, where: string): Message {
     content: text(raw.content, `${where} text`),
     createdAt: time(raw.createdAt, `${where} time`),
   };
+  if (raw.updatedAt !== undefined) message.updatedAt = time(raw.updatedAt, `${where} change time`);
   if (raw.status !== undefined) {
     if (!STATUSES.includes(raw.status as Message["status"] & string))
       refuse(`${where} status is not one Trit writes.`);
@@ -223,7 +233,7 @@ function readMessage(raw: unknown, where: string): Message {
   return message;
 }
 
-function readStats(raw: unknown, where: string): GenerationStats {
+function readStats(raw: unknown, where: string): ChatTurnStats {
   if (!isRecord(raw)) return refuse(`${where} stats are not a record.`);
   const count = (key: string) => {
     const v = raw[key];
@@ -241,9 +251,14 @@ function readStats(raw: unknown, where: string): GenerationStats {
     refuse(`${where} stats: the stop reason is not one Trit writes.`);
   const [promptTokens, prefilledTokens, generatedTokens] = STAT_COUNTS.map(count);
   const [prefillTokensPerSecond, decodeTokensPerSecond] = STAT_RATES.map(rate);
+  const [shiftedTokens, droppedMessages] = LATER_STAT_COUNTS.map((key) =>
+    raw[key] === undefined ? 0 : count(key),
+  );
   return {
     promptTokens,
     prefilledTokens,
+    shiftedTokens,
+    droppedMessages,
     generatedTokens,
     prefillTokensPerSecond,
     decodeTokensPerSecond,

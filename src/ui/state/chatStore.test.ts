@@ -203,4 +203,23 @@ describe("share links through the model store", () => {
     expect(useModelManagerStore.getState().pendingShare).toBeNull();
     expect(useModelManagerStore.getState().shareError).toMatch(/Only http and https/);
   });
+
+  it("reuses an untouched conversation for New chat, also when a share link opens one", async () => {
+    const chat = useChatStore.getState();
+    const first = chat.create();
+    expect(useChatStore.getState().create()).toBe(first);
+    // a share link's settings land on the reused one
+    expect(useChatStore.getState().create({ settings: { temperature: 0.2 } })).toBe(first);
+    expect(useChatStore.getState().conversations).toHaveLength(1);
+    expect(useChatStore.getState().conversations[0].settings.temperature).toBe(0.2);
+    // a conversation with a message, or one the user named, is not reused
+    await readyWithModel();
+    await useChatStore.getState().send("Hello");
+    const second = useChatStore.getState().create();
+    expect(second).not.toBe(first);
+    useChatStore.getState().rename(second, "Kept for later");
+    const third = useChatStore.getState().create();
+    expect(third).not.toBe(second);
+    expect(useChatStore.getState().conversations).toHaveLength(3);
+  });
 });

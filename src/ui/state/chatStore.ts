@@ -1,6 +1,6 @@
 import * as Comlink from "comlink";
 import { create } from "zustand";
-import type { GenerationStats, SamplingSettings } from "../../worker/api.ts";
+import type { ChatTurnStats, SamplingSettings } from "../../worker/api.ts";
 import { useChatDefaults } from "./chatDefaults.ts";
 import { type ConversationDb, memoryConversationDb, openConversationDb } from "./conversationDb.ts";
 import {
@@ -9,6 +9,8 @@ import {
   type Conversation,
   editUserMessage,
   finishReply,
+  isBlank,
+  mergeConversations,
   newConversation,
   promptMessages,
   rename,
@@ -39,7 +41,7 @@ interface ChatState {
   draft: string;
   generation: Generation | null;
   /** Stats of the last finished reply, for the stats bar. */
-  lastStats: GenerationStats | null;
+  lastStats: ChatTurnStats | null;
   /** A chat action that failed, in words. */
   error: string | null;
 
@@ -74,6 +76,14 @@ function conversationDb(): ConversationDb {
 }
 
 const newId = () => crypto.randomUUID();
+
+/** What one tab tells the others about the conversations it changed. */
+type TabNews = { kind: "saved"; id: string } | { kind: "removed"; id: string };
+const TAB_CHANNEL = "trit-chat";
+/** Other tabs of the app, when the browser has BroadcastChannel (null in Node). */
+const tabs: BroadcastChannel | null =
+  typeof BroadcastChannel === "function" ? new BroadcastChannel(TAB_CHANNEL) : null;
+
 /** Streaming saves at most this often; the start and the end of a reply always save. */
 const SAVE_EVERY_MS = 1000;
 
@@ -84,6 +94,20 @@ export const useChatStore = create<ChatState>((set, get) => {
     return get().conversations.find((c) => c.id === id);
   }
 
+  /**
+   * Takes in a copy of a conversation from storage (another tab's turns): merged into the
+   * one shown, or added when this tab does not have it yet.
+   */
+  function adopt(stored: Conversation): void {
+    set((s) => {
+      const known = s.conversations.some((c) => c.id === stored.id);
+      const conversations = known
+        ? s.conversations.map((c) => (c.id === stored.id ? mergeConversations(c, stored) : c))
+        : [...s.conversations, stored];
+      return { conversations: sortConversations(conversations) };
+    });
+  }
+
   /** Replaces one conversation in the list and saves it (throttled when `streaming`). */
   function put(next: Conversation, streaming = false): void {
     set((s) => ({ conversations: s.conversations.map((c) => (c.id === next.id ? next : c)) }));
@@ -92,8 +116,31 @@ export const useChatStore = create<ChatState>((set, get) => {
     lastSaved.set(next.id, now);
     conversationDb()
       .save(next)
+      .then((stored) => {
+        // What another tab wrote meanwhile shows here too; then tell the other tabs.
+        if (current(next.id)) adopt(stored);
+        tabs?.postMessage({ kind: "saved", id: next.id } satisfies TabNews);
+      })
       .catch((err) => set({ error: `Could not save the conversation: ${errorText(err)}` }));
   }
+
+  /** Another tab saved or deleted a conversation: show it as it is now. */
+  async function hearFromTab(news: TabNews): Promise<void> {
+    if (news.kind === "removed") {
+      if (get().generation?.conversationId === news.id) return; // this tab is still writing it
+      set((s) => {
+        const conversations = s.conversations.filter((c) => c.id !== news.id);
+        return {
+          conversations,
+          activeId: s.activeId === news.id ? (conversations[0]?.id ?? null) : s.activeId,
+        };
+      });
+      return;
+    }
+    const stored = await conversationDb().load(news.id);
+    if (stored) adopt(stored);
+  }
+  if (tabs) tabs.onmessage = (event: MessageEvent<TabNews>) => void hearFromTab(event.data);
 
   /** Streams a reply into `replyId` of conversation `id`, which must already hold it. */
   async function generateInto(id: string, replyId: string): Promise<void> {
@@ -130,7 +177,7 @@ export const useChatStore = create<ChatState>((set, get) => {
       }
       put(appendPiece(live, replyId, piece), streaming);
     });
-    let outcome: { stats: GenerationStats } | { error: string };
+    let outcome: { stats: ChatTurnStats } | { error: string };
     try {
       const stats = await requireEngine().generate(
         id,
@@ -225,9 +272,22 @@ export const useChatStore = create<ChatState>((set, get) => {
     },
 
     create(options) {
+      // An untouched conversation is reused rather than piling up empty ones.
+      const active = get().activeId ? current(get().activeId as string) : undefined;
+      const blank = active && isBlank(active) ? active : get().conversations.find(isBlank);
+      if (blank) {
+        set({ activeId: blank.id, search: "" });
+        if (options?.settings || options?.systemPrompt !== undefined) {
+          put({
+            ...blank,
+            systemPrompt: options.systemPrompt ?? blank.systemPrompt,
+            settings: { ...blank.settings, ...options.settings },
+          });
+        }
+        return blank.id;
+      }
       // Start from the active conversation's settings so a person's choices carry over.
       // With no chat open, start from the defaults set for new chats.
-      const active = get().activeId ? current(get().activeId as string) : undefined;
       const base = active ?? useChatDefaults.getState();
       const conversation = newConversation(newId(), Date.now(), {
         systemPrompt: options?.systemPrompt ?? base.systemPrompt,
@@ -263,6 +323,7 @@ export const useChatStore = create<ChatState>((set, get) => {
       lastSaved.delete(id);
       try {
         await conversationDb().remove(id);
+        tabs?.postMessage({ kind: "removed", id } satisfies TabNews);
       } catch (err) {
         set({ error: `Could not delete the conversation: ${errorText(err)}` });
       }

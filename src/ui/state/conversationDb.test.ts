@@ -1,7 +1,7 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { openConversationDb } from "./conversationDb.ts";
-import { addTurn, newConversation } from "./conversations.ts";
+import { addTurn, appendPiece, finishReply, newConversation } from "./conversations.ts";
 
 describe("conversations in IndexedDB", () => {
   it("saves, reads back across a fresh handle (a reload), and deletes", async () => {
@@ -36,5 +36,44 @@ describe("conversations in IndexedDB", () => {
     const { createStore, set } = await import("idb-keyval");
     await set("bad", { nope: true }, createStore("test-db-2", "conversations"));
     expect((await db.loadAll()).map((c) => c.id)).toEqual(["ok"]);
+  });
+});
+
+describe("two tabs saving one conversation", () => {
+  it("loses neither tab's turn: a save merges with what the other tab stored", async () => {
+    const tabA = openConversationDb("test-db-tabs");
+    const tabB = openConversationDb("test-db-tabs");
+    const start = newConversation("shared", 1);
+    await tabA.save(start);
+    const stats = {
+      promptTokens: 1,
+      prefilledTokens: 1,
+      shiftedTokens: 0,
+      droppedMessages: 0,
+      generatedTokens: 1,
+      prefillTokensPerSecond: 1,
+      decodeTokensPerSecond: 1,
+      stopReason: "end-of-turn" as const,
+    };
+    // Both tabs hold the empty copy; A sends and gets a reply, then B sends from its old copy.
+    const a = finishReply(
+      appendPiece(
+        addTurn(start, "From A", { user: "ua", assistant: "ra" }, 10),
+        "ra",
+        "Reply A",
+        11,
+      ),
+      "ra",
+      { stats },
+      12,
+    );
+    await tabA.save(a);
+    const b = addTurn(start, "From B", { user: "ub", assistant: "rb" }, 20);
+    const storedByB = await tabB.save(b);
+    expect(storedByB.messages.map((m) => m.content)).toEqual(["From A", "Reply A", "From B", ""]);
+    const reloaded = await openConversationDb("test-db-tabs").load("shared");
+    expect(reloaded?.messages.map((m) => m.id)).toEqual(["ua", "ra", "ub", "rb"]);
+    // read as another live tab sees it: B's reply is still being written
+    expect(reloaded?.messages.at(-1)?.status).toBe("streaming");
   });
 });

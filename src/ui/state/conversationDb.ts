@@ -1,13 +1,18 @@
-import { createStore, del, entries, set, type UseStore } from "idb-keyval";
-import { type Conversation, reviveConversation } from "./conversations.ts";
+import { createStore, del, entries, get, type UseStore, update } from "idb-keyval";
+import { type Conversation, mergeConversations, reviveConversation } from "./conversations.ts";
 
 /**
  * Conversations in IndexedDB, one value per conversation, in a database of their own
- * (the model store keeps its chunks elsewhere).
+ * (the model store keeps its chunks elsewhere). Several tabs write the same records: a
+ * save merges with what is stored (mergeConversations) inside one readwrite transaction,
+ * which IndexedDB runs alone on that store across tabs, so no tab's turns are lost.
  */
 export interface ConversationDb {
   loadAll(): Promise<Conversation[]>;
-  save(conversation: Conversation): Promise<void>;
+  /** One conversation as stored (replies other tabs are writing still streaming), or null. */
+  load(id: string): Promise<Conversation | null>;
+  /** Merges `conversation` into the stored copy; returns what is stored now. */
+  save(conversation: Conversation): Promise<Conversation>;
   remove(id: string): Promise<void>;
 }
 
@@ -31,7 +36,22 @@ export function openConversationDb(
       }
       return out;
     },
-    save: (conversation) => set(conversation.id, conversation, use()),
+    async load(id) {
+      return reviveConversation(await get(id, use()), true);
+    },
+    async save(conversation) {
+      let stored = conversation;
+      await update(
+        conversation.id,
+        (old) => {
+          const before = reviveConversation(old, true);
+          stored = before ? mergeConversations(conversation, before) : conversation;
+          return stored;
+        },
+        use(),
+      );
+      return stored;
+    },
     remove: (id) => del(id, use()),
   };
 }
@@ -43,8 +63,15 @@ export function memoryConversationDb(): ConversationDb {
     async loadAll() {
       return [...map.values()].map((c) => structuredClone(c));
     },
+    async load(id) {
+      const found = map.get(id);
+      return found ? structuredClone(found) : null;
+    },
     async save(conversation) {
-      map.set(conversation.id, structuredClone(conversation));
+      const before = map.get(conversation.id);
+      const stored = before ? mergeConversations(conversation, before) : conversation;
+      map.set(conversation.id, structuredClone(stored));
+      return structuredClone(stored);
     },
     async remove(id) {
       map.delete(id);

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { GenerationStats } from "../../worker/api.ts";
+import type { ChatTurnStats } from "../../worker/api.ts";
 import {
   addTurn,
   appendPiece,
+  type Conversation,
+  contextStart,
   editUserMessage,
   finishReply,
+  isBlank,
+  mergeConversations,
   newConversation,
   promptMessages,
   rename,
@@ -17,9 +21,11 @@ import {
 } from "./conversations.ts";
 import { DEFAULT_SAMPLING } from "./sampling.ts";
 
-const stats = (stopReason: GenerationStats["stopReason"]): GenerationStats => ({
+const stats = (stopReason: ChatTurnStats["stopReason"]): ChatTurnStats => ({
   promptTokens: 10,
   prefilledTokens: 10,
+  shiftedTokens: 0,
+  droppedMessages: 0,
   generatedTokens: 3,
   prefillTokensPerSecond: 100,
   decodeTokensPerSecond: 20,
@@ -176,5 +182,108 @@ describe("reviveConversation", () => {
       ["a", "stopped"],
     ]);
     expect(revived?.settings).toEqual(DEFAULT_SAMPLING);
+  });
+});
+
+/** A whole turn: the question, the reply in pieces, finished; `t` is the time it starts. */
+function turn(c: Conversation, n: number, t: number, dropped = 0): Conversation {
+  let next = addTurn(c, `Question ${n}`, { user: `u${n}`, assistant: `a${n}` }, t);
+  next = appendPiece(next, `a${n}`, `Answer `, t + 1);
+  next = appendPiece(next, `a${n}`, `${n}.`, t + 2);
+  return finishReply(
+    next,
+    `a${n}`,
+    { stats: { ...stats("end-of-turn"), droppedMessages: dropped } },
+    t + 3,
+  );
+}
+
+const texts = (c: Conversation) => c.messages.map((m) => m.content);
+
+describe("merging two tabs' copies of a conversation", () => {
+  const base = turn(newConversation("c", 1000), 1, 1001);
+
+  it("keeps both tabs' turns, in the order they were written", () => {
+    const tabA = turn(base, 2, 2000); // A sent a turn and got its reply
+    const tabB = turn(base, 3, 3000); // B, still showing the old copy, sent another
+    const expected = [
+      "Question 1",
+      "Answer 1.",
+      "Question 2",
+      "Answer 2.",
+      "Question 3",
+      "Answer 3.",
+    ];
+    expect(texts(mergeConversations(tabB, tabA))).toEqual(expected);
+    expect(texts(mergeConversations(tabA, tabB))).toEqual(expected);
+    expect(mergeConversations(tabB, tabA).updatedAt).toBe(3003);
+  });
+
+  it("takes the newer copy of a message both hold: a finished reply over a half-streamed one", () => {
+    let streaming = addTurn(base, "Question 2", { user: "u2", assistant: "a2" }, 2000);
+    streaming = appendPiece(streaming, "a2", "Half", 2001);
+    const finished = finishReply(
+      appendPiece(streaming, "a2", " and whole", 2002),
+      "a2",
+      { stats: stats("end-of-turn") },
+      2003,
+    );
+    for (const merged of [
+      mergeConversations(streaming, finished),
+      mergeConversations(finished, streaming),
+    ]) {
+      expect(merged.messages.at(-1)).toMatchObject({ content: "Half and whole", status: "done" });
+      expect(merged.messages).toHaveLength(4);
+    }
+  });
+
+  it("does not bring back what a tab removed on purpose: a regenerated reply, the turns after an edit", () => {
+    const stale = turn(base, 2, 2000);
+    const regenerated = restartLastReply(stale, "a2-again", 2100);
+    const merged = mergeConversations(stale, regenerated);
+    expect(merged.messages.map((m) => m.id)).toEqual(["u1", "a1", "u2", "a2-again"]);
+    const edited = editUserMessage(stale, "u1", "Question 1, better", "a1-again", 2200);
+    const both = mergeConversations(mergeConversations(stale, edited), turn(stale, 3, 2300));
+    // the edit removed a1, u2, a2; the other tab's later turn 3 stays
+    expect(both.messages.map((m) => m.id)).toEqual(["u1", "a1-again", "u3", "a3"]);
+    expect(both.messages[0].content).toBe("Question 1, better");
+  });
+
+  it("keeps the title the user gave, and a real title over an untitled copy", () => {
+    const named = rename(base, "My chat", 1500);
+    const later = turn(base, 2, 2000);
+    expect(mergeConversations(later, named).title).toBe("My chat");
+    const blank = { ...newConversation("c", 1000), updatedAt: 5000 };
+    expect(mergeConversations(blank, base).title).toBe("Question 1");
+    expect(() => mergeConversations(base, newConversation("other", 1))).toThrow(/one conversation/);
+  });
+
+  it("survives a copy saved before messages had update times", () => {
+    const old = structuredClone(base);
+    for (const m of old.messages) delete m.updatedAt;
+    expect(texts(mergeConversations(old, turn(base, 2, 2000)))).toHaveLength(4);
+  });
+});
+
+describe("the model's view of a long conversation", () => {
+  it("starts after the messages the last reply said fell out, skipping failed replies", () => {
+    let c = turn(newConversation("c", 1), 1, 10);
+    c = addTurn(c, "Question 2", { user: "u2", assistant: "a2" }, 20);
+    c = finishReply(c, "a2", { error: "boom" }, 21); // never given to the model
+    c = turn(c, 3, 30);
+    expect(contextStart(c)).toBeNull();
+    c = turn(c, 4, 40, 2);
+    // given: u1 a1 u2 u3 a3 u4; two fell out (u1, a1): the view starts at u2 (index 2)
+    expect(contextStart(c)).toEqual({ index: 2, droppedMessages: 2 });
+    c = turn(c, 5, 50, 3);
+    // three fell out (u1 a1 u2; the failed a2 was never given): the view starts at u3
+    expect(contextStart(c)).toEqual({ index: 4, droppedMessages: 3 });
+    expect(c.messages[4].id).toBe("u3");
+  });
+
+  it("calls a conversation blank only while untouched", () => {
+    expect(isBlank(newConversation("c", 1))).toBe(true);
+    expect(isBlank(rename(newConversation("c", 1), "Named", 2))).toBe(false);
+    expect(isBlank(turn(newConversation("c", 1), 1, 2))).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { errorText, requireEngine } from "./engineStore.ts";
 import { catalogEntryFor, storedFromUrl } from "./modelCatalog.ts";
 import { checkModelUrl, parseShareLink, type ShareRequest } from "./shareLink.ts";
 
-/** A share link waiting for the user's yes, with what we could learn about its size. */
+/** A share link waiting for the user's yes, with its size if this browser already knows it. */
 export interface PendingShare extends ShareRequest {
   sizeBytes: number | null;
   sizeApproximate: boolean;
@@ -86,7 +86,10 @@ function recalled(): string | null {
   }
 }
 
-/** Asks the server for a file's size without downloading it; null when it will not say. */
+/**
+ * Asks the app's own server for a file's size without downloading it; null when it will
+ * not say. Only for the app's origin: other hosts are contacted when the user asks.
+ */
 async function headSize(url: string): Promise<number | null> {
   try {
     const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(8000) });
@@ -99,7 +102,19 @@ async function headSize(url: string): Promise<number | null> {
   }
 }
 
+/** Other tabs of the app: told when the stored models change, so their lists follow. */
+const tabs: BroadcastChannel | null =
+  typeof BroadcastChannel === "function" ? new BroadcastChannel("trit-models") : null;
+
 export const useModelManagerStore = create<ModelState>((set, get) => {
+  /** Lists the models again here, and has the other tabs do the same. */
+  function changed(): void {
+    void get()
+      .refresh()
+      .finally(() => tabs?.postMessage("models-changed"));
+  }
+  if (tabs) tabs.onmessage = () => void get().refresh();
+
   const onProgress = Comlink.proxy((p: DownloadProgress) => {
     // Progress events travel on the callback's own port and can arrive after the call
     // resolved: late events of a cancelled or ended download must not bring its line back.
@@ -110,7 +125,10 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
       listing.add(p.modelId);
       void get()
         .refresh()
-        .finally(() => listing.delete(p.modelId));
+        .finally(() => {
+          listing.delete(p.modelId);
+          tabs?.postMessage("models-changed");
+        });
     }
   });
   const listing = new Set<string>();
@@ -132,7 +150,7 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
       if (!cancelledNow) set({ error: `${what}: ${errorText(err)}` });
       return null;
     } finally {
-      void get().refresh();
+      changed();
     }
   }
 
@@ -144,7 +162,7 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
       set({ error: `${what}: ${errorText(err)}` });
       return null;
     } finally {
-      void get().refresh();
+      changed();
     }
   }
 
@@ -323,15 +341,9 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
         sizeApproximate: stored?.totalBytes ? false : (entry?.sizeApproximate ?? false),
         storedModelId: stored?.state === "ready" ? stored.id : undefined,
       };
+      // Nothing is asked of the link's host (not even its size) before the user says yes:
+      // the size shown is what this browser or the catalogue already knows.
       set({ pendingShare: pending, shareError: null });
-      if (pending.sizeBytes === null) {
-        const size = await headSize(request.modelUrl);
-        set((s) =>
-          s.pendingShare?.modelUrl === request.modelUrl
-            ? { pendingShare: { ...s.pendingShare, sizeBytes: size } }
-            : {},
-        );
-      }
     },
 
     async acceptShare() {

@@ -1,8 +1,8 @@
 import type {
   ChatMessage,
+  ChatTurnStats,
   DownloadProgress,
   EngineApi,
-  GenerationStats,
   LoadedModelInfo,
   MemoryPlan,
   SamplingSettings,
@@ -192,7 +192,7 @@ export class FakeEngine implements EngineApi {
     messages: ChatMessage[],
     settings: SamplingSettings,
     onPiece: (text: string) => void,
-  ): Promise<GenerationStats> {
+  ): Promise<ChatTurnStats> {
     this.calls.push({
       conversationId,
       messages: structuredClone(messages),
@@ -219,6 +219,8 @@ export class FakeEngine implements EngineApi {
     return {
       promptTokens,
       prefilledTokens: promptTokens,
+      shiftedTokens: 0,
+      droppedMessages: 0,
       generatedTokens: generated,
       prefillTokensPerSecond: 100,
       decodeTokensPerSecond: 20,

@@ -6,7 +6,7 @@
  * a task list, a python block), anything else echoes the turn count and a code block.
  */
 import * as Comlink from "comlink";
-import type { ChatMessage, GenerationStats, SamplingSettings } from "../../../worker/api.ts";
+import type { ChatMessage, ChatTurnStats, SamplingSettings } from "../../../worker/api.ts";
 import { FakeEngine } from "./fakeEngine.ts";
 
 class BrowserFakeEngine extends FakeEngine {
@@ -15,7 +15,7 @@ class BrowserFakeEngine extends FakeEngine {
     messages: ChatMessage[],
     settings: SamplingSettings,
     onPiece: (text: string) => void,
-  ): Promise<GenerationStats> {
+  ): Promise<ChatTurnStats> {
     const last = messages.at(-1)?.content ?? "";
     const turns = messages.filter((m) => m.role === "user").length;
     if (last.includes("slow")) {

@@ -39,7 +39,7 @@ async function openWithFakeEngine(page: Page) {
       body: fakeWorker,
       contentType: "text/javascript",
       // A worker under a cross-origin isolated page must say it accepts the same policy.
-      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+      headers: { "Cross-Origin-Embedder-Policy": "require-corp" },
     }),
   );
   await page.goto("/");
@@ -158,7 +158,7 @@ test("model manager: progress with bytes, rate and ETA; pause, resume, cancel; f
     route.fulfill({
       body: fakeWorker,
       contentType: "text/javascript",
-      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+      headers: { "Cross-Origin-Embedder-Policy": "require-corp" },
     }),
   );
   await page.goto("/");

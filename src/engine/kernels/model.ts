@@ -16,6 +16,7 @@ import { floatToHalf, halfToFloat } from "../gguf/index.ts";
 import type { BitNetConfig } from "../model/config.ts";
 import type { ForwardModel } from "../model/forward.ts";
 import type { BitNetWeights, TernaryMatrix } from "../model/weights.ts";
+import { sharedMemoryFacts, singleThreadReason } from "../platform/capabilities.ts";
 import { Arena, createMemory } from "./arena.ts";
 import {
   instantiateKernels,
@@ -346,9 +347,11 @@ export class KernelModel implements ForwardModel {
   ): Promise<KernelModel> {
     const threads = options.threads ?? 1;
     const shared = threads > 1;
-    if (shared && typeof SharedArrayBuffer !== "function") {
+    const facts = sharedMemoryFacts();
+    if (shared && !facts.hasSharedArrayBuffer) {
+      const why = singleThreadReason({ ...facts, wasmThreads: true });
       throw new Error(
-        "Threads need SharedArrayBuffer, which this page does not have (it is not cross-origin isolated). Use one thread.",
+        `Threads need SharedArrayBuffer, which is missing here (${why}). Use one thread.`,
       );
     }
     const module = await loadKernelModule({ build: options.build, shared });

@@ -39,6 +39,7 @@ export class FakeEngine implements EngineApi {
         wasmThreads: true,
         wasmSimd: true,
         wasmRelaxedSimd: false,
+        singleThreadReason: null,
       },
     };
   }

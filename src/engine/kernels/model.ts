@@ -27,6 +27,7 @@ import {
 } from "./loader.ts";
 import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
 import { KernelPool } from "./pool.ts";
+import { ThreadTuner } from "./threadTuner.ts";
 
 export interface KernelModelOptions {
   /** Kernel threads (1 = no workers; more need SharedArrayBuffer). Default 1. */
@@ -135,16 +136,8 @@ export class KernelModel implements ForwardModel {
   private headI8 = 0;
   private headI8Scales = 0;
   private bandwidthOut = 0;
-  /** The last three decode step times (ms) with all threads [0] and with one [1]. */
-  private readonly stepMs: number[][] = [[], []];
-  private steps = 0;
-
-  /** A mode's step time: the median of its last three (one outlier either way is ignored). */
-  private stepTime(mode: 0 | 1): number {
-    const t = [...this.stepMs[mode]].sort((a, b) => a - b);
-    if (t.length === 0) return Number.POSITIVE_INFINITY;
-    return t.length === 2 ? (t[0] + t[1]) / 2 : t[(t.length - 1) >> 1];
-  }
+  /** Picks how many threads run, from timed decode steps. */
+  private readonly tuner: ThreadTuner;
   private readonly hiddenPad: number;
   private readonly maxBatch: number;
   private readonly attentionPoolMin: number;
@@ -191,6 +184,7 @@ export class KernelModel implements ForwardModel {
     this.build = module.build;
     this.dotAdd = module.dotAdd ? 1 : 0;
     this.threads = pool.threads;
+    this.tuner = new ThreadTuner(pool.threads);
     this.k = pool.exports;
     this.maxPositions = options.maxPositions ?? c.contextLength;
     this.maxBatch = options.maxBatch ?? 32;
@@ -363,6 +357,7 @@ export class KernelModel implements ForwardModel {
       const model = new KernelModel(arena, pool, weights, module, options);
       await model.loadPending();
       if (options.int8Head) model.setInt8Head(true);
+      model.probeThreads();
       return model;
     } catch (e) {
       pool.close();
@@ -420,28 +415,39 @@ export class KernelModel implements ForwardModel {
       this.run([token], pos, true);
       return this.logitsView;
     }
-    // Threads or not: when other processes hold the cores, one thread can be 2× faster
-    // than two (spinning threads wait on a peer the OS has descheduled). Decode steps
-    // are timed in both modes; the faster one runs, and the other is tried for one step
-    // in every 64 (from the third step on) to follow the machine's load. (Two in 32 cost
-    // 6% of the mean decode speed on an idle machine.)
-    const preferSolo = this.stepTime(1) < this.stepTime(0);
-    const explore = this.steps % 64 === 2;
-    const solo = explore ? !preferSolo : preferSolo;
-    this.pool.solo = solo;
+    // How many threads run follows timed decode steps (threadTuner.ts); prefill uses the
+    // count decoding found fastest.
+    const count = this.tuner.next();
+    this.pool.active = count;
     const t0 = performance.now();
     this.run([token], pos, true);
-    const times = this.stepMs[solo ? 1 : 0];
-    times.push(performance.now() - t0);
-    if (times.length > 3) times.shift();
-    this.steps++;
-    this.pool.solo = this.stepTime(1) < this.stepTime(0);
+    this.tuner.record(count, performance.now() - t0);
+    this.pool.active = this.tuner.best;
     return this.logitsView;
   }
 
-  /** Whether the last decode steps found one thread faster than all (busy machine). */
-  get runningSolo(): boolean {
-    return this.pool.solo;
+  /**
+   * Times decode steps (token 0 at position 0, which every real pass overwrites before
+   * reading) with each thread count, after one warm-up step, so that the first prefill
+   * already runs the fastest count rather than the count the runtime reports.
+   */
+  private probeThreads(): void {
+    if (this.threads === 1) return;
+    this.run([0], 0, true);
+    for (let round = 0; round < 2; round++) {
+      for (let n = 1; n <= this.threads; n++) {
+        this.pool.active = n;
+        const t0 = performance.now();
+        this.run([0], 0, true);
+        this.tuner.record(n, performance.now() - t0);
+      }
+    }
+    this.pool.active = this.tuner.best;
+  }
+
+  /** The threads that run now: the fastest count the decode steps measured. */
+  get activeThreads(): number {
+    return this.pool.active;
   }
 
   /**
@@ -478,14 +484,14 @@ export class KernelModel implements ForwardModel {
       this.logitsView = this.arena.f32(this.s.logits, this.config.vocab);
     }
     let best = 0;
-    const solo = this.pool.solo;
-    this.pool.solo = false;
+    const active = this.pool.active;
+    this.pool.active = this.threads;
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
       this.pool.run("stream_read", 0, chunks, 1, [65536, this.bandwidthOut]);
       best = Math.max(best, (chunks * 65536) / ((performance.now() - t0) / 1000) / 1e9);
     }
-    this.pool.solo = solo;
+    this.pool.active = active;
     return best;
   }
 

@@ -61,8 +61,6 @@ export class KernelPool {
   private readonly args: Float64Array;
   private readonly fns: ((...a: number[]) => void)[];
   private generation = 0;
-  /** Run every job on the calling thread alone (set by KernelModel when that is faster). */
-  solo = false;
 
   private constructor(
     readonly threads: number,
@@ -90,6 +88,7 @@ export class KernelPool {
     if (threads > 1 && !module.shared) {
       throw new Error("Threads need the shared-memory kernel build (and SharedArrayBuffer).");
     }
+    new Int32Array(arena.memory.buffer, ctrlOffset, CTRL_BYTES / 4)[CTRL.active] = threads;
     const workers: WorkerLike[] = [];
     for (let i = 1; i < threads; i++) {
       workers.push(
@@ -105,18 +104,31 @@ export class KernelPool {
     return new KernelPool(threads, kernels, arena.memory, ctrlOffset, workers);
   }
 
+  /** Threads that take part in jobs, 1..threads (KernelModel times decode steps to pick it). */
+  get active(): number {
+    return this.ctrl[CTRL.active];
+  }
+
+  set active(count: number) {
+    const n = Math.max(1, Math.min(this.threads, Math.floor(count)));
+    if (n === this.active) return;
+    Atomics.store(this.ctrl, CTRL.active, n);
+    Atomics.notify(this.ctrl, CTRL.active);
+  }
+
   /**
    * Runs `kernel(b, e, ...args)` over [begin, end) in chunks (multiples of `align`) that
    * this thread and the workers claim until none are left; returns when all are done.
    */
   run(kernel: PoolKernel, begin: number, end: number, align: number, args: number[]): void {
     const k = POOL_KERNELS.indexOf(kernel);
-    if (this.threads === 1 || this.solo || end - begin <= align) {
+    const active = this.active;
+    if (active === 1 || end - begin <= align) {
       this.fns[k](begin, end, ...args);
       return;
     }
     if (args.length > MAX_ARGS) throw new Error(`Too many kernel arguments (${args.length}).`);
-    const target = Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
+    const target = Math.min(MAX_CHUNKS, active * CHUNKS_PER_THREAD);
     const rows = Math.ceil((end - begin) / target / align) * align;
     const chunks = Math.ceil((end - begin) / rows);
     const ctrl = this.ctrl;
@@ -170,6 +182,7 @@ export class KernelPool {
     Atomics.store(this.ctrl, CTRL.stop, 1);
     Atomics.add(this.ctrl, CTRL.generation, 1);
     Atomics.notify(this.ctrl, CTRL.generation);
+    Atomics.notify(this.ctrl, CTRL.active);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
   }

@@ -1,0 +1,52 @@
+/**
+ * Picks how many of the pool's threads take part, from timed decode steps: the count the
+ * runtime reports is not the count that runs fastest (WebKit reports 4 cores on a 2-core
+ * machine, where 4 spinning threads decode at half the speed of 2; on a machine whose cores
+ * other processes hold, one thread can beat two). Each count 1..max is timed; the fastest
+ * runs, and the others are tried again now and then to follow the machine's load.
+ */
+export class ThreadTuner {
+  /** The last three step times (ms) of each thread count (index = count). */
+  private readonly stepMs: number[][];
+  private steps = 0;
+  private explored = 0;
+
+  constructor(
+    readonly max: number,
+    /** One exploring step in this many (one in 64 cost ~1.5% of decode speed). */
+    private readonly exploreEvery = 64,
+  ) {
+    this.stepMs = Array.from({ length: max + 1 }, () => []);
+  }
+
+  /** A count's step time: the median of its last three (one outlier either way is ignored). */
+  private time(count: number): number {
+    const t = [...this.stepMs[count]].sort((a, b) => a - b);
+    if (t.length === 0) return Number.POSITIVE_INFINITY;
+    return t.length === 2 ? (t[0] + t[1]) / 2 : t[(t.length - 1) >> 1];
+  }
+
+  /** The fastest count measured so far (the most threads while none is measured). */
+  get best(): number {
+    let best = this.max;
+    for (let n = this.max - 1; n >= 1; n--) if (this.time(n) < this.time(best)) best = n;
+    return best;
+  }
+
+  /** The count the next step should run with: untried counts first, then the best. */
+  next(): number {
+    for (let n = this.max; n >= 1; n--) if (this.stepMs[n].length === 0) return n;
+    if (this.steps % this.exploreEvery !== this.exploreEvery - 1) return this.best;
+    const best = this.best;
+    const others = Array.from({ length: this.max }, (_, i) => i + 1).filter((n) => n !== best);
+    return others.length ? others[this.explored++ % others.length] : best;
+  }
+
+  /** Records a step's time (ms) with `count` threads. */
+  record(count: number, ms: number): void {
+    const times = this.stepMs[count];
+    times.push(ms);
+    if (times.length > 3) times.shift();
+    this.steps++;
+  }
+}

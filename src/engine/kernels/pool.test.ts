@@ -15,6 +15,33 @@ afterAll(() => {
 });
 
 describe("KernelPool", () => {
+  it("on one thread (unshared memory) still runs jobs after the memory grew", async () => {
+    const mod = await loadKernelModule({ build: "simd128", shared: false });
+    const memory = createMemory(false);
+    const arena = new Arena(memory);
+    const k = instantiateKernels(mod.module, memory);
+    const pool = await KernelPool.create(k, mod, arena, 1);
+    pools.push(pool);
+    memory.grow(16); // detaches every view of the old buffer
+    const rows = 8;
+    const cols = 128;
+    const codes = Int8Array.from({ length: rows * cols }, (_, i) => ((i * 7) % 3) - 1);
+    const stride = packedStride(cols);
+    const w = arena.alloc(rows * stride);
+    packTernaryCodes(arena.u8(w, rows * stride), codes, rows, cols);
+    const xq = Int8Array.from({ length: cols }, (_, i) => ((i * 13) % 255) - 127);
+    const x = arena.alloc(paddedCols(cols));
+    arena.i8(x, cols).set(xq);
+    const out = arena.alloc(rows * 4);
+    pool.active = 2; // nothing to choose on one thread
+    expect(pool.active).toBe(1);
+    pool.run("ternary_dots", 0, rows, 4, [w, stride, x, xq.reduce((a, b) => a + b, 0), out, 0]);
+    const expected = new Int32Array(rows);
+    ternaryDots(expected, codes, rows, cols, xq);
+    expect(Array.from(arena.i32(out, rows))).toEqual(Array.from(expected));
+    expect(pool.active).toBe(1);
+  });
+
   it.each([
     ["all 3 threads", false],
     ["1 to 3 taking part, changing between jobs (thread tuning)", true],

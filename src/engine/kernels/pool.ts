@@ -61,6 +61,8 @@ export class KernelPool {
   private readonly args: Float64Array;
   private readonly fns: ((...a: number[]) => void)[];
   private generation = 0;
+  // Kept here too: one thread means an unshared memory, whose views growth detaches.
+  private activeCount: number;
 
   private constructor(
     readonly threads: number,
@@ -73,6 +75,7 @@ export class KernelPool {
     this.args = new Float64Array(memory.buffer, ctrlOffset, CTRL_BYTES / 8);
     const table = kernels as unknown as Record<string, (...a: number[]) => void>;
     this.fns = POOL_KERNELS.map((name) => table[name]);
+    this.activeCount = threads;
   }
 
   static async create(
@@ -106,12 +109,13 @@ export class KernelPool {
 
   /** Threads that take part in jobs, 1..threads (KernelModel times decode steps to pick it). */
   get active(): number {
-    return this.ctrl[CTRL.active];
+    return this.activeCount;
   }
 
   set active(count: number) {
     const n = Math.max(1, Math.min(this.threads, Math.floor(count)));
-    if (n === this.active) return;
+    if (n === this.activeCount) return;
+    this.activeCount = n;
     Atomics.store(this.ctrl, CTRL.active, n);
     Atomics.notify(this.ctrl, CTRL.active);
   }

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { test as base, expect } from "@playwright/test";
 import { type RangeServer, startRangeServer } from "../../src/storage/testing/range-server.ts";
 import { ISOLATION_HEADERS } from "../../src/ui/pwa/isolationHeaders.ts";
-import { promptOf, type SavedConversation, SCREENSHOTS } from "../support/app.ts";
+import { promptOf, readSavedConversations, SCREENSHOTS } from "../support/app.ts";
 import {
   type EngineBrowser,
   type EngineName,
@@ -73,27 +73,6 @@ function textOf(testId: string): string | null {
   return document.querySelector(`[data-testid="${testId}"]`)?.textContent ?? null;
 }
 
-function savedConversations(): Promise<SavedConversation[]> {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open("trit-chat");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains("conversations")) {
-        db.close();
-        resolve([]);
-        return;
-      }
-      const all = db.transaction("conversations").objectStore("conversations").getAll();
-      all.onerror = () => reject(all.error);
-      all.onsuccess = () => {
-        db.close();
-        resolve(all.result as SavedConversation[]);
-      };
-    };
-  });
-}
-
 // ---- the same steps as e2e/support/app.ts, through the engine-neutral tab ----
 
 async function waitForText(testId: string, want: RegExp | string, timeout = 30_000) {
@@ -107,21 +86,26 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * Waits until a model is loaded; an error the model panel shows instead (an alert, or a
- * failed download's words on its card) fails at once, in its words.
+ * Waits until a model is loaded. An error the model panel shows instead (an alert, or the
+ * built-in model's card with a failed download) fails at once, in the page's words.
  */
 async function waitForLoaded(timeout = 90_000) {
-  await expect
-    .poll(
-      () =>
-        tab.evaluate(() => {
-          const alert = document.querySelector('.model-panel [role="alert"], .model-panel .error');
-          if (alert) return `error: ${alert.textContent}`;
-          return document.querySelector('[data-testid="current-model"]')?.textContent ?? "";
-        }, null),
-      { timeout, intervals: [250] },
-    )
-    .toMatch(/^Loaded: /);
+  const until = Date.now() + timeout;
+  for (;;) {
+    const state = await tab.evaluate(() => {
+      const alert = document.querySelector('.model-panel [role="alert"]');
+      const card = [...document.querySelectorAll(".model-panel li.model-card")].find((c) =>
+        c.textContent?.includes("served with this app"),
+      );
+      const failed = alert ?? card?.querySelector(".error");
+      if (failed) return `error: ${failed.textContent}`;
+      return document.querySelector('[data-testid="current-model"]')?.textContent ?? "";
+    }, null);
+    if (state.startsWith("Loaded: ")) return;
+    if (state.startsWith("error: ") || Date.now() > until)
+      throw new Error(`The model did not load: ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 async function openApp(url = `${app.url}/`) {
@@ -154,7 +138,7 @@ async function newGreedyChat(maxTokens: number) {
 }
 
 async function sendAndWait(text: string, timeout = 90_000) {
-  const before = (await tab.evaluate(savedConversations, null)).length;
+  const before = (await tab.evaluate(readSavedConversations, null)).length;
   const composer = await byLabel("Message", "textarea");
   await tab.fill(composer, text);
   await tab.pressEnter(composer);
@@ -168,12 +152,12 @@ async function sendAndWait(text: string, timeout = 90_000) {
       { timeout, intervals: [250] },
     )
     .toBe("false");
-  expect((await tab.evaluate(savedConversations, null)).length).toBeGreaterThanOrEqual(before);
+  expect((await tab.evaluate(readSavedConversations, null)).length).toBeGreaterThanOrEqual(before);
 }
 
 /** The last saved conversation's last reply, and what the reference engine says to its prompt. */
 async function replyAndReference(): Promise<{ reply: string; expected: string }> {
-  const [latest] = (await tab.evaluate(savedConversations, null)).sort(
+  const [latest] = (await tab.evaluate(readSavedConversations, null)).sort(
     (a, b) => b.updatedAt - a.updatedAt,
   );
   const last = latest.messages.at(-1);
@@ -211,6 +195,12 @@ test("download and chat with the built-in model: the reference engine's reply", 
   const threads = Number(await tab.evaluate(textOf, "stats-threads"));
   expect(threads).toBeGreaterThanOrEqual(1);
   expect(threads).toBeLessThanOrEqual(availableParallelism());
+  // The stored model shows in the storage figures (WebKit with the Storage API on, as
+  // Safari ships it, once refused the model up front; with it off it said "0 B free").
+  await expect
+    .poll(() => tab.evaluate(textOf, "storage"), { timeout: 10_000 })
+    .toMatch(/^Storage: [\d.]+ [kMG]B used, [\d.]+ [kMGT]?B free/);
+  expect(await tab.evaluate(textOf, "storage")).not.toMatch(/\b0 B (used|free)/);
   await sendAndWait("Hello there");
   await shot("chat");
   const { reply, expected } = await replyAndReference();

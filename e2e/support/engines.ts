@@ -64,6 +64,11 @@ export interface LaunchOptions {
    * (JSC_useSharedArrayBuffer=1; WebKitGTK keeps it off by default). Default true.
    */
   sharedArrayBuffer?: boolean;
+  /**
+   * WebKit only: the Storage API (navigator.storage.estimate, persist) on, as Safari ships
+   * it (WebKitGTK keeps it off by default). Default true.
+   */
+  storageApi?: boolean;
 }
 
 export function launchEngine(
@@ -186,16 +191,29 @@ async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
   };
   if (options.sharedArrayBuffer !== false) env.JSC_useSharedArrayBuffer = "1";
   const driverProcess = spawn(WEBKIT_DRIVER_PATH, [`--port=${port}`], { env, stdio: "ignore" });
-  const stop = () => {
-    driverProcess.kill();
+  const stop = async () => {
+    if (driverProcess.exitCode === null) {
+      const exited = new Promise((resolve) => driverProcess.once("exit", resolve));
+      driverProcess.kill();
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    }
     screen.stop();
-    rmSync(home, { recursive: true, force: true });
+    // MiniBrowser may still be writing its caches for a moment: retry, and never fail for it.
+    try {
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch {}
   };
   try {
     await waitForDriver(`http://127.0.0.1:${port}`, driverProcess);
     const capabilities = {
       browserName: "MiniBrowser",
-      "webkitgtk:browserOptions": { binary: MINIBROWSER_PATH, args: ["--automation"] },
+      "webkitgtk:browserOptions": {
+        binary: MINIBROWSER_PATH,
+        args: [
+          "--automation",
+          ...(options.storageApi !== false ? ["--features=+StorageAPI,+StorageAPIEstimate"] : []),
+        ],
+      },
     };
     const driver = await new Builder()
       .usingServer(`http://127.0.0.1:${port}`)
@@ -247,11 +265,11 @@ async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
       },
       close: async () => {
         await driver.quit().catch(() => {});
-        stop();
+        await stop();
       },
     };
   } catch (e) {
-    stop();
+    await stop();
     throw e;
   }
 }

@@ -14,14 +14,20 @@ afterAll(() => {
   for (const p of pools) p.close();
 });
 
+/** A pool of `threads` over a fresh memory (shared when threads > 1), closed after the tests. */
+async function startPool(threads: number) {
+  const shared = threads > 1;
+  const mod = await loadKernelModule({ build: "simd128", shared });
+  const memory = createMemory(shared);
+  const arena = new Arena(memory);
+  const pool = await KernelPool.create(instantiateKernels(mod.module, memory), mod, arena, threads);
+  pools.push(pool);
+  return { memory, arena, pool };
+}
+
 describe("KernelPool", () => {
   it("on one thread (unshared memory) still runs jobs after the memory grew", async () => {
-    const mod = await loadKernelModule({ build: "simd128", shared: false });
-    const memory = createMemory(false);
-    const arena = new Arena(memory);
-    const k = instantiateKernels(mod.module, memory);
-    const pool = await KernelPool.create(k, mod, arena, 1);
-    pools.push(pool);
+    const { memory, arena, pool } = await startPool(1);
     memory.grow(16); // detaches every view of the old buffer
     const rows = 8;
     const cols = 128;
@@ -48,12 +54,7 @@ describe("KernelPool", () => {
   ])(
     "runs 3000 jobs of varying sizes with exact results: %s",
     async (_, changeActive) => {
-      const mod = await loadKernelModule({ build: "simd128", shared: true });
-      const memory = createMemory(true);
-      const arena = new Arena(memory);
-      const k = instantiateKernels(mod.module, memory);
-      const pool = await KernelPool.create(k, mod, arena, 3);
-      pools.push(pool);
+      const { arena, pool } = await startPool(3);
       const rand = mulberry32(5);
       const rows = 300;
       const cols = 256;

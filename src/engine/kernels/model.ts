@@ -434,7 +434,7 @@ export class KernelModel implements ForwardModel {
   private probeThreads(): void {
     if (this.threads === 1) return;
     this.run([0], 0, true);
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       for (let n = 1; n <= this.threads; n++) {
         this.pool.active = n;
         const t0 = performance.now();

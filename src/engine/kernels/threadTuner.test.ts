@@ -36,6 +36,12 @@ describe("ThreadTuner", () => {
     expect(used.slice(busyFrom + 4 * 64).every((n, i, a) => n === 1 || a[i - 1] === 1)).toBe(true);
   });
 
+  it("in a near-tie (timing noise) takes the fewer threads", () => {
+    const tuner = new ThreadTuner(4);
+    drive(tuner, 12, (n) => ({ 1: 100, 2: 60, 3: 58, 4: 57 })[n] ?? 0);
+    expect(tuner.best).toBe(2);
+  });
+
   it("ignores one slow outlier step", () => {
     const tuner = new ThreadTuner(2);
     drive(tuner, 8, (n) => (n === 2 ? 50 : 90));

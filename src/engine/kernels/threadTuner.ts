@@ -5,6 +5,9 @@
  * other processes hold, one thread can beat two). Each count 1..max is timed; the fastest
  * runs, and the others are tried again now and then to follow the machine's load.
  */
+/** Counts this close to the fastest (ratio of step times) count as fast. */
+const NEAR = 1.1;
+
 export class ThreadTuner {
   /** The last three step times (ms) of each thread count (index = count). */
   private readonly stepMs: number[][];
@@ -26,11 +29,17 @@ export class ThreadTuner {
     return t.length === 2 ? (t[0] + t[1]) / 2 : t[(t.length - 1) >> 1];
   }
 
-  /** The fastest count measured so far (the most threads while none is measured). */
+  /**
+   * The fewest threads within 10% of the fastest count measured so far (the most threads
+   * while none is measured): on a shared machine timing noise must not tip the choice to
+   * more threads than help, which is where oversubscription costs most.
+   */
   get best(): number {
-    let best = this.max;
-    for (let n = this.max - 1; n >= 1; n--) if (this.time(n) < this.time(best)) best = n;
-    return best;
+    let fastest = Number.POSITIVE_INFINITY;
+    for (let n = 1; n <= this.max; n++) fastest = Math.min(fastest, this.time(n));
+    if (fastest === Number.POSITIVE_INFINITY) return this.max;
+    for (let n = 1; n < this.max; n++) if (this.time(n) <= fastest * NEAR) return n;
+    return this.max;
   }
 
   /** The count the next step should run with: untried counts first, then the best. */

@@ -18,7 +18,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import {
   BENCH_BROWSERS,
   type BenchBrowser,
@@ -241,12 +241,12 @@ function main() {
   }
   const f = (v: number | null, d = 1) => (v === null ? "—" : v.toFixed(d));
   const row = (name: string, r: Record<string, unknown> | undefined) =>
-    `${name.padEnd(44)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
+    `${name.padEnd(60)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
   console.log(
-    `BitNet 2B4T-shaped model, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}; medians of ${o.repeat} runs`,
+    `${basename(model)}, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}; medians of ${o.repeat} runs`,
   );
   console.log(
-    `${"".padEnd(44)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
+    `${"".padEnd(60)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
   );
   if (node) console.log(row(`Trit, Node (${node.build})`, node));
   for (const b of o.browsers) {

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { test as base, expect } from "@playwright/test";
 import { type RangeServer, startRangeServer } from "../../src/storage/testing/range-server.ts";
@@ -120,6 +121,7 @@ async function byLabel(label: string, tag = "input, textarea, button"): Promise<
 }
 
 async function shot(name: string) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
   await tab.screenshot(`${SCREENSHOTS}/engines-${engineName}-${name}.png`);
 }
 

@@ -6,12 +6,10 @@ import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
 
+import { ISOLATION_HEADERS } from "./src/ui/pwa/isolationHeaders.ts";
+
 // Threads need SharedArrayBuffer, which needs a cross-origin isolated page.
-// `credentialless` (not `require-corp`) so that model URLs on other hosts still load.
-const crossOriginIsolation = {
-  "Cross-Origin-Opener-Policy": "same-origin",
-  "Cross-Origin-Embedder-Policy": "credentialless",
-};
+const crossOriginIsolation = { ...ISOLATION_HEADERS };
 
 /**
  * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf (run

@@ -8,7 +8,7 @@ test("the app renders, the engine worker answers, and the page is cross-origin i
 
   const response = await page.goto("/");
   expect(response?.headers()["cross-origin-opener-policy"]).toBe("same-origin");
-  expect(response?.headers()["cross-origin-embedder-policy"]).toBe("credentialless");
+  expect(response?.headers()["cross-origin-embedder-policy"]).toBe("require-corp");
 
   await expect(page.getByRole("heading", { name: "Trit" })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Model" })).toBeVisible();

@@ -1,7 +1,7 @@
 import { defineConfig } from "@playwright/test";
 
 // Playwright cannot download its own browser on these machines: it drives Debian's
-// chromium (scripts/ensure-chromium.sh installs it) by path.
+// chromium (scripts/ensure-browsers.sh installs it) by path.
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const port = Number(process.env.E2E_PORT ?? 4173);
 

@@ -19,15 +19,25 @@ const TYPES: Record<string, string> = {
 
 let server: Server;
 let origin = "";
+/** Headers this host adds to every response (none: a plain static host). */
+let hostHeaders: Record<string, string> = {};
+/** The page loads (GET /) the host served. */
+let pageLoads = 0;
 
 test.beforeEach(async () => {
   const root = join(process.cwd(), "dist");
+  hostHeaders = {};
+  pageLoads = 0;
   server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    if (path === "/") pageLoads++;
     let file = join(root, path);
     if (!file.startsWith(root) || !existsSync(file) || statSync(file).isDirectory())
       file = join(root, "index.html");
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+    res.writeHead(200, {
+      ...hostHeaders,
+      "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+    });
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -81,6 +91,36 @@ test("once visited, the app opens and its engine starts with the server gone", a
   expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
   await expect(page.getByTestId("engine-status")).toHaveText("ready");
   await expect(page.getByTestId("cap-sab")).toHaveText("yes");
+});
+
+test("where the service worker's headers cannot isolate the page, only the first tab reloads for them", async ({
+  context,
+}) => {
+  // A host that says "no embedder policy" outright: the service worker keeps a policy the
+  // host set, so the page is never isolated and a reload for isolation never helps.
+  hostHeaders = { "Cross-Origin-Embedder-Policy": "unsafe-none" };
+  const first = await context.newPage();
+  await first.goto(`${origin}/`);
+  // The worker takes control, the tab reloads once, and the app learns that did not help.
+  await expect.poll(() => pageLoads, { timeout: 20_000 }).toBe(2);
+  await expect(first.getByTestId("engine-status")).toHaveText("ready");
+  expect(await first.evaluate(() => window.crossOriginIsolated)).toBe(false);
+  await expect(first.getByTestId("stats-threads")).toHaveText(
+    "1 (single-threaded: page not cross-origin isolated)",
+  );
+  // New tabs (their own sessionStorage) open controlled and do not reload again.
+  for (const n of [3, 4]) {
+    const tab = await context.newPage();
+    await tab.goto(`${origin}/`);
+    expect(await tab.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    await expect(tab.getByTestId("engine-status")).toHaveText("ready");
+    await tab.waitForTimeout(1000);
+    expect(pageLoads).toBe(n);
+  }
+  await first.reload();
+  await expect(first.getByTestId("engine-status")).toHaveText("ready");
+  await first.waitForTimeout(1000);
+  expect(pageLoads).toBe(5);
 });
 
 test.describe("without a service worker", () => {

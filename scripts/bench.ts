@@ -8,14 +8,24 @@
  *   npm run bench [-- --json] [--model PATH] [--threads N] [--prompt N] [--gen N]
  *                 [--int8-head] [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
  *                 [--repeat N]   (each engine N times, default 3; figures are medians)
+ *                 [--browser chromium|firefox|webkit]   (repeatable or comma-separated; the
+ *                 browsers to run the page in, side by side; default chromium. Firefox ESR and
+ *                 WebKitGTK as scripts/ensure-browsers.sh installs them; WebKit with
+ *                 SharedArrayBuffer on, as Safari ships it)
  *
  * The exact f16 head is the default; a second Chromium run uses the optional int8 head
  * (--skip-int8 leaves it out; --int8-head makes int8 the head of every Trit run).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
-import { chromiumPath, hasChromium } from "./bench/browser-page.ts";
+import { basename, resolve } from "node:path";
+import {
+  BENCH_BROWSERS,
+  type BenchBrowser,
+  chromiumPath,
+  hasBrowser,
+  hasChromium,
+} from "./bench/browser-page.ts";
 
 interface Options {
   json: boolean;
@@ -26,6 +36,7 @@ interface Options {
   int8Head: boolean;
   repeat: number;
   skip: Set<string>;
+  browsers: BenchBrowser[];
 }
 
 function parseArgs(args: string[]): Options {
@@ -38,6 +49,7 @@ function parseArgs(args: string[]): Options {
     int8Head: false,
     repeat: 3,
     skip: new Set(),
+    browsers: [],
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -54,7 +66,13 @@ function parseArgs(args: string[]): Options {
     else if (a === "--int8-head") o.int8Head = true;
     else if (a === "--repeat") o.repeat = Number(value());
     else if (a.startsWith("--skip-")) o.skip.add(a.slice(7));
-    else throw new Error(`unknown option ${a} (see the top of scripts/bench.ts)`);
+    else if (a === "--browser") {
+      for (const name of value().split(",")) {
+        if (!BENCH_BROWSERS.includes(name as BenchBrowser))
+          throw new Error(`--browser takes ${BENCH_BROWSERS.join(", ")}, not ${name}`);
+        if (!o.browsers.includes(name as BenchBrowser)) o.browsers.push(name as BenchBrowser);
+      }
+    } else throw new Error(`unknown option ${a} (see the top of scripts/bench.ts)`);
   }
   for (const [k, v] of [
     ["--threads", o.threads],
@@ -64,8 +82,15 @@ function parseArgs(args: string[]): Options {
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number ≥ 1`);
   }
+  if (o.browsers.length === 0) o.browsers = ["chromium"];
   return o;
 }
+
+const BROWSER_NAMES: Record<BenchBrowser, string> = {
+  chromium: "Chromium",
+  firefox: "Firefox",
+  webkit: "WebKit",
+};
 
 /** Runs a child that prints one JSON line last; returns it parsed. */
 function runChild(label: string, command: string, args: string[]): Record<string, unknown> {
@@ -97,11 +122,15 @@ function main() {
   if (!existsSync(model)) {
     throw new Error(`The benchmark model ${model} does not exist: run \`npm run models\` first.`);
   }
-  if (!o.skip.has("browser") && !hasChromium()) {
+  if (!o.skip.has("browser") && o.browsers.includes("chromium") && !hasChromium()) {
     console.error(
-      `No Chromium at ${chromiumPath} (set CHROMIUM_PATH, or run scripts/ensure-chromium.sh): skipping the browser runs.`,
+      `No Chromium at ${chromiumPath} (set CHROMIUM_PATH, or run scripts/ensure-browsers.sh): skipping the Chromium runs.`,
     );
-    o.skip.add("browser");
+    o.browsers = o.browsers.filter((b) => b !== "chromium");
+  }
+  for (const b of o.browsers.filter((b) => b !== "chromium" && !hasBrowser(b))) {
+    console.error(`No ${BROWSER_NAMES[b]} here (run scripts/ensure-browsers.sh): skipping it.`);
+    o.browsers = o.browsers.filter((x) => x !== b);
   }
   const common = [
     model,
@@ -119,7 +148,15 @@ function main() {
       args: ["--experimental-wasm-relaxed-simd", ...tsx, "scripts/bench/node-trit.ts", ...common],
     });
   }
-  if (!o.skip.has("browser")) {
+  for (const b of o.skip.has("browser") ? [] : o.browsers) {
+    if (b === "chromium") continue;
+    engines.push({
+      key: b,
+      label: `Trit in ${BROWSER_NAMES[b]}`,
+      args: [...tsx, "scripts/bench/browser.ts", "--engine", b, ...common],
+    });
+  }
+  if (!o.skip.has("browser") && o.browsers.includes("chromium")) {
     engines.push({
       key: "browser",
       label: "Trit in Chromium",
@@ -193,6 +230,10 @@ function main() {
       node && browser ? JSON.stringify(node.tokens) === JSON.stringify(browser.tokens) : null,
     browser_int8_vs_native_decode: ratio(n(browserInt8, "decode_tok_s"), n(native, "decode_tok_s")),
     runs: { node, browser, browserInt8, native },
+    /** Each browser's figures (chromium is `browser` above), side by side. */
+    browsers: Object.fromEntries(
+      o.browsers.map((b) => [b, b === "chromium" ? browser : result(b)] as const),
+    ),
   };
   if (o.json) {
     console.log(JSON.stringify(summary));
@@ -200,15 +241,21 @@ function main() {
   }
   const f = (v: number | null, d = 1) => (v === null ? "—" : v.toFixed(d));
   const row = (name: string, r: Record<string, unknown> | undefined) =>
-    `${name.padEnd(44)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
+    `${name.padEnd(60)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
   console.log(
-    `BitNet 2B4T-shaped model, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}; medians of ${o.repeat} runs`,
+    `${basename(model)}, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}; medians of ${o.repeat} runs`,
   );
   console.log(
-    `${"".padEnd(44)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
+    `${"".padEnd(60)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
   );
   if (node) console.log(row(`Trit, Node (${node.build})`, node));
-  if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build})`, browser));
+  for (const b of o.browsers) {
+    const r = b === "chromium" ? browser : result(b);
+    if (r) {
+      const threads = `${r.active_threads ?? "?"}/${r.threads} threads`;
+      console.log(row(`Trit, ${r.browser} (${r.build}, ${threads})`, r));
+    }
+  }
   if (browserInt8) console.log(row("Trit, Chromium, int8 head", browserInt8));
   if (native) console.log(row("llama.cpp native (TQ2_0)", native));
   console.log(
@@ -230,6 +277,9 @@ function main() {
     ["Trit, Chromium", browser],
     ["Trit, Chromium, int8 head", browserInt8],
     ["llama.cpp", native],
+    ...o.browsers
+      .filter((b) => b !== "chromium")
+      .map((b) => [`Trit, ${BROWSER_NAMES[b]}`, result(b)] as const),
   ] as const) {
     if (Array.isArray(r?.decode_tok_s_all)) {
       const all = (r.decode_tok_s_all as number[]).map((v) => v.toFixed(1)).join(", ");

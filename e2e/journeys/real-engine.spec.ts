@@ -372,7 +372,7 @@ test("bad input: a quota too small for the model ends in words; the stored model
         body: patch + (await response.text()),
         contentType: "text/javascript",
         // A worker under a cross-origin isolated page must say it accepts the same policy.
-        headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+        headers: { "Cross-Origin-Embedder-Policy": "require-corp" },
       });
     });
     await ownPage.reload();

@@ -57,8 +57,10 @@ test("threads: the isolated page runs several kernel threads and gives the singl
     "journey-threads-isolated",
   );
   expect(await isolated.page.evaluate(() => window.crossOriginIsolated)).toBe(true);
-  // KernelModel.defaultThreads: every core the browser reports, at most 4.
-  expect(Number(isolated.threads)).toBe(Math.min(cores, 4));
+  // The threads that run are the count timed decode steps found fastest (1..cores), not
+  // simply the cores the browser reports.
+  expect(Number(isolated.threads)).toBeGreaterThanOrEqual(1);
+  expect(Number(isolated.threads)).toBeLessThanOrEqual(cores);
   await expect(isolated.page.getByTestId("stats-kernel")).toHaveText(/SIMD/);
 
   // The same build from a plain static host (no COOP/COEP, service worker blocked).

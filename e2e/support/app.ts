@@ -80,29 +80,34 @@ export interface SavedConversation {
   messages: { id: string; role: ChatMessage["role"]; content: string; status?: string }[];
 }
 
-/** The conversations as the app saved them in IndexedDB (the "trit-chat" database). */
+/**
+ * The conversations as the app saved them in IndexedDB (the "trit-chat" database): a
+ * self-contained function to run in the page (Playwright's or another engine's).
+ */
+export function readSavedConversations(): Promise<SavedConversation[]> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("trit-chat");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains("conversations")) {
+        db.close();
+        resolve([]);
+        return;
+      }
+      const all = db.transaction("conversations").objectStore("conversations").getAll();
+      all.onerror = () => reject(all.error);
+      all.onsuccess = () => {
+        db.close();
+        resolve(all.result as SavedConversation[]);
+      };
+    };
+  });
+}
+
+/** The conversations as the app saved them in IndexedDB. */
 export async function savedConversations(page: Page): Promise<SavedConversation[]> {
-  return page.evaluate(
-    () =>
-      new Promise<SavedConversation[]>((resolve, reject) => {
-        const open = indexedDB.open("trit-chat");
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          if (!db.objectStoreNames.contains("conversations")) {
-            db.close();
-            resolve([]);
-            return;
-          }
-          const all = db.transaction("conversations").objectStore("conversations").getAll();
-          all.onerror = () => reject(all.error);
-          all.onsuccess = () => {
-            db.close();
-            resolve(all.result as SavedConversation[]);
-          };
-        };
-      }),
-  );
+  return page.evaluate(readSavedConversations);
 }
 
 /** The messages a conversation sends the engine for its last reply (system prompt first). */

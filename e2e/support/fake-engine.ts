@@ -36,7 +36,7 @@ export async function routeFakeEngine(page: Page, code: string): Promise<void> {
       body: code,
       contentType: "text/javascript",
       // A worker under a cross-origin isolated page must say it accepts the same policy.
-      headers: { "Cross-Origin-Embedder-Policy": "credentialless" },
+      headers: { "Cross-Origin-Embedder-Policy": "require-corp" },
     }),
   );
 }

@@ -15,11 +15,13 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Serves a folder (the production build) the way a plain static host does: no COOP/COEP
- * headers, so the page is not cross-origin isolated (unless its service worker adds them).
+ * Serves a folder (the production build) the way a plain static host does: by default no
+ * COOP/COEP headers, so the page is not cross-origin isolated (unless its service worker
+ * adds them); `headers` are added to every response (e.g. the isolation headers).
  */
 export async function startStaticServer(
   root: string,
+  headers: Record<string, string> = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent((req.url ?? "/").split(/[?#]/)[0]);
@@ -32,13 +34,14 @@ export async function startStaticServer(
       const info = await stat(file);
       if (!info.isFile()) throw new Error("not a file");
       res.writeHead(200, {
+        ...headers,
         "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
         "Content-Length": String(info.size),
       });
       if (req.method === "HEAD") res.end();
       else res.end(await readFile(file));
     } catch {
-      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+      res.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end("not found");
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -1,7 +1,8 @@
 // Builds the benchmark page (scripts/bench/browser/) with Vite, serves it with
 // cross-origin isolation headers (and an optional model file at /model.gguf), opens it in
-// Debian's chromium through playwright-core and returns what the page publishes as
-// window.__bench. Used by the benchmark and by the kernels' Chromium test.
+// Debian's chromium through playwright-core, or in Firefox ESR or WebKitGTK through
+// e2e/support/engines.ts, and returns what the page publishes as window.__bench. Used by
+// the benchmark and by the kernels' Chromium test.
 // TRIT_JS_FLAGS passes V8 flags to Chromium, e.g. TRIT_JS_FLAGS=--liftoff-only to run the
 // kernels in V8's baseline tier only (engines can compute relaxed SIMD differently there).
 import { createReadStream, existsSync, statSync } from "node:fs";
@@ -11,6 +12,11 @@ import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { build } from "vite";
+import { type EngineName, hasEngine, launchEngine } from "../../e2e/support/engines.ts";
+import { ISOLATION_HEADERS } from "../../src/ui/pwa/isolationHeaders.ts";
+
+export type BenchBrowser = "chromium" | EngineName;
+export const BENCH_BROWSERS: BenchBrowser[] = ["chromium", "firefox", "webkit"];
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -18,10 +24,15 @@ export function hasChromium(): boolean {
   return existsSync(chromiumPath);
 }
 
+export function hasBrowser(name: BenchBrowser): boolean {
+  return name === "chromium" ? hasChromium() : hasEngine(name);
+}
+
 export async function runBenchPage(
   query: string,
   modelPath?: string,
   timeoutMs = 900_000,
+  browserName: BenchBrowser = "chromium",
 ): Promise<Record<string, unknown>> {
   const root = fileURLToPath(new URL("./browser", import.meta.url));
   const outDir = join(tmpdir(), `trit-bench-page-${process.pid}`);
@@ -54,15 +65,21 @@ export async function runBenchPage(
     res.writeHead(200, {
       "Content-Type": types[extname(file)] ?? "application/octet-stream",
       "Content-Length": size,
-      "Cross-Origin-Opener-Policy": "same-origin",
-      "Cross-Origin-Embedder-Policy": "require-corp",
-      "Cross-Origin-Resource-Policy": "same-origin",
+      ...ISOLATION_HEADERS,
     });
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}/?${query}`;
+  if (browserName !== "chromium") {
+    try {
+      return await runInEngine(browserName, url, timeoutMs);
+    } finally {
+      server.close();
+    }
+  }
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -79,7 +96,7 @@ export async function runBenchPage(
     page.on("console", (m) => {
       if (m.type() === "error" && !m.text().includes("404")) console.error(`[page] ${m.text()}`);
     });
-    await page.goto(`http://127.0.0.1:${port}/?${query}`);
+    await page.goto(url);
     await page.waitForFunction(() => (window as { __bench?: unknown }).__bench, undefined, {
       timeout: timeoutMs,
       polling: 200,
@@ -92,5 +109,30 @@ export async function runBenchPage(
   } finally {
     await browser.close();
     server.close();
+  }
+}
+
+/** The same page in Firefox or WebKit (SharedArrayBuffer on, as Safari ships it). */
+async function runInEngine(
+  name: EngineName,
+  url: string,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  const browser = await launchEngine(name);
+  try {
+    const tab = await browser.newTab();
+    await tab.goto(url);
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const result = await tab.evaluate(
+        () => (window as { __bench?: Record<string, unknown> }).__bench ?? null,
+        null,
+      );
+      if (result) return { ...result, browser: browser.version };
+      if (Date.now() > until) throw new Error(`${browser.version}: no result in ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    await browser.close();
   }
 }

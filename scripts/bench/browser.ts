@@ -1,18 +1,27 @@
-// Trit's engine in headless Chromium (the real Worker path); prints one JSON line.
-// npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8]
+// Trit's engine in a browser (the real Worker path); prints one JSON line.
+// npx tsx scripts/bench/browser.ts [--engine chromium|firefox|webkit] MODEL THREADS PROMPT GEN [int8]
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
-import { runBenchPage } from "./browser-page.ts";
+import { BENCH_BROWSERS, type BenchBrowser, runBenchPage } from "./browser-page.ts";
 
-const args = process.argv.slice(2);
+let args = process.argv.slice(2);
+let engine: BenchBrowser = "chromium";
+if (args[0] === "--engine") {
+  engine = args[1] as BenchBrowser;
+  if (!BENCH_BROWSERS.includes(engine)) {
+    console.error(`--engine must be one of ${BENCH_BROWSERS.join(", ")}`);
+    process.exit(2);
+  }
+  args = args.slice(2);
+}
 if (args[0] === "--kernels") {
-  console.log(JSON.stringify(await runBenchPage("kernels")));
+  console.log(JSON.stringify(await runBenchPage("kernels", undefined, 900_000, engine)));
 } else {
   const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = args;
   if (!modelPath) {
-    console.error("usage: browser.ts MODEL THREADS PROMPT GEN [int8] | --kernels");
+    console.error("usage: browser.ts [--engine NAME] MODEL THREADS PROMPT GEN [int8] | --kernels");
     process.exit(2);
   }
   const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}`;
-  console.log(JSON.stringify(await runBenchPage(query, modelPath)));
+  console.log(JSON.stringify(await runBenchPage(query, modelPath, 900_000, engine)));
 }
 process.exit(0);

@@ -16,6 +16,8 @@ export interface BenchParams {
 export interface BenchResult {
   build: string;
   threads: number;
+  /** The threads that ran at the end: the count decode timing found fastest (≤ threads). */
+  active_threads: number;
   head: string;
   load_s: number;
   prefill_tok_s: number;
@@ -90,6 +92,7 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
     return {
       build: model.build,
       threads: model.threads,
+      active_threads: model.activeThreads,
       head: model.headFormat,
       load_s: loadSeconds,
       prefill_tok_s: p.promptTokens / median(prefillTimes),

@@ -316,8 +316,9 @@ function DeviceFacts() {
           <>
             <dt>Threads available</dt>
             <dd data-testid="cap-threads">
-              {capabilities.sharedArrayBuffer ? capabilities.hardwareThreads : 1}
-              {capabilities.sharedArrayBuffer ? "" : " (not isolated: single-threaded)"}
+              {capabilities.singleThreadReason
+                ? `1 (single-threaded: ${capabilities.singleThreadReason})`
+                : capabilities.hardwareThreads}
             </dd>
             <dt>SharedArrayBuffer</dt>
             <dd data-testid="cap-sab">{yesNo(capabilities.sharedArrayBuffer)}</dd>

@@ -65,7 +65,9 @@ export function StatsBar() {
     : capabilities
       ? String(capabilities.sharedArrayBuffer ? capabilities.hardwareThreads : 1)
       : "—";
-  const singleNote = !isolated || capabilities?.sharedArrayBuffer === false;
+  // The engine's own words when it knows them, so this agrees with the "This device" facts.
+  const singleReason =
+    capabilities?.singleThreadReason ?? (isolated ? null : "page not cross-origin isolated");
 
   return (
     <section className="stats-bar" aria-label="Generation stats">
@@ -85,7 +87,7 @@ export function StatsBar() {
         <span className="muted">Threads </span>
         <span data-testid="stats-threads">
           {threads}
-          {singleNote ? " (single-threaded: page not cross-origin isolated)" : ""}
+          {singleReason ? ` (single-threaded: ${singleReason})` : ""}
         </span>
       </span>
       <span>

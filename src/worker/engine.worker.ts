@@ -59,7 +59,8 @@ const engine: EngineApi = {
       parameters: parameterCount(chat.config),
       contextLength: chat.model.maxPositions,
       kernel: chat.model.build,
-      threads: chat.model.threads,
+      // The count the load-time timing found fastest, not the cores the runtime reports.
+      threads: chat.model.activeThreads,
       head: chat.model.headFormat,
       memory: engineMemory(chat),
     };

@@ -16,6 +16,7 @@
 import type { BitNetConfig } from "../bitnet/config.ts";
 import { checkShift, type ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights } from "../bitnet/weights.ts";
+import { sharedMemoryFacts, singleThreadReason } from "../platform/capabilities.ts";
 import { Arena, createMemory } from "./arena.ts";
 import type { Head, HeadFormat } from "./head-formats.ts";
 import { shiftLayerCache, shiftRotation } from "./kv-shift.ts";
@@ -27,7 +28,7 @@ import {
   type Scratch,
 } from "./memory-layout.ts";
 import { KernelPool, type RangeArgs } from "./pool.ts";
-import { defaultThreads, ThreadModeTuner } from "./thread-mode.ts";
+import { defaultThreads, ThreadTuner } from "./thread-mode.ts";
 import {
   instantiateKernels,
   type KernelBuild,
@@ -73,7 +74,8 @@ export class KernelModel implements ForwardModel {
   private readonly dotsStride: number;
   private readonly maxBatch: number;
   private readonly attentionPoolMin: number;
-  private readonly tuner: ThreadModeTuner;
+  /** Picks how many threads run, from timed decode steps. */
+  private readonly tuner: ThreadTuner;
   private logitsView: Float32Array;
   private readonly ropeFreqs: Float64Array;
   /** Weight reads the layout left to do; create() runs them in order. */
@@ -91,8 +93,8 @@ export class KernelModel implements ForwardModel {
     this.build = module.build;
     this.dotAdd = module.dotAdd ? 1 : 0;
     this.threads = pool.threads;
+    this.tuner = new ThreadTuner(pool.threads);
     this.k = pool.exports;
-    this.tuner = new ThreadModeTuner(pool);
     this.maxPositions = options.maxPositions ?? c.contextLength;
     this.maxBatch = options.maxBatch ?? 32;
     this.attentionPoolMin = options.attentionPoolMin ?? 1 << 16;
@@ -130,9 +132,11 @@ export class KernelModel implements ForwardModel {
   ): Promise<KernelModel> {
     const threads = options.threads ?? 1;
     const shared = threads > 1;
-    if (shared && typeof SharedArrayBuffer !== "function") {
+    const facts = sharedMemoryFacts();
+    if (shared && !facts.hasSharedArrayBuffer) {
+      const why = singleThreadReason({ ...facts, wasmThreads: true });
       throw new Error(
-        "Threads need SharedArrayBuffer, which this page does not have (it is not cross-origin isolated). Use one thread.",
+        `Threads need SharedArrayBuffer, which is missing here (${why}). Use one thread.`,
       );
     }
     const module = await loadKernelModule({ build: options.build, shared });
@@ -144,6 +148,7 @@ export class KernelModel implements ForwardModel {
       const model = new KernelModel(arena, pool, weights, module, options);
       await model.loadPending();
       if (options.int8Head) model.setInt8Head(true);
+      model.probeThreads();
       return model;
     } catch (e) {
       pool.close();
@@ -178,9 +183,43 @@ export class KernelModel implements ForwardModel {
   forward(token: number, pos: number): Float32Array {
     this.checkToken(token);
     this.checkPosition(pos, 1);
-    if (this.threads === 1) this.run([token], pos, true);
-    else this.tuner.step(() => this.run([token], pos, true));
+    if (this.threads === 1) {
+      this.run([token], pos, true);
+      return this.logits();
+    }
+    // How many threads run follows timed decode steps (threadTuner.ts); prefill uses the
+    // count decoding found fastest.
+    const count = this.tuner.next();
+    this.pool.active = count;
+    const t0 = performance.now();
+    this.run([token], pos, true);
+    this.tuner.record(count, performance.now() - t0);
+    this.pool.active = this.tuner.best;
     return this.logits();
+  }
+
+  /**
+   * Times decode steps (token 0 at position 0, which every real pass overwrites before
+   * reading) with each thread count, after one warm-up step, so that the first prefill
+   * already runs the fastest count rather than the count the runtime reports.
+   */
+  private probeThreads(): void {
+    if (this.threads === 1) return;
+    this.run([0], 0, true);
+    for (let round = 0; round < 3; round++) {
+      for (let n = 1; n <= this.threads; n++) {
+        this.pool.active = n;
+        const t0 = performance.now();
+        this.run([0], 0, true);
+        this.tuner.record(n, performance.now() - t0);
+      }
+    }
+    this.pool.active = this.tuner.best;
+  }
+
+  /** The threads that run now: the fastest count the decode steps measured. */
+  get activeThreads(): number {
+    return this.pool.active;
   }
 
   /**

@@ -69,8 +69,8 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
   private readonly args: Float64Array;
   private readonly fns: ((...a: number[]) => void)[];
   private generation = 0;
-  /** Run every job on the calling thread alone (set by KernelModel when that is faster). */
-  solo = false;
+  // Kept here too: one thread means an unshared memory, whose views growth detaches.
+  private activeCount: number;
 
   private constructor(
     readonly threads: number,
@@ -84,6 +84,7 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     this.args = new Float64Array(memory.buffer, ctrlOffset, CTRL_BYTES / 8);
     const table = kernels as unknown as Record<string, (...a: number[]) => void>;
     this.fns = names.map((name) => table[name]);
+    this.activeCount = threads;
   }
 
   /** A pool for the product kernels (POOL_KERNELS of the kernel module). */
@@ -115,6 +116,7 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     if (threads > 1 && !module.shared) {
       throw new Error("Threads need the shared-memory kernel build (and SharedArrayBuffer).");
     }
+    new Int32Array(arena.memory.buffer, ctrlOffset, CTRL_BYTES / 4)[CTRL.active] = threads;
     const workers: WorkerLike[] = [];
     for (let i = 1; i < threads; i++) {
       workers.push(
@@ -131,6 +133,19 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     return new KernelPool<K2, E2>(threads, kernels, names, arena.memory, ctrlOffset, workers);
   }
 
+  /** Threads that take part in jobs, 1..threads (KernelModel times decode steps to pick it). */
+  get active(): number {
+    return this.activeCount;
+  }
+
+  set active(count: number) {
+    const n = Math.max(1, Math.min(this.threads, Math.floor(count)));
+    if (n === this.activeCount) return;
+    this.activeCount = n;
+    Atomics.store(this.ctrl, CTRL.active, n);
+    Atomics.notify(this.ctrl, CTRL.active);
+  }
+
   /**
    * Runs `kernel(b, e, ...args)` over [begin, end) in chunks (multiples of `align`) that
    * this thread and the workers claim until none are left; returns when all are done.
@@ -144,12 +159,13 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
   ): void {
     const args = rangeArgs as unknown as number[]; // every kernel parameter is a number
     const k = this.names.indexOf(kernel);
-    if (this.threads === 1 || this.solo || end - begin <= align) {
+    const active = this.active;
+    if (active === 1 || end - begin <= align) {
       this.fns[k](begin, end, ...args);
       return;
     }
     if (args.length > MAX_ARGS) throw new Error(`Too many kernel arguments (${args.length}).`);
-    const target = Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
+    const target = Math.min(MAX_CHUNKS, active * CHUNKS_PER_THREAD);
     const rows = Math.ceil((end - begin) / target / align) * align;
     const chunks = Math.ceil((end - begin) / rows);
     const ctrl = this.ctrl;
@@ -203,6 +219,7 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     Atomics.store(this.ctrl, CTRL.stop, 1);
     Atomics.add(this.ctrl, CTRL.generation, 1);
     Atomics.notify(this.ctrl, CTRL.generation);
+    Atomics.notify(this.ctrl, CTRL.active);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
   }

@@ -34,6 +34,11 @@ export const CTRL = {
   chunks: 9,
   /** Set to 1 by a worker whose kernel call threw (the chunk still counts as done). */
   failed: 10,
+  /**
+   * Threads that take part in jobs (the calling thread is index 0): workers at or past it
+   * sleep on this word instead of spinning, until it grows again or the pool stops.
+   */
+  active: 11,
 } as const;
 export const TAG_SHIFT = 10;
 export const MAX_CHUNKS = 1023;

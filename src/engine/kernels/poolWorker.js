@@ -14,6 +14,7 @@ const STOP = 7;
 const CLAIM = 8;
 const CHUNKS = 9;
 const FAILED = 10;
+const ACTIVE = 11;
 const TAG_SHIFT = 10;
 const INDEX_MASK = 1023;
 const TAG_MASK = 0x3fffff;
@@ -53,8 +54,9 @@ function work(ctrl, args, fns, generation) {
 }
 
 function run(init, post) {
-  // kernels: the names of the range kernels, in the order the control block indexes them
-  const { module, memory, ctrlOffset, kernels } = init;
+  // kernels: the names of the range kernels, in the order the control block indexes them;
+  // index: this thread's place in the pool (the calling thread is 0)
+  const { module, memory, ctrlOffset, kernels, index } = init;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, 64);
   const args = new Float64Array(memory.buffer, ctrlOffset, 32);
@@ -62,17 +64,25 @@ function run(init, post) {
   post("ready");
   let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {
+    // Not taking part: sleep (no spinning) until the pool wants this thread or stops.
+    for (let a = Atomics.load(ctrl, ACTIVE); index >= a; a = Atomics.load(ctrl, ACTIVE)) {
+      if (Atomics.load(ctrl, STOP) === 1) return;
+      Atomics.wait(ctrl, ACTIVE, a);
+      seen = Atomics.load(ctrl, GENERATION);
+    }
     let spins = 0;
     let since = performance.now();
     while (Atomics.load(ctrl, GENERATION) === seen) {
       if ((++spins & 1023) === 0 && performance.now() - since > SPIN_MS) {
+        if (index >= Atomics.load(ctrl, ACTIVE)) break;
         Atomics.wait(ctrl, GENERATION, seen);
         since = performance.now();
       }
     }
+    if (Atomics.load(ctrl, GENERATION) === seen) continue; // left the pool while waiting
     seen = Atomics.load(ctrl, GENERATION);
     if (Atomics.load(ctrl, STOP) === 1) return;
-    work(ctrl, args, fns, seen);
+    if (index < Atomics.load(ctrl, ACTIVE)) work(ctrl, args, fns, seen);
   }
 }
 

@@ -66,8 +66,9 @@ export async function pickBuild(): Promise<KernelBuild> {
 
 /**
  * Compiles one kernel build (the memory is supplied at instantiation). Without a forced
- * build, a relaxed build that validates but computes a known dot wrongly (engines may
- * implement relaxed SIMD early and differently) is replaced by SIMD128.
+ * build, a relaxed build that validates but does not compile (WebKit: "invalid extended
+ * simd op") or computes a known dot wrongly (engines may implement relaxed SIMD early and
+ * differently) is replaced by SIMD128.
  */
 export async function loadKernelModule(opts: {
   build?: KernelBuild;
@@ -75,12 +76,30 @@ export async function loadKernelModule(opts: {
 }): Promise<KernelModule> {
   const build = opts.build ?? (await pickBuild());
   const bytes = await readBytes(buildUrl(build, opts.shared));
-  const module = await WebAssembly.compile(bytes as BufferSource);
-  if (!opts.build && build === "relaxed-simd" && !selfTest(module, opts.shared, 0)) {
+  const fallBack = !opts.build && build === "relaxed-simd";
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    if (fallBack) return loadKernelModule({ build: "simd128", shared: opts.shared });
+    throw new Error(
+      `This browser cannot compile Trit's ${build} kernels: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (fallBack && !passes(() => selfTest(module, opts.shared, 0))) {
     return loadKernelModule({ build: "simd128", shared: opts.shared });
   }
-  const dotAdd = build === "relaxed-simd" && selfTest(module, opts.shared, 1);
+  const dotAdd = build === "relaxed-simd" && passes(() => selfTest(module, opts.shared, 1));
   return { build, shared: opts.shared, module, dotAdd };
+}
+
+/** A self-test that throws (the build links or traps differently here) fails. */
+function passes(test: () => boolean): boolean {
+  try {
+    return test();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectCapabilities } from "./capabilities.ts";
+import { detectCapabilities, sharedMemoryFacts, singleThreadReason } from "./capabilities.ts";
 
 describe("detectCapabilities", () => {
   it("agrees with WebAssembly.validate on hand-assembled SIMD modules", async () => {
@@ -15,5 +15,32 @@ describe("detectCapabilities", () => {
     expect(caps.wasmSimd).toBe(true);
     expect(caps.hardwareThreads).toBeGreaterThanOrEqual(1);
     expect(caps.sharedArrayBuffer).toBe(typeof SharedArrayBuffer === "function");
+  });
+});
+
+describe("singleThreadReason", () => {
+  const all = { crossOriginIsolated: true, hasSharedArrayBuffer: true, wasmThreads: true };
+
+  it("is null when every fact threads need holds", () => {
+    expect(singleThreadReason(all)).toBeNull();
+  });
+
+  it("names the missing fact, and never says 'not isolated' for an isolated page", () => {
+    expect(singleThreadReason({ ...all, crossOriginIsolated: false })).toBe(
+      "page not cross-origin isolated",
+    );
+    // WebKit under require-corp without SharedArrayBuffer (WebKitGTK's default).
+    const webkit = singleThreadReason({ ...all, hasSharedArrayBuffer: false });
+    expect(webkit).toMatch(/SharedArrayBuffer/);
+    expect(webkit).not.toMatch(/isolated/);
+    expect(singleThreadReason({ ...all, wasmThreads: false })).toMatch(/WebAssembly threads/);
+  });
+
+  it("agrees with this context's own globals", async () => {
+    const caps = await detectCapabilities();
+    expect(caps.singleThreadReason).toBe(
+      singleThreadReason({ ...sharedMemoryFacts(), wasmThreads: caps.wasmThreads }),
+    );
+    expect(caps.singleThreadReason === null).toBe(caps.sharedArrayBuffer && caps.wasmThreads);
   });
 });

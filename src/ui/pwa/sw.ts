@@ -7,6 +7,8 @@
  * requests pass straight to the network.
  */
 
+import { ISOLATION_HEADERS } from "./isolationHeaders.ts";
+
 // The TypeScript DOM library has no service worker types; these are the parts used here.
 interface SwExtendableEvent extends Event {
   waitUntil(promise: Promise<unknown>): void;
@@ -46,12 +48,6 @@ const version = manifest
   .toString(36);
 const CACHE = `trit-shell-${version}`;
 const precached = new Set(manifest.map((e) => new URL(e.url, scope).href));
-
-const ISOLATION_HEADERS: Record<string, string> = {
-  "Cross-Origin-Opener-Policy": "same-origin",
-  "Cross-Origin-Embedder-Policy": "credentialless",
-  "Cross-Origin-Resource-Policy": "same-origin",
-};
 
 /** The same response with the isolation headers added (opaque responses cannot be changed). */
 function withIsolation(response: Response): Response {

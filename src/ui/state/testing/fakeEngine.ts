@@ -40,6 +40,7 @@ export class FakeEngine implements EngineApi {
         wasmThreads: true,
         wasmSimd: true,
         wasmRelaxedSimd: false,
+        singleThreadReason: null,
       },
     };
   }

@@ -1,0 +1,275 @@
+/**
+ * Firefox and WebKit for the e2e journeys and the benchmark, driven by Debian's browsers
+ * (no browser downloads): Firefox ESR through puppeteer-core over WebDriver BiDi, WebKitGTK's
+ * MiniBrowser through WebKitWebDriver (selenium-webdriver) under its own Xvfb display.
+ * scripts/ensure-browsers.sh installs them. Both are wrapped in one small `EngineTab`, so a
+ * journey is written once for both engines.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type EngineName = "firefox" | "webkit";
+
+export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+export const WEBKIT_DRIVER_PATH = process.env.WEBKIT_DRIVER_PATH ?? "/usr/bin/WebKitWebDriver";
+/** MiniBrowser ships in libwebkit2gtk-4.1-0, under the multiarch folder (x86_64-linux-gnu, …). */
+export const MINIBROWSER_PATH =
+  process.env.MINIBROWSER_PATH ??
+  (existsSync("/usr/lib") ? readdirSync("/usr/lib") : [])
+    .map((dir) => join("/usr/lib", dir, "webkit2gtk-4.1", "MiniBrowser"))
+    .find((path) => existsSync(path)) ??
+  "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
+/** Whether this machine has the engine (scripts/ensure-browsers.sh installs it). */
+export function hasEngine(name: EngineName): boolean {
+  return name === "firefox"
+    ? existsSync(FIREFOX_PATH)
+    : existsSync(WEBKIT_DRIVER_PATH) && existsSync(MINIBROWSER_PATH) && hasXvfb();
+}
+
+function hasXvfb(): boolean {
+  return !!process.env.DISPLAY || existsSync("/usr/bin/Xvfb");
+}
+
+/** One page of a browser, the few things a journey does with it. */
+export interface EngineTab {
+  goto(url: string): Promise<void>;
+  reload(): Promise<void>;
+  url(): Promise<string>;
+  /** Runs `fn(arg)` in the page (a self-contained function) and returns its awaited result. */
+  evaluate<A, R>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<Awaited<R>>;
+  /** Types `text` into the element, replacing what it holds, as a person does. */
+  fill(selector: string, text: string): Promise<void>;
+  /** Presses Enter in the element. */
+  pressEnter(selector: string): Promise<void>;
+  click(selector: string): Promise<void>;
+  screenshot(path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EngineBrowser {
+  name: EngineName;
+  /** E.g. "Firefox 153.0" or "WebKitGTK 2.50.4". */
+  version: string;
+  newTab(): Promise<EngineTab>;
+  close(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  /**
+   * WebKit only: SharedArrayBuffer on in isolated pages, as Safari ships it
+   * (JSC_useSharedArrayBuffer=1; WebKitGTK keeps it off by default). Default true.
+   */
+  sharedArrayBuffer?: boolean;
+  /**
+   * WebKit only: the Storage API (navigator.storage.estimate, persist) on, as Safari ships
+   * it (WebKitGTK keeps it off by default). Default true.
+   */
+  storageApi?: boolean;
+}
+
+export function launchEngine(
+  name: EngineName,
+  options: LaunchOptions = {},
+): Promise<EngineBrowser> {
+  return name === "firefox" ? launchFirefox() : launchWebKit(options);
+}
+
+async function launchFirefox(): Promise<EngineBrowser> {
+  const puppeteer = (await import("puppeteer-core")).default;
+  const browser = await puppeteer.launch({
+    browser: "firefox",
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    // Nothing leaves the machine: no update checks, telemetry or remote settings.
+    extraPrefsFirefox: {
+      "app.update.enabled": false,
+      "browser.shell.checkDefaultBrowser": false,
+      "datareporting.policy.dataSubmissionEnabled": false,
+      "toolkit.telemetry.enabled": false,
+      "network.captive-portal-service.enabled": false,
+      "network.connectivity-service.enabled": false,
+    },
+  });
+  const version = (await browser.version()).replace(/^firefox\//i, "Firefox ");
+  return {
+    name: "firefox",
+    version,
+    async newTab() {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 900 });
+      return {
+        goto: async (url) => {
+          await page.goto(url);
+        },
+        reload: async () => {
+          await page.reload();
+        },
+        url: async () => page.url(),
+        evaluate: (fn, arg) =>
+          page.evaluate(fn as (a: unknown) => unknown, arg) as Promise<Awaited<never>>,
+        fill: async (selector, text) => {
+          await page.locator(selector).fill(text);
+        },
+        pressEnter: async (selector) => {
+          await page.focus(selector);
+          await page.keyboard.press("Enter");
+        },
+        click: async (selector) => {
+          await page.locator(selector).click();
+        },
+        screenshot: async (path) => {
+          await page.screenshot({ path: path as `${string}.png`, fullPage: true });
+        },
+        close: () => page.close(),
+      };
+    },
+    close: () => browser.close(),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** An X display for MiniBrowser: the one we are in, else a private Xvfb (its number chosen by Xvfb). */
+async function display(): Promise<{ display: string; stop(): void }> {
+  if (process.env.DISPLAY) return { display: process.env.DISPLAY, stop() {} };
+  const xvfb = spawn(
+    "Xvfb",
+    ["-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+    {
+      stdio: ["ignore", "ignore", "ignore", "pipe"],
+    },
+  );
+  const number = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    xvfb.stdio[3]?.on("data", (d: Buffer) => {
+      text += d.toString();
+      if (text.includes("\n")) resolve(text.trim());
+    });
+    xvfb.once("exit", (code) => reject(new Error(`Xvfb exited (${code}) before it started`)));
+  });
+  return { display: `:${number}`, stop: () => xvfb.kill() };
+}
+
+async function waitForDriver(url: string, driver: ChildProcess): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    if (driver.exitCode !== null) throw new Error(`WebKitWebDriver exited (${driver.exitCode})`);
+    const ready = await fetch(`${url}/status`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`WebKitWebDriver did not answer at ${url}`);
+}
+
+async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
+  const { Builder, By, Key } = await import("selenium-webdriver");
+  const screen = await display();
+  const port = await freePort();
+  // MiniBrowser inherits the driver's environment; a private home keeps its storage fresh.
+  const home = mkdtempSync(join(tmpdir(), "trit-webkit-"));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DISPLAY: screen.display,
+    HOME: home,
+    XDG_DATA_HOME: join(home, "data"),
+    XDG_CACHE_HOME: join(home, "cache"),
+    XDG_CONFIG_HOME: join(home, "config"),
+  };
+  if (options.sharedArrayBuffer !== false) env.JSC_useSharedArrayBuffer = "1";
+  const driverProcess = spawn(WEBKIT_DRIVER_PATH, [`--port=${port}`], { env, stdio: "ignore" });
+  const stop = async () => {
+    if (driverProcess.exitCode === null) {
+      const exited = new Promise((resolve) => driverProcess.once("exit", resolve));
+      driverProcess.kill();
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    }
+    screen.stop();
+    // MiniBrowser may still be writing its caches for a moment: retry, and never fail for it.
+    try {
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch {}
+  };
+  try {
+    await waitForDriver(`http://127.0.0.1:${port}`, driverProcess);
+    const capabilities = {
+      browserName: "MiniBrowser",
+      "webkitgtk:browserOptions": {
+        binary: MINIBROWSER_PATH,
+        args: [
+          "--automation",
+          ...(options.storageApi !== false ? ["--features=+StorageAPI,+StorageAPIEstimate"] : []),
+        ],
+      },
+    };
+    const driver = await new Builder()
+      .usingServer(`http://127.0.0.1:${port}`)
+      .withCapabilities(capabilities)
+      .build();
+    const caps = await driver.getCapabilities();
+    await driver.manage().window().setRect({ width: 1280, height: 900 });
+    const version = `WebKitGTK ${caps.get("browserVersion") ?? "?"}`;
+    let tabs = 0;
+    return {
+      name: "webkit",
+      version,
+      // WebDriver drives one window here: every tab is the same window (a journey opens
+      // one at a time).
+      async newTab() {
+        if (tabs++ > 0) await driver.get("about:blank");
+        const element = (selector: string) => driver.findElement(By.css(selector));
+        return {
+          goto: async (url) => {
+            await driver.get(url);
+          },
+          reload: async () => {
+            await driver.navigate().refresh();
+          },
+          url: () => driver.getCurrentUrl(),
+          evaluate: (fn, arg) =>
+            driver.executeScript(`return (${fn.toString()})(arguments[0]);`, arg) as Promise<
+              Awaited<never>
+            >,
+          fill: async (selector, text) => {
+            // Clear empties the field without telling React; the typing that follows does.
+            const el = await element(selector);
+            await el.clear();
+            await el.sendKeys(text);
+          },
+          pressEnter: async (selector) => {
+            await (await element(selector)).sendKeys(Key.ENTER);
+          },
+          click: async (selector) => {
+            await (await element(selector)).click();
+          },
+          screenshot: async (path) => {
+            writeFileSync(path, Buffer.from(await driver.takeScreenshot(), "base64"));
+          },
+          close: async () => {
+            await driver.get("about:blank");
+          },
+        };
+      },
+      close: async () => {
+        await driver.quit().catch(() => {});
+        await stop();
+      },
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -9,6 +9,7 @@ export type StoreErrorCode =
   | "damaged"
   | "checksum"
   | "busy"
+  | "storage"
   | "unknown-model"
   | "needs-file"
   | "bad-input";
@@ -72,6 +73,17 @@ export function describeUrl(url: string): string {
   }
 }
 
+/**
+ * Whatever was thrown, in words. Browsers sometimes reject with a bare null (WebKit's
+ * IndexedDB in private sessions) or a DOMException from another realm: never show "null".
+ */
 export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Error) return e.message || e.name;
+  if (e === null || e === undefined || e === "") return "the browser gave no reason";
+  if (typeof e === "object") {
+    const { message, name } = e as { message?: unknown; name?: unknown };
+    if (typeof message === "string" && message) return message;
+    if (typeof name === "string" && name) return name;
+  }
+  return String(e);
 }

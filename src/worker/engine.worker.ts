@@ -5,10 +5,10 @@ import { generate, ModelSession } from "../engine/generate/index.ts";
 import { KernelModel } from "../engine/kernels/index.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
 import { createSampler } from "../engine/sampling/sampler.ts";
-import { ModelStore } from "../storage/model-store.ts";
+import { ModelLibrary } from "../storage/model-library.ts";
 import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
-const store = new ModelStore();
+const store = new ModelLibrary();
 
 /** The loaded model and the conversation whose tokens its KV cache holds. */
 let loaded: { id: string; chat: ChatModel; session: ModelSession; info: LoadedModelInfo } | null =
@@ -43,10 +43,14 @@ const engine: EngineApi = {
       );
     }
     const blob = await store.openBlob(id);
-    const chat = await loadChatModel(blob, {
-      threads: KernelModel.defaultThreads(),
-      onProgress,
-    });
+    let chat: ChatModel;
+    try {
+      chat = await loadChatModel(blob, { threads: KernelModel.defaultThreads(), onProgress });
+    } catch (e) {
+      // Weights that do not load are not "ready": say so in the list, offer Retry/Delete.
+      if (!outOfMemory(e)) await store.markFailed(id, e).catch(() => undefined);
+      throw e;
+    }
     const info: LoadedModelInfo = {
       modelId: id,
       architecture: chat.config.architecture,
@@ -110,6 +114,12 @@ const engine: EngineApi = {
     running?.abort();
   },
 };
+
+/** Running out of memory is this device's limit, not a fault of the model's bytes. */
+function outOfMemory(e: unknown): boolean {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof RangeError || /out of memory|could not allocate|memory\.grow/i.test(message);
+}
 
 function unload() {
   running?.abort();

@@ -251,7 +251,10 @@ export class DownloadJobs {
         }
         if (job.files || !(await this.changedSince(job))) break;
         if (round >= 2) {
-          throw new StoreError("changed", `"${rec.name}" keeps changing on the server; try again later.`);
+          throw new StoreError(
+            "changed",
+            `"${rec.name}" keeps changing on the server; try again later.`,
+          );
         }
       }
       await this.verifyRecord(job);
@@ -345,7 +348,9 @@ export class DownloadJobs {
       0,
     );
     if (need <= 0 || !this.s.storage) return;
-    const est = await this.s.storage.estimate().catch(() => ({}) as { usage?: number; quota?: number });
+    const est = await this.s.storage
+      .estimate()
+      .catch(() => ({}) as { usage?: number; quota?: number });
     if (est.quota === undefined || est.usage === undefined) return;
     const free = Math.max(0, est.quota - est.usage);
     if (need <= free) return;

@@ -104,8 +104,9 @@ export async function findProblem(
       return `${what} is incomplete: ${formatBytes(shard.storedBytes)} of ${shard.size === null ? "an unknown size" : formatBytes(shard.size)} stored.`;
     }
     if (shard.publishedSize != null && shard.publishedSize !== shard.size) {
+      const problem = `${what} is ${formatBytes(shard.size)} (${shard.size} bytes), but its publisher lists ${shard.publishedSize} bytes: it is not the published file.`;
       await truncateShard(db, rec, s, 0);
-      return `${what} is ${formatBytes(shard.size)} (${shard.size} bytes), but its publisher lists ${shard.publishedSize} bytes: it is not the published file.`;
+      return problem;
     }
     const expected = Math.ceil(shard.size / rec.chunkSize);
     if (shard.chunks !== expected || shard.hashes.length !== expected) {
@@ -122,8 +123,9 @@ export async function findProblem(
       }
     }
     if (shard.dataEnd != null && shard.dataEnd > shard.size) {
+      const problem = `${what} ends at byte ${shard.size}, but its tensor table needs bytes up to ${shard.dataEnd}: the file is cut short.`;
       await truncateShard(db, rec, s, 0);
-      return `${what} ends at byte ${shard.size}, but its tensor table needs bytes up to ${shard.dataEnd}: the file is cut short.`;
+      return problem;
     }
     // The published checksum: from the hash run during the download, else a second pass.
     const whole = shard.sha256 && !shard.streamedSha256 ? new Sha256() : null;

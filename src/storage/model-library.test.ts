@@ -1,101 +1,16 @@
 import "fake-indexeddb/auto";
-import { createHash } from "node:crypto";
 import { createStore, keys, set, type UseStore } from "idb-keyval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readGgufHeader, readTensorBytes } from "../engine/gguf/blob.ts";
-import { bitnetTensorShapes } from "../engine/gguf/config.ts";
-import { type EncodedHeader, encodeGgufHeader } from "../engine/gguf/encode.ts";
-import { GgmlType, type GgufTypedValue, GgufValueType as T } from "../engine/gguf/types.ts";
-import type { BitNetConfig } from "../engine/model/config.ts";
 import { mulberry32 } from "../engine/model/random-weights.ts";
 import type { DownloadProgress } from "../worker/api.ts";
 import { ModelLibrary, type ModelLibraryOptions, type ModelRecord } from "./model-library.ts";
 import type { StartValidator } from "./start-check.ts";
+import { bitnetFile, noise, sha, tensorFile } from "./testing/gguf-files.ts";
 import { MemoryLockManager } from "./testing/memory-locks.ts";
 import { type RangeServer, startRangeServer } from "./testing/range-server.ts";
 
 const CHUNK = 16 * 1024;
-
-/** Fills `out` from `from` on with pseudo-random bytes. */
-function noise(out: Uint8Array, from: number, seed: number): void {
-  const next = mulberry32(seed);
-  for (let i = from; i < out.length; i++) out[i] = Math.floor(next() * 256);
-}
-
-/**
- * A BitNet GGUF of about `approxBytes`: a real header with the full tensor set (the
- * store's default check parses it), then noise as tensor data. The vocabulary sets the size.
- */
-function bitnetFile(
-  approxBytes: number,
-  seed: number,
-  architecture = "bitnet",
-): Uint8Array<ArrayBuffer> {
-  // The embedding (hidden × vocab, F16) is the only part that grows with the vocabulary.
-  const fixed = bitnetHeader(16, architecture).fileSize - 16 * HIDDEN * 2;
-  const vocab = Math.max(16, Math.round((approxBytes - fixed) / (HIDDEN * 2)));
-  return withNoise(bitnetHeader(vocab, architecture), seed);
-}
-
-const HIDDEN = 32;
-
-function bitnetHeader(vocab: number, architecture: string): EncodedHeader {
-  const config: BitNetConfig = {
-    architecture,
-    layers: 1,
-    hidden: HIDDEN,
-    ffn: 32,
-    heads: 2,
-    kvHeads: 1,
-    headDim: HIDDEN / 2,
-    vocab,
-    contextLength: 256,
-    ropeTheta: 500000,
-    normEps: 1e-5,
-    activation: "silu",
-  };
-  const u32 = (value: number): GgufTypedValue => ({ type: T.UINT32, value });
-  const metadata: Record<string, GgufTypedValue> = {
-    "general.architecture": { type: T.STRING, value: architecture },
-    [`${architecture}.vocab_size`]: u32(vocab),
-    [`${architecture}.context_length`]: u32(config.contextLength),
-    [`${architecture}.embedding_length`]: u32(config.hidden),
-    [`${architecture}.block_count`]: u32(config.layers),
-    [`${architecture}.feed_forward_length`]: u32(config.ffn),
-    [`${architecture}.attention.head_count`]: u32(config.heads),
-    [`${architecture}.attention.head_count_kv`]: u32(config.kvHeads),
-    [`${architecture}.rope.freq_base`]: { type: T.FLOAT32, value: config.ropeTheta },
-    [`${architecture}.attention.layer_norm_rms_epsilon`]: {
-      type: T.FLOAT32,
-      value: config.normEps,
-    },
-  };
-  const tensors = bitnetTensorShapes(config).map((t) => ({
-    name: t.name,
-    shape: t.shape,
-    type: t.role === "norm" ? GgmlType.F32 : GgmlType.F16,
-  }));
-  return encodeGgufHeader(metadata, tensors);
-}
-
-/** A GGUF holding one F32 tensor of `floats` values (a later shard of a split set). */
-function tensorFile(floats: number, seed: number): Uint8Array<ArrayBuffer> {
-  return withNoise(
-    encodeGgufHeader({}, [{ name: `t${seed}`, type: GgmlType.F32, shape: [floats] }]),
-    seed,
-  );
-}
-
-function withNoise(header: EncodedHeader, seed: number): Uint8Array<ArrayBuffer> {
-  const file = new Uint8Array(header.fileSize);
-  file.set(header.bytes);
-  noise(file, header.bytes.length, seed);
-  return file;
-}
-
-function sha(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 const roomy = {
   estimate: async () => ({ usage: 0, quota: 1e12 }),
@@ -326,12 +241,18 @@ describe("ModelLibrary downloads", () => {
     const url = serve("pause.gguf", bytes);
     const store = new ModelLibrary(storeOptions());
     let paused = false;
-    let info = await store.addFromUrl([url], (p) => {
-      if (!paused && p.bytes >= CHUNK) {
-        paused = true;
-        void store.pause(p.modelId);
-      }
-    });
+    // A slow link: every byte that arrived is kept now, so the pause must come mid-way.
+    server.pace = { bytes: 4096, everyMs: 1 };
+    let info = await store
+      .addFromUrl([url], (p) => {
+        if (!paused && p.bytes >= CHUNK) {
+          paused = true;
+          void store.pause(p.modelId);
+        }
+      })
+      .finally(() => {
+        server.pace = null;
+      });
     expect(info.state).toBe("paused");
     expect(info.storedBytes).toBeLessThan(bytes.length);
     expect((await store.list())[0].state).toBe("paused");
@@ -411,9 +332,9 @@ describe("ModelLibrary refusals and errors, in words", () => {
     const notes: string[] = [];
     const info = await store.addFromUrl([url], (p) => p.note && notes.push(p.note));
     expect(info.state).toBe("ready");
-    expect(notes.some((n) => /reports 64\.5 kB free .* needs 164 kB more: trying anyway/.test(n))).toBe(
-      true,
-    );
+    expect(
+      notes.some((n) => /reports 64\.5 kB free .* needs 164 kB more: trying anyway/.test(n)),
+    ).toBe(true);
     expect(sha(await readBack(store, info.id))).toBe(sha(bytes));
   });
 
@@ -575,9 +496,7 @@ describe("ModelLibrary refusals and errors, in words", () => {
     const url = serve("half.gguf", bytes);
     server.cutAt.set(pathOf(url), [CHUNK + 1]);
     const info = await store.addFromUrl([url]);
-    await expect(store.openBlob(info.id)).rejects.toThrow(
-      /not ready to load \(it is paused\)/,
-    );
+    await expect(store.openBlob(info.id)).rejects.toThrow(/not ready to load \(it is paused\)/);
   });
 });
 

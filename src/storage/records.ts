@@ -78,13 +78,15 @@ export function emptyShard(source: string): ShardRecord {
   };
 }
 
-/** Forgets what was stored of a shard, keeping what its source publishes about it. */
+/**
+ * Forgets what was stored of a shard so that it downloads again from byte 0. A checksum
+ * the caller gave stays; one the server or the publisher gave is asked for again.
+ */
 export function resetShard(shard: ShardRecord): void {
   Object.assign(shard, {
     ...emptyShard(shard.source),
-    sha256: shard.sha256,
+    sha256: shard.sha256Given ? shard.sha256 : null,
     sha256Given: shard.sha256Given,
-    publishedSize: shard.publishedSize ?? null,
   });
 }
 

@@ -64,14 +64,18 @@ export async function downloadShard(job: ShardJob, s: number): Promise<void> {
         failures = 0;
         stalls = 0;
       }
-      // The server answers yet sends nothing from this byte on: its length is wrong.
-      if (e.responded && received.bytes === 0 && ++stalls > job.retries) {
-        throw new StoreError(
-          "size",
-          `${shardLabel(rec, s)}: the server stops sending at byte ${shard.storedBytes}${shard.size === null ? "" : ` of the ${shard.size} it announced`}, ${stalls} times in a row. Its length is wrong, so the file cannot be trusted; retry later or use another source.`,
-        );
+      if (e.responded && received.bytes === 0) stalls++;
+      if (++failures > job.retries) {
+        // Every try in a row was answered, yet sent nothing from this byte on: the
+        // server's length is wrong, and waiting longer will not change that.
+        if (stalls > 0 && stalls >= job.retries) {
+          throw new StoreError(
+            "size",
+            `${shardLabel(rec, s)}: the server stops sending at byte ${shard.storedBytes}${shard.size === null ? "" : ` of the ${shard.size} it announced`}, ${stalls} times in a row. Its length is wrong, so the file cannot be trusted; retry later or use another source.`,
+          );
+        }
+        throw e;
       }
-      if (++failures > job.retries) throw e;
       const wait = Math.min(job.maxRetryDelayMs, job.retryDelayMs * 2 ** (failures - 1));
       job.emit(true, `${e.message} Retrying in ${Math.round(wait / 1000)} s.`);
       await job.pauseBeforeRetry(wait);
@@ -106,7 +110,13 @@ async function attempt(
     if (!file || file.size !== shard.size) {
       throw new StoreError("needs-file", `Pick "${shard.source}" again to continue importing it.`);
     }
-    return consume(job, s, file.slice(start).stream() as ReadableStream<Uint8Array>, tail, received);
+    return consume(
+      job,
+      s,
+      file.slice(start).stream() as ReadableStream<Uint8Array>,
+      tail,
+      received,
+    );
   }
   const answer = await job.fetcher.fromByte(shard.source, start, signal);
   const facts = answer.facts;
@@ -129,6 +139,8 @@ async function attempt(
   if (answer.kind === "nothing-left") {
     // Every byte is stored (a tab stopped before it said so): finish the shard.
     if (answer.total === start && (shard.size === null || shard.size === start) && sameFile) {
+      shard.size = start;
+      rec.totalBytes = totalOf(rec);
       return consume(job, s, new Blob([]).stream(), tail, received);
     }
     if (sameFile && shard.size !== null && answer.total !== null) {
@@ -163,10 +175,7 @@ async function attempt(
       "The server does not support resuming: an interrupted download of this file will start again from the beginning.";
     job.emit(true, rec.note);
   }
-  if (
-    start > 0 &&
-    (!sameFile || (shard.size !== null && total !== null && shard.size !== total))
-  ) {
+  if (start > 0 && (!sameFile || (shard.size !== null && total !== null && shard.size !== total))) {
     await answer.body.cancel();
     return restart(
       `${shardLabel(rec, s)} changed on the server since the download began: downloading it again.`,

@@ -58,7 +58,13 @@ export function requireEngine(): Engine {
 
 /** The message of whatever was thrown (errors crossing Comlink arrive as Error objects). */
 export function errorText(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  // Some browser refusals are a bare null (WebKit's IndexedDB): never show "null".
+  const message =
+    err instanceof Error
+      ? err.message
+      : err === null || err === undefined
+        ? "the browser gave no reason"
+        : String(err);
   // What Comlink reports when the worker lacks the method called.
   if (/reading 'apply'|is not a function/.test(message))
     return "this engine build does not do that yet.";

@@ -44,6 +44,8 @@ interface Tail {
 }
 
 const MAX_RESTARTS = 3;
+/** Answers in a row that send nothing more before a length counts as wrong. */
+const MAX_STALLS = 3;
 
 export async function downloadShard(job: ShardJob, s: number): Promise<void> {
   const { rec, signal } = job;
@@ -60,24 +62,25 @@ export async function downloadShard(job: ShardJob, s: number): Promise<void> {
       failures = 0;
     } catch (e) {
       if (!(e instanceof Dropped) || signal.aborted) throw e;
-      if (shard.storedBytes > before || received.bytes > 0) {
+      // It moved: try again at once (a link that drops every few MB still finishes).
+      const moved = shard.storedBytes > before || received.bytes > 0;
+      if (moved) {
         failures = 0;
         stalls = 0;
       }
-      if (e.responded && received.bytes === 0) stalls++;
-      if (++failures > job.retries) {
-        // Every try in a row was answered, yet sent nothing from this byte on: the
-        // server's length is wrong, and waiting longer will not change that.
-        if (stalls > 0 && stalls >= job.retries) {
-          throw new StoreError(
-            "size",
-            `${shardLabel(rec, s)}: the server stops sending at byte ${shard.storedBytes}${shard.size === null ? "" : ` of the ${shard.size} it announced`}, ${stalls} times in a row. Its length is wrong, so the file cannot be trusted; retry later or use another source.`,
-          );
-        }
-        throw e;
+      // Answered, yet nothing sent from this byte on, again and again: the server's
+      // length is wrong, and waiting longer will not change that.
+      if (e.responded && !moved && ++stalls >= MAX_STALLS) {
+        throw new StoreError(
+          "size",
+          `${shardLabel(rec, s)}: the server stops sending at byte ${shard.storedBytes}${shard.size === null ? "" : ` of the ${shard.size} it announced`}, ${stalls} times in a row. Its length is wrong, so the file cannot be trusted; retry later or use another source.`,
+        );
       }
-      const wait = Math.min(job.maxRetryDelayMs, job.retryDelayMs * 2 ** (failures - 1));
-      job.emit(true, `${e.message} Retrying in ${Math.round(wait / 1000)} s.`);
+      if (++failures > job.retries) throw e;
+      const wait = moved
+        ? 0
+        : Math.min(job.maxRetryDelayMs, job.retryDelayMs * 2 ** (failures - 1));
+      job.emit(true, `${e.message} Retrying ${wait ? `in ${Math.round(wait / 1000)} s` : "now"}.`);
       await job.pauseBeforeRetry(wait);
     }
   }

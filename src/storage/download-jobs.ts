@@ -397,7 +397,8 @@ export class DownloadJobs {
       rate: job.meter.rate(),
       etaSeconds: job.meter.etaSeconds(bytes, rec.totalBytes),
       state: rec.state,
-      ...(note ? { note } : {}),
+      // The run's standing note (a low estimate, a restart) until something newer.
+      ...(note || rec.note ? { note: note ?? rec.note } : {}),
     };
     notify(job.listeners, progress);
   }

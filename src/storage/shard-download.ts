@@ -46,6 +46,8 @@ interface Tail {
 const MAX_RESTARTS = 3;
 /** Answers in a row that send nothing more before a length counts as wrong. */
 const MAX_STALLS = 3;
+/** Bytes read but not yet stored before reading waits for IndexedDB (bounds memory). */
+const MAX_PENDING = 64 * 1024 * 1024;
 
 export async function downloadShard(job: ShardJob, s: number): Promise<void> {
   const { rec, signal } = job;
@@ -240,7 +242,7 @@ async function restartShard(job: ShardJob, s: number, note: string): Promise<voi
 /**
  * Reads a shard's bytes from `tail.fill` bytes into the current chunk on, stores them as
  * pieces, and completes each chunk (hash, running checksum) once its bytes are stored.
- * One write runs while the next piece is read, so network and IndexedDB overlap.
+ * Writes run behind the reads, so network and IndexedDB overlap.
  */
 async function consume(
   job: ShardJob,
@@ -263,7 +265,11 @@ async function consume(
     if (!shard.checked && fill > 0) feedValidator(rec, s, validator, buf.subarray(0, fill));
   }
 
+  // Writes run in order behind the reads. Reading does not wait for them (a browser
+  // discards the bytes it queued for a page when the connection then fails) unless more
+  // than MAX_PENDING bytes wait to be stored.
   let writing: Promise<void> = Promise.resolve();
+  let pending = 0;
   const enqueue = (task: () => Promise<void>) => {
     writing = writing.then(task);
     writing.catch(() => undefined); // awaited later; this only marks it handled
@@ -274,8 +280,10 @@ async function consume(
     const bytes = buf.slice(flushed, fill);
     const c = chunk;
     flushed = fill;
+    pending += bytes.length;
     enqueue(async () => {
       await db.putPiece(rec.id, s, c, at, bytes);
+      pending -= bytes.length;
       shard.storedBytes += bytes.length;
       rec.storedBytes += bytes.length;
       await job.save();
@@ -287,6 +295,7 @@ async function consume(
     const length = fill;
     buf = spare ?? new Uint8Array(chunkSize);
     spare = null;
+    pending += chunkSize; // the buffer is held until its hash is done
     fill = 0;
     flushed = 0;
     chunk += 1;
@@ -297,6 +306,7 @@ async function consume(
       shard.chunks += 1;
       shard.hashes.push(hash);
       await job.save();
+      pending -= chunkSize;
       spare = full;
     });
   };
@@ -334,7 +344,7 @@ async function consume(
         p += n;
         offset += n;
         if (fill === chunkSize || fill - flushed >= job.pieceSize) {
-          await writing; // at most one write in flight
+          if (pending > MAX_PENDING) await writing;
           storePiece();
           if (fill === chunkSize) completeChunk();
         }

@@ -187,8 +187,9 @@ export async function startRangeServer(): Promise<RangeServer> {
     if (endIndex >= 0 && stop === ends[endIndex]) ends.splice(endIndex, 1);
     const finish = () => {
       if (!drop) res.end();
-      // Drop the socket mid-body: the client sees a truncated response.
-      else res.socket?.destroy();
+      // Close the connection mid-body: every byte written still arrives (a FIN, not a
+      // reset, so the count of bytes sent is what the client got), then the body fails.
+      else res.socket?.end();
     };
     if (stop <= start) {
       // Nothing to send: let the headers arrive first, as a real server's would.

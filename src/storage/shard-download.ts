@@ -43,6 +43,12 @@ interface Tail {
   fill: number;
 }
 
+/** What the last attempt left in memory, and the stored byte count it is valid for. */
+interface Carry {
+  tail: Tail | null;
+  at: number;
+}
+
 const MAX_RESTARTS = 3;
 /** Answers in a row that send nothing more before a length counts as wrong. */
 const MAX_STALLS = 3;
@@ -55,12 +61,14 @@ export async function downloadShard(job: ShardJob, s: number): Promise<void> {
   let failures = 0;
   let stalls = 0;
   const restarts = { changed: 0, noRange: 0 };
+  // The chunk being filled stays in memory from one attempt to the next.
+  const carry: Carry = { tail: null, at: -1 };
   while (!shard.complete) {
     if (!job.files && shard.storedBytes === 0 && !shard.checked) await askPublisher(job, s);
     const before = shard.storedBytes;
     const received = { bytes: 0 };
     try {
-      await attempt(job, s, received, restarts);
+      await attempt(job, s, received, restarts, carry);
       failures = 0;
     } catch (e) {
       if (!(e instanceof Dropped) || signal.aborted) throw e;
@@ -105,10 +113,13 @@ async function attempt(
   s: number,
   received: { bytes: number },
   restarts: { changed: number; noRange: number },
+  carry: Carry,
 ): Promise<void> {
   const { rec, signal } = job;
   const shard = rec.shards[s];
-  const tail = await restoreTail(job, s);
+  const tail =
+    carry.tail && carry.at === shard.storedBytes ? carry.tail : await restoreTail(job, s);
+  carry.tail = null;
   const start = shard.storedBytes;
   if (job.files) {
     const file = job.files[s];
@@ -121,6 +132,7 @@ async function attempt(
       file.slice(start).stream() as ReadableStream<Uint8Array>,
       tail,
       received,
+      carry,
     );
   }
   const answer = await job.fetcher.fromByte(shard.source, start, signal);
@@ -146,7 +158,7 @@ async function attempt(
     if (answer.total === start && (shard.size === null || shard.size === start) && sameFile) {
       shard.size = start;
       rec.totalBytes = totalOf(rec);
-      return consume(job, s, new Blob([]).stream(), tail, received);
+      return consume(job, s, new Blob([]).stream(), tail, received, carry);
     }
     if (sameFile && shard.size !== null && answer.total !== null) {
       throw new StoreError(
@@ -201,7 +213,7 @@ async function attempt(
     rec.totalBytes = totalOf(rec);
   }
   await job.save();
-  return consume(job, s, answer.body, tail, received);
+  return consume(job, s, answer.body, tail, received, carry);
 }
 
 /**
@@ -250,6 +262,7 @@ async function consume(
   body: ReadableStream<Uint8Array>,
   tail: Tail,
   received: { bytes: number },
+  carry: Carry,
 ): Promise<void> {
   const { rec, db, signal } = job;
   const shard = rec.shards[s];
@@ -367,6 +380,9 @@ async function consume(
     job.setReceiving(null);
   }
   if (stop !== null) throw stop;
+  // Everything read is stored: the next attempt can go on from this buffer.
+  carry.tail = fill === flushed ? { buf, fill } : null;
+  carry.at = shard.storedBytes;
 
   const kept = `${formatBytes(rec.storedBytes)} stored are kept`;
   if (dropped !== null) {

@@ -145,7 +145,7 @@ describe("lengths", () => {
     expect(
       gets(url)
         .slice(1)
-        .every((l) => l.range === `bytes=${bytes.length}-`),
+        .every((l) => l.range?.startsWith(`bytes=${bytes.length}-`)),
     ).toBe(true);
   });
 

@@ -62,11 +62,17 @@ export class RangeFetcher {
     return factsOf(res, numberHeader(res.headers.get("content-length")));
   }
 
-  async fromByte(url: string, start: number, signal: AbortSignal): Promise<RangeAnswer> {
+  /** The bytes from `start` on; up to `end` (inclusive) when given. */
+  async fromByte(
+    url: string,
+    start: number,
+    signal: AbortSignal,
+    end?: number,
+  ): Promise<RangeAnswer> {
     let res: Response;
     try {
       res = await this.fetch(url, {
-        headers: { Range: `bytes=${start}-` },
+        headers: { Range: `bytes=${start}-${end ?? ""}` },
         signal,
         cache: "no-store",
       });
@@ -96,7 +102,7 @@ export class RangeFetcher {
           `The server sent ${describeUrl(url)} from byte ${range.start} when asked from byte ${start}.`,
         );
       }
-      const total = range?.total ?? (length !== null ? start + length : null);
+      const total = range?.total ?? (length !== null && end === undefined ? start + length : null);
       return {
         kind: "body",
         body: res.body,

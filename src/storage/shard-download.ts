@@ -68,7 +68,9 @@ export async function downloadShard(job: ShardJob, s: number): Promise<void> {
     const before = shard.storedBytes;
     const received = { bytes: 0 };
     try {
-      await attempt(job, s, received, restarts, carry);
+      // After an answer that sent nothing, ask for one piece only: a link that drops
+      // often still delivers that much, while a server whose length is wrong does not.
+      await attempt(job, s, received, restarts, carry, stalls > 0);
       failures = 0;
     } catch (e) {
       if (!(e instanceof Dropped) || signal.aborted) throw e;
@@ -114,6 +116,7 @@ async function attempt(
   received: { bytes: number },
   restarts: { changed: number; noRange: number },
   carry: Carry,
+  probe: boolean,
 ): Promise<void> {
   const { rec, signal } = job;
   const shard = rec.shards[s];
@@ -135,7 +138,16 @@ async function attempt(
       carry,
     );
   }
-  const answer = await job.fetcher.fromByte(shard.source, start, signal);
+  const limit =
+    probe && !job.files
+      ? Math.min(start + job.pieceSize, shard.size ?? Number.POSITIVE_INFINITY)
+      : null;
+  const answer = await job.fetcher.fromByte(
+    shard.source,
+    start,
+    signal,
+    limit === null ? undefined : limit - 1,
+  );
   const facts = answer.facts;
   const sameFile =
     (shard.etag === null || facts.etag === null || shard.etag === facts.etag) &&
@@ -213,7 +225,7 @@ async function attempt(
     rec.totalBytes = totalOf(rec);
   }
   await job.save();
-  return consume(job, s, answer.body, tail, received, carry);
+  return consume(job, s, answer.body, tail, received, carry, answer.fromZero ? null : limit);
 }
 
 /**
@@ -263,6 +275,7 @@ async function consume(
   tail: Tail,
   received: { bytes: number },
   carry: Carry,
+  limit: number | null = null,
 ): Promise<void> {
   const { rec, db, signal } = job;
   const shard = rec.shards[s];
@@ -384,6 +397,8 @@ async function consume(
   carry.tail = fill === flushed ? { buf, fill } : null;
   carry.at = shard.storedBytes;
 
+  // A bounded request that delivered all it asked for: the caller asks for the rest.
+  if (limit !== null && offset === limit && dropped === null && offset !== shard.size) return;
   const kept = `${formatBytes(rec.storedBytes)} stored are kept`;
   if (dropped !== null) {
     throw new Dropped(

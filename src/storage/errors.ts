@@ -9,6 +9,7 @@ export type StoreErrorCode =
   | "damaged"
   | "checksum"
   | "busy"
+  | "storage"
   | "unknown-model"
   | "needs-file"
   | "bad-input";

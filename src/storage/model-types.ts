@@ -11,8 +11,21 @@ export interface StoredModel {
   totalBytes: number | null;
   storedBytes: number;
   state: "downloading" | "paused" | "verifying" | "ready" | "failed";
-  /** Why it failed, in words, when state is "failed". */
+  /**
+   * Why it failed, in words, when state is "failed" (refused bytes, a checksum that does
+   * not match, weights that did not load). resumeDownload then retries from the URL.
+   */
   error?: string;
+}
+
+/** What Trit stores beside the browser's figures for this site (null where it has no Storage API). */
+export interface StorageFigures {
+  /** Bytes of models stored (every stored byte, finished or not). */
+  modelBytes: number;
+  usedBytes: number | null;
+  quotaBytes: number | null;
+  /** Whether the browser keeps this site's data when space runs low; null when it will not say. */
+  persisted: boolean | null;
 }
 
 export interface DownloadProgress {

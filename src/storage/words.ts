@@ -20,10 +20,25 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 
-/** The message of whatever was thrown (errors crossing Comlink arrive as Error objects). */
+/**
+ * Whatever was thrown, in words (errors crossing Comlink arrive as Error objects). Browsers
+ * sometimes reject with a bare null (WebKit's IndexedDB in private sessions) or a
+ * DOMException from another realm: never show "null".
+ */
 export function errorText(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = rawMessage(err);
   // What Comlink reports when the worker lacks the method called (an older worker build).
   if (/reading 'apply'/.test(message)) return "this engine build does not do that yet.";
   return message;
+}
+
+function rawMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  if (e === null || e === undefined || e === "") return "the browser gave no reason";
+  if (typeof e === "object") {
+    const { message, name } = e as { message?: unknown; name?: unknown };
+    if (typeof message === "string" && message) return message;
+    if (typeof name === "string" && name) return name;
+  }
+  return String(e);
 }

@@ -1,6 +1,7 @@
 import { type DragEvent, useEffect, useState } from "react";
 import type { DownloadProgress, StoredModel } from "../worker/api.ts";
 import { ErrorAlert } from "./ErrorAlert.tsx";
+import { useChatStore } from "./state/chatStore.ts";
 import { useEngineStore } from "./state/engineStore.ts";
 import { formatBytes, formatEta, formatProgress, formatRate } from "./state/format.ts";
 import { CATALOG, type CatalogEntry, entryUrl, storedFromUrl } from "./state/modelCatalog.ts";
@@ -16,7 +17,7 @@ function appBase(): string {
 
 /** The model manager: the catalog, stored models, downloads, storage, and this device. */
 export function ModelPanel() {
-  const { models, loaded, loading, error, storage } = useModelManagerStore();
+  const { models, loaded, loading, error } = useModelManagerStore();
   const { dismissError, addFile, checkBuiltIn } = useModelManagerStore.getState();
   const [dragging, setDragging] = useState(false);
   const base = appBase();
@@ -112,13 +113,7 @@ export function ModelPanel() {
         <span className="muted small">or drop a .gguf file here</span>
       </div>
 
-      <p className="muted small" data-testid="storage">
-        {storage
-          ? `Storage: ${formatBytes(storage.usedBytes)} used, ${formatBytes(
-              Math.max(0, storage.quotaBytes - storage.usedBytes),
-            )} free${storage.persisted ? " (persistent)" : " (the browser may clear it when space runs low)"}`
-          : "Storage: unknown until the engine answers."}
-      </p>
+      <StorageLine />
 
       <DeviceFacts />
     </section>
@@ -214,8 +209,13 @@ function StoredControls({ model }: { model: StoredModel }) {
           </p>
         </>
       )}
-      {progress?.note && <p className="note small">{progress.note}</p>}
-      {state === "failed" && model.error && <p className="error small">{model.error}</p>}
+      {progress?.note && state !== "failed" && <p className="note small">{progress.note}</p>}
+      {state === "failed" && (
+        <p className="error small" data-testid="model-failed">
+          Failed: {model.error ?? progress?.note ?? "the download did not finish."}
+          {model.urls.length === 0 ? " Pick the file again to add it anew." : ""}
+        </p>
+      )}
       <div className="model-actions">
         {state === "ready" &&
           (loaded ? (
@@ -235,9 +235,18 @@ function StoredControls({ model }: { model: StoredModel }) {
             Pause
           </button>
         )}
-        {(state === "paused" || state === "failed") && (
+        {state === "paused" && (
           <button type="button" onClick={() => void resume(model.id)}>
             Resume
+          </button>
+        )}
+        {state === "failed" && model.urls.length > 0 && (
+          <button
+            type="button"
+            aria-label={`Retry ${model.name} from its URL`}
+            onClick={() => void resume(model.id)}
+          >
+            Retry
           </button>
         )}
         {(state === "downloading" || state === "paused") && (
@@ -263,6 +272,40 @@ function StoredControls({ model }: { model: StoredModel }) {
         )}
       </div>
     </div>
+  );
+}
+
+/** What Trit keeps (models and chats) beside the browser's figures for this site. */
+function StorageLine() {
+  const storage = useModelManagerStore((s) => s.storage);
+  const conversations = useChatStore((s) => s.conversations);
+  if (!storage) {
+    return (
+      <p className="muted small" data-testid="storage">
+        Storage: unknown until the engine answers.
+      </p>
+    );
+  }
+  // Chats are stored as structured clones of these objects: their JSON is a close measure.
+  const chatBytes = new Blob([JSON.stringify(conversations)]).size;
+  const browser =
+    storage.usedBytes !== null && storage.quotaBytes !== null
+      ? `Browser: ${formatBytes(storage.usedBytes)} used by this site, ${formatBytes(
+          Math.max(0, storage.quotaBytes - storage.usedBytes),
+        )} free of its quota`
+      : "The browser does not report this site's quota";
+  const persisted =
+    storage.persisted === null
+      ? ""
+      : storage.persisted
+        ? " (persistent)"
+        : " (the browser may clear it when space runs low)";
+  return (
+    <p className="muted small" data-testid="storage">
+      Trit stores {formatBytes(storage.modelBytes + chatBytes)} (models{" "}
+      {formatBytes(storage.modelBytes)}, chats {formatBytes(chatBytes)}). {browser}
+      {persisted}.
+    </p>
   );
 }
 

@@ -5,7 +5,7 @@ import type { KernelBuild } from "../engine/kernels/index.ts";
 import type { EngineMemory, MemoryPlan } from "../engine/memory.ts";
 import type { Capabilities } from "../engine/platform/capabilities.ts";
 import type { SamplingSettings } from "../engine/sampling/sampler.ts";
-import type { DownloadProgress, StoredModel } from "../storage/model-types.ts";
+import type { DownloadProgress, StorageFigures, StoredModel } from "../storage/model-types.ts";
 
 // Values the UI shares with the engine and the store, so there is one of each.
 export { DEFAULT_SAMPLING, RANDOM_SEED, resolveSeed } from "../engine/sampling/defaults.ts";
@@ -22,6 +22,7 @@ export type {
   KernelBuild,
   MemoryPlan,
   SamplingSettings,
+  StorageFigures,
   StoredModel,
 };
 
@@ -61,7 +62,7 @@ export interface EngineApi {
   resumeDownload(modelId: string, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
   cancelDownload(modelId: string): Promise<void>;
   deleteModel(modelId: string): Promise<void>;
-  storageEstimate(): Promise<{ usedBytes: number; quotaBytes: number; persisted: boolean }>;
+  storageEstimate(): Promise<StorageFigures>;
 
   // Engine
   /**

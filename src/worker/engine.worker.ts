@@ -6,10 +6,10 @@ import { readGgufHeader } from "../engine/gguf/index.ts";
 import { KernelModel } from "../engine/kernels/index.ts";
 import { type EngineMemory, kvCacheBytes, planModelMemory } from "../engine/memory.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
-import { ModelStore } from "../storage/model-store.ts";
+import { ModelLibrary } from "../storage/model-library.ts";
 import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
-const store = new ModelStore();
+const store = new ModelLibrary();
 
 /** The loaded model, and its chat session (which knows the conversation its KV cache holds). */
 let loaded: { id: string; chat: ChatModel; session: ChatSession; info: LoadedModelInfo } | null =
@@ -49,10 +49,14 @@ const engine: EngineApi = {
       );
     }
     const blob = await store.openBlob(id);
-    const chat = await loadChatModel(blob, {
-      threads: KernelModel.defaultThreads(),
-      onProgress,
-    });
+    let chat: ChatModel;
+    try {
+      chat = await loadChatModel(blob, { threads: KernelModel.defaultThreads(), onProgress });
+    } catch (e) {
+      // Weights that do not load are not "ready": say so in the list, offer Retry/Delete.
+      if (!outOfMemory(e)) await store.markFailed(id, e).catch(() => undefined);
+      throw e;
+    }
     const info: LoadedModelInfo = {
       modelId: id,
       architecture: chat.config.architecture,
@@ -123,6 +127,12 @@ function engineMemory(chat: ChatModel): EngineMemory {
     wasmBytes: chat.model.arena.memory.buffer.byteLength,
     kvCacheBytes: kvCacheBytes(chat.config, chat.model.maxPositions),
   };
+}
+
+/** Running out of memory is this device's limit, not a fault of the model's bytes. */
+function outOfMemory(e: unknown): boolean {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof RangeError || /out of memory|could not allocate|memory\.grow/i.test(message);
 }
 
 function unload() {

@@ -5,6 +5,7 @@ import type {
   LoadedModelInfo,
   MemoryPlan,
   SamplingSettings,
+  StorageFigures,
   StoredModel,
 } from "../../worker/api.ts";
 import { errorText, requireEngine } from "./engineStore.ts";
@@ -23,7 +24,7 @@ interface ModelState {
   models: StoredModel[];
   /** Latest progress per model id while something moves. */
   progress: Record<string, DownloadProgress>;
-  storage: { usedBytes: number; quotaBytes: number; persisted: boolean } | null;
+  storage: StorageFigures | null;
   loaded: LoadedModelInfo | null;
   loading: { modelId: string; fraction: number } | null;
   /** The last thing that went wrong in the model manager, in words. */
@@ -120,6 +121,9 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
     // resolved: late events of a cancelled or ended download must not bring its line back.
     if (cancelled.has(p.modelId) || ended.has(p.modelId)) return;
     set((s) => ({ progress: { ...s.progress, [p.modelId]: p } }));
+    // A download that continued by itself (the browser came back online) ends with no
+    // call waiting for it: list it as it ended.
+    if (p.state === "ready" || p.state === "failed") void get().refresh();
     // A new download: list it now rather than when it ends.
     if (!get().models.some((m) => m.id === p.modelId) && !listing.has(p.modelId)) {
       listing.add(p.modelId);

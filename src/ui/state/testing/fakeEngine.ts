@@ -140,8 +140,10 @@ export class FakeEngine implements EngineApi {
     this.models = this.models.filter((m) => m.id !== modelId);
   }
   async storageEstimate() {
+    const stored = this.models.reduce((n, m) => n + m.storedBytes, 0);
     return {
-      usedBytes: this.models.reduce((n, m) => n + m.storedBytes, 0),
+      modelBytes: stored,
+      usedBytes: stored,
       quotaBytes: 1e9,
       persisted: true,
     };

@@ -61,7 +61,7 @@ export const SRC_RULES: ZoneRule[] = [
     zone: "kernels",
     layer: "engine",
     prefix: "src/engine/kernels/",
-    mayImport: ["gguf", "bitnet", "wasm"],
+    mayImport: ["gguf", "bitnet", "platform", "wasm"],
     forbiddenPackages: UI_PACKAGES,
   },
   {

@@ -1,15 +1,19 @@
 // Trit's engine in headless Chromium (the real Worker path); prints one JSON line.
 // npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8]
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
+// npx tsx scripts/bench/browser.ts --forms     (the ternary forms of both builds, interleaved)
 import { runBenchPage } from "./browser-page.ts";
 
 const args = process.argv.slice(2);
 if (args[0] === "--kernels") {
   console.log(JSON.stringify(await runBenchPage("kernels")));
+} else if (args[0] === "--forms") {
+  const { forms } = (await runBenchPage("forms")) as { forms: Record<string, unknown>[] };
+  console.table(forms);
 } else {
   const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = args;
   if (!modelPath) {
-    console.error("usage: browser.ts MODEL THREADS PROMPT GEN [int8] | --kernels");
+    console.error("usage: browser.ts MODEL THREADS PROMPT GEN [int8] | --kernels | --forms");
     process.exit(2);
   }
   const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}`;

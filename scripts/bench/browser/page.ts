@@ -19,6 +19,7 @@ worker.postMessage({
   genTokens: Number(params.get("gen") ?? 32),
   int8Head: params.get("head") === "int8",
   kernels: params.has("kernels"),
+  forms: params.has("forms"),
   check: params.has("check"),
   crossOriginIsolated: globalThis.crossOriginIsolated,
 });

@@ -1,6 +1,6 @@
 // Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
 import { checkBuild } from "../../../test-support/conformance.ts";
-import { benchKernels } from "../kernels.ts";
+import { benchKernels, benchTernaryForms } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 
 self.onmessage = async (e: MessageEvent) => {
@@ -13,6 +13,10 @@ self.onmessage = async (e: MessageEvent) => {
         check[build] = await checkBuild(build, threads);
       }
       self.postMessage({ check, threads, crossOriginIsolated: globalThis.crossOriginIsolated });
+      return;
+    }
+    if (p.forms) {
+      self.postMessage({ forms: await benchTernaryForms() });
       return;
     }
     if (p.kernels) {

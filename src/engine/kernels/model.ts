@@ -33,6 +33,7 @@ import {
   type KernelExports,
   type KernelModule,
   loadKernelModule,
+  type TernaryForm,
 } from "./wasm-module.ts";
 
 export interface KernelModelOptions {
@@ -60,8 +61,9 @@ export class KernelModel implements ForwardModel {
   readonly threads: number;
   /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
   readonly exactHead: "f16" | "f32";
-  /** The ternary kernels' dotAdd argument (see KernelModule.dotAdd). */
-  private readonly dotAdd: 0 | 1;
+  /** The ternary kernels' forms for one token and for a batch (timed at load). */
+  private readonly decodeForm: TernaryForm;
+  private readonly prefillForm: TernaryForm;
 
   private readonly k: KernelExports;
   private readonly head: Head;
@@ -88,7 +90,8 @@ export class KernelModel implements ForwardModel {
     const c = weights.config;
     this.config = c;
     this.build = module.build;
-    this.dotAdd = module.dotAdd ? 1 : 0;
+    this.decodeForm = module.decodeForm;
+    this.prefillForm = module.prefillForm;
     this.threads = pool.threads;
     this.k = pool.exports;
     this.tuner = new ThreadModeTuner(pool);
@@ -257,7 +260,7 @@ export class KernelModel implements ForwardModel {
         s.xq,
         xSum,
         s.dots,
-        this.dotAdd,
+        this.decodeForm,
       ]);
     } else {
       this.pool.run("ternary_dots_batch", 0, w.rows, 4, [
@@ -269,7 +272,7 @@ export class KernelModel implements ForwardModel {
         count,
         s.dots,
         this.dotsStride,
-        this.dotAdd,
+        this.prefillForm,
       ]);
     }
     for (let p = 0; p < w.parts.length; p++) {

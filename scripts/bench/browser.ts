@@ -1,5 +1,5 @@
 // Trit's engine in headless Chromium (the real Worker path); prints one JSON line.
-// npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8]
+// npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8|f16] [simd128|relaxed-simd]
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
 // npx tsx scripts/bench/browser.ts --forms     (the ternary forms of both builds, interleaved)
 import { runBenchPage } from "./browser-page.ts";
@@ -11,12 +11,14 @@ if (args[0] === "--kernels") {
   const { forms } = (await runBenchPage("forms")) as { forms: Record<string, unknown>[] };
   console.table(forms);
 } else {
-  const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = args;
+  const [modelPath, threads = "2", prompt = "64", gen = "32", head = "", build = ""] = args;
   if (!modelPath) {
-    console.error("usage: browser.ts MODEL THREADS PROMPT GEN [int8] | --kernels | --forms");
+    console.error(
+      "usage: browser.ts MODEL THREADS PROMPT GEN [int8|f16] [simd128|relaxed-simd] | --kernels | --forms",
+    );
     process.exit(2);
   }
-  const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}`;
+  const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}&build=${build}`;
   console.log(JSON.stringify(await runBenchPage(query, modelPath)));
 }
 process.exit(0);

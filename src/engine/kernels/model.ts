@@ -62,8 +62,8 @@ export class KernelModel implements ForwardModel {
   /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
   readonly exactHead: "f16" | "f32";
   /** The ternary kernels' forms for one token and for a batch (timed at load). */
-  private readonly decodeForm: TernaryForm;
-  private readonly prefillForm: TernaryForm;
+  readonly decodeForm: TernaryForm;
+  readonly prefillForm: TernaryForm;
 
   private readonly k: KernelExports;
   private readonly head: Head;

@@ -128,8 +128,8 @@ export function chooseForms(
   const t = timers(forms);
   return {
     forms,
-    decodeForm: fastestForm(forms, t.decode),
-    prefillForm: fastestForm(forms, t.prefill),
+    decodeForm: fastestForm(forms, t.decode, 5),
+    prefillForm: fastestForm(forms, t.prefill, 5),
   };
 }
 
@@ -159,16 +159,17 @@ export function fastestForm(
 }
 
 /**
- * Timers of each form on a small 2B4T-shaped matrix (256 × 2560, 160 KB, in cache like a
- * thread's share of a layer is not, but the compute is what differs between forms):
- * decode runs it 8 times, prefill once over 16 tokens. A few milliseconds per call.
+ * Timers of each form on a small 2B4T-shaped matrix (512 × 2560, 320 KB: the compute is
+ * what differs between forms): decode runs it 16 times, prefill once over 16 tokens,
+ * about a millisecond each (coarse timers give 0.1 ms when not isolated). The warm-up
+ * rounds let the engine optimise the kernels before the timed ones (fastestForm).
  */
 function timingProbe(
   module: WebAssembly.Module,
   shared: boolean,
   forms: readonly TernaryForm[],
 ): FormTimers {
-  const rows = 256;
+  const rows = 512;
   const stride = 2560 / 4;
   const tokens = 16;
   const w = 0x10000;
@@ -191,7 +192,7 @@ function timingProbe(
   };
   const decode = (f: TernaryForm) =>
     timed(() => {
-      for (let i = 0; i < 8; i++) k.ternary_dots(0, rows, w, stride, x, 0, out, f);
+      for (let i = 0; i < 16; i++) k.ternary_dots(0, rows, w, stride, x, 0, out, f);
     });
   const prefill = (f: TernaryForm) =>
     timed(() => k.ternary_dots_batch(0, rows, w, stride, x, 2560, sums, tokens, out, rows, f));

@@ -87,8 +87,8 @@ export async function pickBuild(): Promise<KernelBuild> {
  * build, a relaxed build that validates but computes a known dot wrongly (engines may
  * implement relaxed SIMD early and differently) is replaced by SIMD128. Then each exact
  * ternary form is timed briefly, and the fastest kept for decode and for prefill: the
- * best form differs per engine (Firefox's relaxed dot-add is slower than its i16 pairs,
- * Chromium's is the fastest).
+ * best form differs per engine and CPU (Firefox's relaxed dot-add is slower than its i16
+ * pairs; in Chromium the dot-add wins on some x86 CPUs and loses on others).
  */
 export async function loadKernelModule(opts: {
   build?: KernelBuild;

@@ -21,6 +21,7 @@ worker.postMessage({
   build: params.get("build") || undefined,
   kernels: params.has("kernels"),
   forms: params.has("forms"),
+  compare: params.has("compare"),
   check: params.has("check"),
   crossOriginIsolated: globalThis.crossOriginIsolated,
 });

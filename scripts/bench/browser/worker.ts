@@ -1,5 +1,6 @@
 // Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
 import { checkBuild } from "../../../test-support/conformance.ts";
+import { compareBuilds } from "../compare-builds.ts";
 import { benchKernels, benchTernaryForms } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 
@@ -29,7 +30,7 @@ self.onmessage = async (e: MessageEvent) => {
     const response = await fetch(p.modelUrl);
     if (!response.ok) throw new Error(`model download failed: ${response.status}`);
     const blob = await response.blob();
-    const result = await runTrit(blob, p);
+    const result = p.compare ? await compareBuilds(blob, p) : await runTrit(blob, p);
     self.postMessage({ ...result, crossOriginIsolated: globalThis.crossOriginIsolated });
   } catch (error) {
     self.postMessage({ error: String(error) });

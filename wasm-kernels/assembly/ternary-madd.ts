@@ -129,7 +129,8 @@ export class MaddDots {
    * Prefill: two rows (w, w + 32) × four tokens per pass, each masked code used four
    * times and each scaled activation twice; writes out + j·4 + t·os (j = row). Unrolled
    * by hand (constant shifts): a loop over the fields with variable shifts measured 18
-   * against 26 G MAC/s in Chromium 156.
+   * against 26 G MAC/s in Chromium 156. No flush (registers are short): exact up to 1000
+   * blocks (128 000 columns; 2B4T's widest rows have 6912).
    */
   @inline static dotRows2Tokens4(
     w: usize,

@@ -17,6 +17,7 @@ import {
   paddedRows,
 } from "../src/engine/kernels/pack.ts";
 import {
+  formName,
   instantiateKernels,
   type KernelBuild,
   loadKernelModule,
@@ -85,11 +86,11 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
     }
     const padded = paddedRows(rows);
     const out = a.alloc(tokens * padded * 4);
-    for (const dotAdd of mod.dotAdd ? [0, 1] : [0]) {
-      const what = `${rows}×${cols}${dotAdd ? " (dot-add)" : ""}`;
-      k.ternary_dots(0, padded, w, stride, x, a.i32(sums, 1)[0], out, dotAdd);
+    for (const form of mod.forms) {
+      const what = `${rows}×${cols} (${formName(form, mod.build)})`;
+      k.ternary_dots(0, padded, w, stride, x, a.i32(sums, 1)[0], out, form);
       if (a.i32(out, rows).some((v, i) => v !== expected[0][i])) fail(`ternary_dots ${what}`);
-      k.ternary_dots_batch(0, padded, w, stride, x, xs, sums, tokens, out, padded, dotAdd);
+      k.ternary_dots_batch(0, padded, w, stride, x, xs, sums, tokens, out, padded, form);
       for (let t = 0; t < tokens; t++) {
         if (a.i32(out + t * padded * 4, rows).some((v, i) => v !== expected[t][i])) {
           fail(`ternary_dots_batch ${what} token ${t}`);

@@ -1,6 +1,8 @@
 // Trit's engine in a browser (the real Worker path); prints one JSON line.
-// npx tsx scripts/bench/browser.ts [--engine chromium|firefox|webkit] MODEL THREADS PROMPT GEN [int8]
+// npx tsx scripts/bench/browser.ts [--engine chromium|firefox|webkit] MODEL THREADS PROMPT GEN [int8|f16] [simd128|relaxed-simd]
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
+// npx tsx scripts/bench/browser.ts --forms     (the ternary forms of both builds, interleaved)
+// npx tsx scripts/bench/browser.ts --compare MODEL THREADS PROMPT GEN   (SIMD128 vs relaxed, interleaved)
 import { BENCH_BROWSERS, type BenchBrowser, runBenchPage } from "./browser-page.ts";
 
 let args = process.argv.slice(2);
@@ -15,13 +17,24 @@ if (args[0] === "--engine") {
 }
 if (args[0] === "--kernels") {
   console.log(JSON.stringify(await runBenchPage("kernels", undefined, 900_000, engine)));
+} else if (args[0] === "--forms") {
+  const { forms } = (await runBenchPage("forms", undefined, 900_000, engine)) as {
+    forms: Record<string, unknown>[];
+  };
+  console.table(forms);
+} else if (args[0] === "--compare") {
+  const [, modelPath, threads = "2", prompt = "64", gen = "16"] = args;
+  const query = `compare&threads=${threads}&prompt=${prompt}&gen=${gen}`;
+  console.log(JSON.stringify(await runBenchPage(query, modelPath, 900_000, engine)));
 } else {
-  const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = args;
+  const [modelPath, threads = "2", prompt = "64", gen = "32", head = "", build = ""] = args;
   if (!modelPath) {
-    console.error("usage: browser.ts [--engine NAME] MODEL THREADS PROMPT GEN [int8] | --kernels");
+    console.error(
+      "usage: browser.ts [--engine NAME] MODEL THREADS PROMPT GEN [int8|f16] [simd128|relaxed-simd] | --kernels | --forms | --compare MODEL THREADS PROMPT GEN",
+    );
     process.exit(2);
   }
-  const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}`;
+  const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}&build=${build}`;
   console.log(JSON.stringify(await runBenchPage(query, modelPath, 900_000, engine)));
 }
 process.exit(0);

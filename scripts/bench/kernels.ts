@@ -5,9 +5,11 @@
 import { Arena, createMemory } from "../../src/engine/kernels/arena.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
 import {
+  formName,
   instantiateKernels,
   type KernelBuild,
   loadKernelModule,
+  type TernaryForm,
 } from "../../src/engine/kernels/wasm-module.ts";
 import { ternaryDots } from "../../src/engine/reference/ops.ts";
 import { compileBenchWasm } from "./bench-wasm.ts";
@@ -105,19 +107,13 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     fill(x, T * xs);
     const sums = a.alloc(T * 4);
     const out = a.alloc(T * 6912 * 4);
-    // the relaxed build times both forms; the engine runs dot-add where it is exact
-    const modes = mod.dotAdd ? [0, 1] : [0];
-    const form = (dotAdd: number) =>
-      dotAdd ? " (i32 dot-add)" : mod.build === "relaxed-simd" ? " (i16 pairs)" : "";
-    for (const dotAdd of modes) {
-      time(
-        `ternary_dots 2560×6912${form(dotAdd)}`,
-        copies * rows * cols,
-        copies * rows * stride,
-        () => {
-          for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out, dotAdd);
-        },
-      );
+    // every exact form is timed (the engine runs the fastest, wasm-module.ts)
+    const modes = mod.forms;
+    const form = (f: TernaryForm) => ` (${formName(f, mod.build)})`;
+    for (const f of modes) {
+      time(`ternary_dots 2560×6912${form(f)}`, copies * rows * cols, copies * rows * stride, () => {
+        for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out, f);
+      });
     }
     // candidates: checked against the reference on one matrix, then timed on the copies
     let relaxedAddOk = false;
@@ -184,14 +180,14 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
         for (const m of mats) cand.mask_dots4(rows, m, stride, x, 0, out);
       });
     }
-    for (const dotAdd of modes) {
+    for (const f of modes) {
       time(
-        `ternary_dots_batch ×${T} tokens${form(dotAdd)}`,
+        `ternary_dots_batch ×${T} tokens${form(f)}`,
         4 * rows * cols * T,
         4 * rows * stride,
         () => {
           for (const m of mats.slice(0, 4)) {
-            k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows, dotAdd);
+            k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows, f);
           }
         },
       );
@@ -257,4 +253,87 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     );
   }
   return figures;
+}
+
+export interface FormFigure {
+  build: KernelBuild;
+  form: string;
+  /** G multiply-adds/s: one token over weights streamed from memory (decode). */
+  decode: number;
+  /** G multiply-adds/s: 32 tokens per call (prefill). */
+  prefill: number;
+  /** Whether the load-time probe picked this form for decode / prefill. */
+  chosen: string;
+}
+
+/**
+ * The ternary forms of both builds, timed interleaved (round after round, every build and
+ * form in each) in short calls (one 2560 × 6912 matrix, streamed from memory, for
+ * decode; 256 of its rows × 32 tokens for prefill), the fastest call counting: on a
+ * shared machine short calls often run undisturbed, and noise only adds time. The
+ * SIMD128-to-relaxed ratio is read within one run.
+ */
+export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
+  const rows = 2560;
+  const cols = 6912;
+  const stride = packedStride(cols);
+  const copies = 8;
+  const T = 32;
+  const prefillRows = 256;
+  const xs = paddedCols(cols);
+  type Run = { fig: FormFigure; calls: ((copy: number) => void)[]; best: number[] };
+  const runs: Run[] = [];
+  for (const build of ["simd128", "relaxed-simd"] as const) {
+    const mod = await loadKernelModule({ build, shared: false });
+    const memory = createMemory(false);
+    const a = new Arena(memory);
+    const k = instantiateKernels(mod.module, memory);
+    const mats: number[] = [];
+    for (let i = 0; i < copies; i++) {
+      const p = a.alloc(rows * stride);
+      const v = a.u8(p, rows * stride);
+      for (let j = 0; j < v.length; j++) v[j] = ((j * 2654435761) >>> 24) & 0xaa;
+      mats.push(p);
+    }
+    const x = a.alloc(T * xs);
+    a.i8(x, T * xs).forEach((_, j, v) => {
+      v[j] = ((j * 40503) & 0xff) - 128;
+    });
+    const sums = a.alloc(T * 4);
+    const out = a.alloc(T * rows * 4);
+    for (const f of mod.forms) {
+      const chosen = [mod.decodeForm === f ? "decode" : "", mod.prefillForm === f ? "prefill" : ""];
+      runs.push({
+        fig: {
+          build,
+          form: formName(f, build),
+          decode: 0,
+          prefill: 0,
+          chosen: chosen.filter(Boolean).join("+"),
+        },
+        calls: [
+          (c) => k.ternary_dots(0, rows, mats[c], stride, x, 0, out, f),
+          (c) =>
+            k.ternary_dots_batch(0, prefillRows, mats[c], stride, x, xs, sums, T, out, rows, f),
+        ],
+        best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+      });
+    }
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const run of runs) {
+      run.calls.forEach((call, i) => {
+        for (let j = 0; j < 4; j++) {
+          const t = performance.now();
+          call((r * 4 + j) % copies);
+          run.best[i] = Math.min(run.best[i], performance.now() - t);
+        }
+      });
+    }
+  }
+  return runs.map((run) => ({
+    ...run.fig,
+    decode: (rows * cols) / run.best[0] / 1e6,
+    prefill: (T * prefillRows * cols) / run.best[1] / 1e6,
+  }));
 }

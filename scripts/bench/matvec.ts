@@ -38,7 +38,7 @@ for (let rep = 0; rep < 9; rep++) {
   const t0 = performance.now();
   const iters = 20;
   for (let it = 0; it < iters; it++) {
-    for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out, mod.dotAdd ? 1 : 0);
+    for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out, mod.decodeForm);
   }
   const s = (performance.now() - t0) / 1000;
   runs.push((iters * copies * bytes) / s / 1e9);

@@ -2,7 +2,7 @@
 // page runs the same function in a Worker). Prints nothing; returns the figures.
 import { loadKernelWeights } from "../../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../../src/engine/kernels/model.ts";
-import type { KernelBuild } from "../../src/engine/kernels/wasm-module.ts";
+import { formName, type KernelBuild } from "../../src/engine/kernels/wasm-module.ts";
 import { bytesPerToken, measureReadBandwidth } from "./roofline.ts";
 
 export interface BenchParams {
@@ -15,6 +15,8 @@ export interface BenchParams {
 
 export interface BenchResult {
   build: string;
+  /** The ternary kernel forms the load-time probe chose. */
+  forms: string;
   threads: number;
   /** The threads that ran at the end: the count decode timing found fastest (≤ threads). */
   active_threads: number;
@@ -91,6 +93,7 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
     const decodeGbS = (decode * bytes) / 1e9;
     return {
       build: model.build,
+      forms: `decode ${formName(model.decodeForm, model.build)}, prefill ${formName(model.prefillForm, model.build)}`,
       threads: model.threads,
       active_threads: model.activeThreads,
       head: model.headFormat,

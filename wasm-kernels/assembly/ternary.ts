@@ -2,6 +2,7 @@
 // 2-bit weight codes in the layout kernels.ts describes.
 
 import { Lanes } from "./lanes";
+import { MaddDots } from "./ternary-madd";
 
 class TernaryDots {
   // Codes of columns +32n of a half-block. i16 shifts are native on x86 (i8 shifts are
@@ -271,17 +272,26 @@ const FLUSH_BLOCKS = 7;
 /** Bytes from one block of a row to its next: four rows' blocks interleave. */
 const BLOCK_STEP: usize = 128;
 
+// Ternary kernel forms (the kernels' `form` argument; the engine times the exact ones
+// at load and keeps the fastest, src/engine/kernels/wasm-module.ts):
+// form 0 (any other value): i16 pair sums, relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s
+// or extmul in SIMD128 (TernaryDots);
+/** Relaxed SIMD's i32 dot-add (relaxed build only; SIMD128 computes form 0). */
+const FORM_DOT_ADD = 1;
+/** The i16 multiply-add (MaddDots), both builds. */
+const FORM_MADD = 2;
+
 // Relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies, sums in fours and
 // accumulates in one operation (made to map onto x86 AVX-VNNI's vpdpbusd): no i16 sums
 // to add and widen.
 // The engine uses it only where it computes exactly (Node 20's baseline compiler drops
-// the accumulator): the kernels take `dotAdd` from src/engine/kernels/wasm-module.ts's probe.
+// the accumulator): the kernels take `form` from src/engine/kernels/wasm-module.ts's probe.
 
 /**
  * Exact integer dots of rows [rowBegin, rowEnd) (multiples of 4) of a packed ternary
  * matrix with int8 activations xq (zero-padded to blocks × 128): out[r] = Σ w[r][c]·xq[c].
- * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq. dotAdd: 1 to
- * use the relaxed i32 dot-add (ignored by the SIMD128 build).
+ * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq. form: one of
+ * FORM_* (the dot-add form is computed as form 0 by the SIMD128 build).
  */
 export function ternary_dots(
   rowBegin: i32,
@@ -291,14 +301,15 @@ export function ternary_dots(
   xq: usize,
   xSum: i32,
   out: usize,
-  dotAdd: i32,
+  form: i32,
 ): void {
   const blocks = stride >> 5;
   const s = <usize>stride;
-  const useDotAdd = ASC_FEATURE_RELAXED_SIMD && dotAdd !== 0;
+  const useDotAdd = ASC_FEATURE_RELAXED_SIMD && form === FORM_DOT_ADD;
   for (let r = rowBegin; r < rowEnd; r += 4) {
     const o = out + ((<usize>r) << 2);
     if (useDotAdd) TernaryDots.dot4Add(w + <usize>r * s, xq, blocks, o);
+    else if (form === FORM_MADD) MaddDots.dot4(w + <usize>r * s, xq, blocks, o);
     else TernaryDots.dot4(w + <usize>r * s, xq, blocks, o);
     store<i32>(o, load<i32>(o) - xSum);
     store<i32>(o, load<i32>(o, 4) - xSum, 4);
@@ -324,7 +335,7 @@ export function ternary_dots_batch(
   tokens: i32,
   out: usize,
   outStride: i32,
-  dotAdd: i32,
+  form: i32,
 ): void {
   const blocks = stride >> 5;
   const xs = <usize>xStride;
@@ -338,9 +349,12 @@ export function ternary_dots_batch(
     for (let r = rowBegin; r < rowEnd; r += 4) {
       const g = w + <usize>r * s;
       const o = out + ((<usize>r) << 2) + <usize>t * os;
-      if (ASC_FEATURE_RELAXED_SIMD && dotAdd !== 0) {
+      if (ASC_FEATURE_RELAXED_SIMD && form === FORM_DOT_ADD) {
         TernaryDots.dotRows2Tokens4Add(g, x, xs, blocks, o, os);
         TernaryDots.dotRows2Tokens4Add(g + 64, x, xs, blocks, o + 8, os);
+      } else if (form === FORM_MADD) {
+        MaddDots.dotRows2Tokens4(g, x, xs, blocks, o, os);
+        MaddDots.dotRows2Tokens4(g + 64, x, xs, blocks, o + 8, os);
       } else {
         for (let j: usize = 0; j < 4; j++)
           TernaryDots.dotTokens4(g + (j << 5), x, xs, blocks, o + (j << 2), os);

@@ -18,7 +18,10 @@ worker.postMessage({
   promptTokens: Number(params.get("prompt") ?? 64),
   genTokens: Number(params.get("gen") ?? 32),
   int8Head: params.get("head") === "int8",
+  build: params.get("build") || undefined,
   kernels: params.has("kernels"),
+  forms: params.has("forms"),
+  compare: params.has("compare"),
   check: params.has("check"),
   crossOriginIsolated: globalThis.crossOriginIsolated,
 });

@@ -1,6 +1,7 @@
 // Runs one benchmark in this Worker: downloads the model, then runTrit (same code as Node).
 import { checkBuild } from "../../../test-support/conformance.ts";
-import { benchKernels } from "../kernels.ts";
+import { compareBuilds } from "../compare-builds.ts";
+import { benchKernels, benchTernaryForms } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 
 self.onmessage = async (e: MessageEvent) => {
@@ -15,6 +16,10 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ check, threads, crossOriginIsolated: globalThis.crossOriginIsolated });
       return;
     }
+    if (p.forms) {
+      self.postMessage({ forms: await benchTernaryForms() });
+      return;
+    }
     if (p.kernels) {
       self.postMessage({ kernels: await benchKernels(["simd128", "relaxed-simd"]) });
       return;
@@ -25,7 +30,7 @@ self.onmessage = async (e: MessageEvent) => {
     const response = await fetch(p.modelUrl);
     if (!response.ok) throw new Error(`model download failed: ${response.status}`);
     const blob = await response.blob();
-    const result = await runTrit(blob, p);
+    const result = p.compare ? await compareBuilds(blob, p) : await runTrit(blob, p);
     self.postMessage({ ...result, crossOriginIsolated: globalThis.crossOriginIsolated });
   } catch (error) {
     self.postMessage({ error: String(error) });

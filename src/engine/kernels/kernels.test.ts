@@ -32,6 +32,7 @@ import {
   type KernelBuild,
   type KernelExports,
   loadKernelModule,
+  type TernaryForm,
 } from "./wasm-module.ts";
 
 const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
@@ -59,10 +60,12 @@ function put(v: Float32Array): number {
 }
 
 const mod = await loadKernelModule({ build: BUILD, shared: false });
-// The ternary kernels' i32 dot-add path runs where the engine computes it exactly (the
-// relaxed build in Chromium: see scripts/bench/browser-check.test.ts); Node 20 has not.
-const DOT_ADD_MODES = mod.dotAdd ? [0, 1] : [0];
-let dotAdd = 0;
+// Every ternary form is tested: the i16 forms run everywhere (a wrong one must fail
+// here, not vanish behind the load-time self-test); the relaxed i32 dot-add where the
+// engine computes it exactly (the relaxed build in Chromium: see
+// scripts/bench/browser-check.test.ts); Node 20 has not.
+const FORMS: TernaryForm[] = mod.forms.includes(1) ? [0, 1, 2] : [0, 2];
+let form: TernaryForm = 0;
 
 beforeAll(() => {
   const memory = createMemory(false);
@@ -84,13 +87,13 @@ function kernelDots(codes: Int8Array, rows: number, cols: number, xq: Int8Array)
   arena.i8(x, cols).set(xq);
   const sum = xq.reduce((a, b) => a + b, 0);
   const out = arena.alloc(paddedRows(rows) * 4);
-  k.ternary_dots(0, paddedRows(rows), w, stride, x, sum, out, dotAdd);
+  k.ternary_dots(0, paddedRows(rows), w, stride, x, sum, out, form);
   return arena.i32(out, rows).slice();
 }
 
-describe.each(DOT_ADD_MODES)("ternary_dots (dotAdd %i)", (mode) => {
+describe.each(FORMS)("ternary_dots (form %i)", (mode) => {
   beforeAll(() => {
-    dotAdd = mode;
+    form = mode;
   });
   const shapes: [number, number][] = [
     [1, 1],
@@ -144,9 +147,9 @@ describe.each(DOT_ADD_MODES)("ternary_dots (dotAdd %i)", (mode) => {
     arena.i8(x, cols).set(xq);
     const sum = xq.reduce((a, b) => a + b, 0);
     const out = arena.alloc(paddedRows(rows) * 4);
-    k.ternary_dots(0, 4, w, stride, x, sum, out, dotAdd);
-    k.ternary_dots(4, 8, w, stride, x, sum, out, dotAdd);
-    k.ternary_dots(8, 12, w, stride, x, sum, out, dotAdd);
+    k.ternary_dots(0, 4, w, stride, x, sum, out, form);
+    k.ternary_dots(4, 8, w, stride, x, sum, out, form);
+    k.ternary_dots(8, 12, w, stride, x, sum, out, form);
     const expected = new Int32Array(rows);
     ternaryDots(expected, codes, rows, cols, xq);
     expect(arena.i32(out, rows)).toEqual(expected);
@@ -155,7 +158,7 @@ describe.each(DOT_ADD_MODES)("ternary_dots (dotAdd %i)", (mode) => {
   });
 });
 
-describe.each(DOT_ADD_MODES)("ternary_dots_batch (prefill, dotAdd %i)", (mode) => {
+describe.each(FORMS)("ternary_dots_batch (prefill, form %i)", (mode) => {
   for (const tokens of [1, 3, 4, 7, 9]) {
     it(`matches ternaryDots per token for ${tokens} tokens on 11×300`, () => {
       const rows = 11;

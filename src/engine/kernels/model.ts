@@ -35,6 +35,7 @@ import {
   type KernelExports,
   type KernelModule,
   loadKernelModule,
+  type TernaryForm,
 } from "./wasm-module.ts";
 
 export interface KernelModelOptions {
@@ -62,8 +63,9 @@ export class KernelModel implements ForwardModel {
   readonly threads: number;
   /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
   readonly exactHead: "f16" | "f32";
-  /** The ternary kernels' dotAdd argument (see KernelModule.dotAdd). */
-  private readonly dotAdd: 0 | 1;
+  /** The ternary kernels' forms for one token and for a batch (timed at load). */
+  readonly decodeForm: TernaryForm;
+  readonly prefillForm: TernaryForm;
 
   private readonly k: KernelExports;
   private readonly head: Head;
@@ -91,7 +93,8 @@ export class KernelModel implements ForwardModel {
     const c = weights.config;
     this.config = c;
     this.build = module.build;
-    this.dotAdd = module.dotAdd ? 1 : 0;
+    this.decodeForm = module.decodeForm;
+    this.prefillForm = module.prefillForm;
     this.threads = pool.threads;
     this.tuner = new ThreadTuner(pool.threads);
     this.k = pool.exports;
@@ -310,7 +313,7 @@ export class KernelModel implements ForwardModel {
         s.xq,
         xSum,
         s.dots,
-        this.dotAdd,
+        this.decodeForm,
       ]);
     } else {
       this.pool.run("ternary_dots_batch", 0, w.rows, 4, [
@@ -322,7 +325,7 @@ export class KernelModel implements ForwardModel {
         count,
         s.dots,
         this.dotsStride,
-        this.dotAdd,
+        this.prefillForm,
       ]);
     }
     for (let p = 0; p < w.parts.length; p++) {

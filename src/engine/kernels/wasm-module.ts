@@ -10,17 +10,35 @@ export type KernelBuild = "relaxed-simd" | "simd128";
  */
 export type { KernelExports } from "../../../wasm-kernels/build/kernel-exports.d.ts";
 
+/**
+ * The ternary kernels' `form` argument (wasm-kernels/assembly/ternary.ts FORM_*): 0 i16
+ * pair sums (relaxed i16 dot, or extmul in SIMD128), 1 the relaxed i32 dot-add (relaxed
+ * build only), 2 the i16 multiply-add (i32x4.dot_i16x8_s, both builds).
+ */
+export type TernaryForm = 0 | 1 | 2;
+
+/** Names of the forms, for benchmarks and diagnostics. */
+export function formName(form: TernaryForm, build: KernelBuild): string {
+  if (form === 1) return "i32 dot-add";
+  if (form === 2) return "i16 multiply-add";
+  return build === "relaxed-simd" ? "i16 pairs" : "i16 extmul pairs";
+}
+
 /** What a thread needs to run the kernels: the compiled module and the memory. */
 export interface KernelModule {
   build: KernelBuild;
   shared: boolean;
   module: WebAssembly.Module;
   /**
-   * Whether the ternary kernels may use i32x4.relaxed_dot_i8x16_i7x16_add_s (their
-   * `dotAdd` argument): the relaxed build, on an engine that computes it exactly (Node
-   * 20's baseline compiler drops the accumulator).
+   * The ternary forms this engine computes exactly (a self-test each): engines implement
+   * relaxed SIMD differently, and Node 20's baseline compiler drops the dot-add's
+   * accumulator.
    */
-  dotAdd: boolean;
+  forms: TernaryForm[];
+  /** The fastest exact form for one token (decode), timed at load. */
+  decodeForm: TernaryForm;
+  /** The fastest exact form for a batch of tokens (prefill), timed at load. */
+  prefillForm: TernaryForm;
 }
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
@@ -68,7 +86,10 @@ export async function pickBuild(): Promise<KernelBuild> {
  * Compiles one kernel build (the memory is supplied at instantiation). Without a forced
  * build, a relaxed build that validates but does not compile (WebKit: "invalid extended
  * simd op") or computes a known dot wrongly (engines may implement relaxed SIMD early and
- * differently) is replaced by SIMD128.
+ * differently) is replaced by SIMD128. Then each exact ternary form is timed briefly, and
+ * the fastest kept for decode and for prefill: the best form differs per engine and CPU
+ * (Firefox's relaxed dot-add is slower than its i16 pairs; in Chromium the dot-add wins on
+ * some x86 CPUs and loses on others).
  */
 export async function loadKernelModule(opts: {
   build?: KernelBuild;
@@ -89,8 +110,13 @@ export async function loadKernelModule(opts: {
   if (fallBack && !passes(() => selfTest(module, opts.shared, 0))) {
     return loadKernelModule({ build: "simd128", shared: opts.shared });
   }
-  const dotAdd = build === "relaxed-simd" && passes(() => selfTest(module, opts.shared, 1));
-  return { build, shared: opts.shared, module, dotAdd };
+  const candidates: TernaryForm[] = build === "relaxed-simd" ? [0, 1, 2] : [0, 2];
+  const chosen = chooseForms(
+    candidates,
+    (f) => passes(() => selfTest(module, opts.shared, f)),
+    (forms) => timingProbe(module, opts.shared, forms),
+  );
+  return { build, shared: opts.shared, module, ...chosen };
 }
 
 /** A self-test that throws (the build links or traps differently here) fails. */
@@ -103,12 +129,109 @@ function passes(test: () => boolean): boolean {
 }
 
 /**
- * Ternary dots of 4 rows, decode and prefill (4 copies of the activations), with dotAdd 0
- * or 1, against the same sums done in JavaScript. Both kernels run: an engine can have
+ * The exact forms among the candidates (the self-test gates: a fast wrong form is never
+ * run), and the fastest of them for decode and for prefill.
+ */
+export function chooseForms(
+  candidates: readonly TernaryForm[],
+  exact: (form: TernaryForm) => boolean,
+  timers: (forms: readonly TernaryForm[]) => FormTimers,
+): Pick<KernelModule, "forms" | "decodeForm" | "prefillForm"> {
+  const forms = candidates.filter(exact);
+  if (forms.length === 0) {
+    throw new Error(
+      "This browser computes every form of the ternary kernels wrongly (a self-test failed); Trit cannot run here.",
+    );
+  }
+  if (forms.length === 1) return { forms, decodeForm: forms[0], prefillForm: forms[0] };
+  const t = timers(forms);
+  return {
+    forms,
+    decodeForm: fastestForm(forms, t.decode, 5),
+    prefillForm: fastestForm(forms, t.prefill, 5),
+  };
+}
+
+/** Milliseconds one form takes, for one token and for a batch. */
+export interface FormTimers {
+  decode: (form: TernaryForm) => number;
+  prefill: (form: TernaryForm) => number;
+}
+
+/**
+ * The form with the least time, each timed `rounds` times interleaved (the fastest of its
+ * rounds counts: the machine's noise only adds time). A single form is not timed.
+ */
+export function fastestForm(
+  forms: readonly TernaryForm[],
+  time: (form: TernaryForm) => number,
+  rounds = 3,
+): TernaryForm {
+  if (forms.length === 1) return forms[0];
+  const best = forms.map(() => Number.POSITIVE_INFINITY);
+  for (let r = 0; r < rounds; r++) {
+    forms.forEach((f, i) => {
+      best[i] = Math.min(best[i], time(f));
+    });
+  }
+  return forms[best.indexOf(Math.min(...best))];
+}
+
+/**
+ * Timers of each form on a small 2B4T-shaped matrix (512 × 2560, 320 KB: the compute is
+ * what differs between forms): decode runs it 16 times, prefill once over 16 tokens,
+ * about a millisecond each (coarse timers give 0.1 ms when not isolated). The warm-up
+ * rounds let the engine optimise the kernels before the timed ones (fastestForm).
+ */
+function timingProbe(
+  module: WebAssembly.Module,
+  shared: boolean,
+  forms: readonly TernaryForm[],
+): FormTimers {
+  const rows = 512;
+  const stride = 2560 / 4;
+  const tokens = 16;
+  const w = 0x10000;
+  const x = w + rows * stride;
+  const sums = x + tokens * 2560;
+  const out = sums + tokens * 4;
+  const end = out + tokens * rows * 4;
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil(end / 65536),
+    maximum: 65536,
+    shared,
+  });
+  const k = instantiateKernels(module, memory);
+  const bytes = new Uint8Array(memory.buffer);
+  for (let i = w; i < sums; i++) bytes[i] = ((i * 2654435761) >>> 24) & 0xaa; // codes 0..2
+  const timed = (run: () => void) => {
+    const t = performance.now();
+    run();
+    return performance.now() - t;
+  };
+  const decode = (f: TernaryForm) =>
+    timed(() => {
+      for (let i = 0; i < 16; i++) k.ternary_dots(0, rows, w, stride, x, 0, out, f);
+    });
+  const prefill = (f: TernaryForm) =>
+    timed(() => k.ternary_dots_batch(0, rows, w, stride, x, 2560, sums, tokens, out, rows, f));
+  // warm up: engines optimise a function after it has run for a while
+  for (let i = 0; i < 3; i++) {
+    for (const f of forms) {
+      decode(f);
+      prefill(f);
+    }
+  }
+  return { decode, prefill };
+}
+
+/**
+ * Ternary dots of 4 rows, decode and prefill (4 copies of the activations), in one form,
+ * against the same sums done in JavaScript. Both kernels run: an engine can have
  * one function in its baseline tier and another optimised, and Node 20's baseline tier
  * computes the dot-add wrongly where its optimised tier does not.
  */
-function selfTest(module: WebAssembly.Module, shared: boolean, dotAdd: number): boolean {
+function selfTest(module: WebAssembly.Module, shared: boolean, form: TernaryForm): boolean {
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared });
   const k = instantiateKernels(module, memory);
   const bytes = new Uint8Array(memory.buffer);
@@ -142,9 +265,9 @@ function selfTest(module: WebAssembly.Module, shared: boolean, dotAdd: number): 
     expected.push(dot);
   }
   const got = new Int32Array(memory.buffer, out, tokens * rows);
-  k.ternary_dots(0, rows, w, stride, x, sum, out, dotAdd);
+  k.ternary_dots(0, rows, w, stride, x, sum, out, form);
   if (!expected.every((v, i) => got[i] === v)) return false;
-  k.ternary_dots_batch(0, rows, w, stride, x, 128, sums, tokens, out, rows, dotAdd);
+  k.ternary_dots_batch(0, rows, w, stride, x, 128, sums, tokens, out, rows, form);
   return got.every((v, i) => v === expected[i % rows]);
 }
 

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { chooseForms, fastestForm, loadKernelModule, type TernaryForm } from "./wasm-module.ts";
+
+/** A timer that reports fixed milliseconds per form, with a slow first round (warm-up). */
+function fakeTimer(ms: Record<number, number>) {
+  const calls: TernaryForm[] = [];
+  const time = (f: TernaryForm) => {
+    calls.push(f);
+    return calls.length <= 3 ? 100 : ms[f];
+  };
+  return { time, calls };
+}
+
+describe("ternary form choice", () => {
+  it("picks the form the timer reports fastest, each timed in interleaved rounds", () => {
+    const { time, calls } = fakeTimer({ 0: 5, 1: 2, 2: 3 });
+    expect(fastestForm([0, 1, 2], time)).toBe(1);
+    expect(calls).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    expect(fastestForm([0, 1, 2], fakeTimer({ 0: 5, 1: 7, 2: 3 }).time)).toBe(2);
+  });
+
+  it("chooses decode and prefill separately (Firefox: dot-add decodes fast, prefills slowly)", () => {
+    const chosen = chooseForms(
+      [0, 1, 2],
+      () => true,
+      () => ({
+        decode: fakeTimer({ 0: 5, 1: 2, 2: 3 }).time,
+        prefill: fakeTimer({ 0: 50, 1: 73, 2: 60 }).time,
+      }),
+    );
+    expect(chosen).toEqual({ forms: [0, 1, 2], decodeForm: 1, prefillForm: 0 });
+  });
+
+  it("never picks a form that fails its self-test, however fast", () => {
+    const chosen = chooseForms(
+      [0, 1, 2],
+      (f) => f !== 1,
+      () => ({
+        decode: fakeTimer({ 0: 5, 1: 1, 2: 3 }).time,
+        prefill: fakeTimer({ 0: 5, 1: 1, 2: 6 }).time,
+      }),
+    );
+    expect(chosen).toEqual({ forms: [0, 2], decodeForm: 2, prefillForm: 0 });
+  });
+
+  it("does not time a single exact form, and refuses an engine with none", () => {
+    const timers = () => {
+      throw new Error("timed");
+    };
+    expect(chooseForms([0, 2], (f) => f === 2, timers)).toEqual({
+      forms: [2],
+      decodeForm: 2,
+      prefillForm: 2,
+    });
+    expect(() => chooseForms([0, 2], () => false, timers)).toThrow(
+      /computes every form .* wrongly/,
+    );
+  });
+
+  it("loads a module whose chosen forms are exact ones (the i16 forms are exact everywhere)", async () => {
+    const mod = await loadKernelModule({ build: "simd128", shared: false });
+    expect(mod.forms).toEqual([0, 2]);
+    expect(mod.forms).toContain(mod.decodeForm);
+    expect(mod.forms).toContain(mod.prefillForm);
+  });
+});

@@ -1,16 +1,23 @@
 /**
  * `npm run bench`: decode and prefill speed of Trit's engine on the generator's
- * 2B4T-shaped model, in Node and in headless Chromium (the real Worker path), beside
- * native llama.cpp (node-llama-cpp's prebuilt CPU binary) on the same TQ2_0 file with the
- * same threads, prompt and token counts. Each engine runs in its own child process, one
- * after the other. The machine is shared: figures are medians of per-token times.
+ * 2B4T-shaped model (the published I2_S format), in Node and in headless Chromium (the real
+ * Worker path), beside native llama.cpp (node-llama-cpp's prebuilt CPU binary, which cannot
+ * read I2_S: the TQ2_0 file of the same weights) with the same threads, prompts and token
+ * counts: a short prompt, then a long one (the first --long-prompt tokens of a --context
+ * prompt timed as one prefill) and decoding after --context positions. Each engine runs in
+ * its own child process, round robin. The machine is shared: figures are medians.
+ * Then the cached start through the real app (scripts/bench/cached-start.ts): reload to
+ * first streamed token with the model already in IndexedDB, and the renderer's peak RSS.
  *
- *   npm run bench [-- --json] [--model PATH] [--threads N] [--prompt N] [--gen N]
- *                 [--int8-head] [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
- *                 [--repeat N]   (each engine N times, default 3; figures are medians)
+ *   npm run bench [-- --json] [--model PATH] [--native-model PATH] [--threads N]
+ *                 [--prompt N] [--gen N] [--context N] [--long-prompt N] [--long-gen N]
+ *                 [--int8-head] [--repeat N] [--reloads N]
+ *                 [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
+ *                 [--skip-tq2] [--skip-long] [--skip-cached]
  *
  * The exact f16 head is the default; a second Chromium run uses the optional int8 head
- * (--skip-int8 leaves it out; --int8-head makes int8 the head of every Trit run).
+ * and prints its quality against the exact head (--skip-int8 leaves it out; --int8-head
+ * makes int8 the head of every Trit run). --skip-tq2 leaves out Trit on the TQ2_0 file.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -26,12 +33,22 @@ interface Options {
   int8Head: boolean;
   repeat: number;
   skip: Set<string>;
+  nativeModel: string | null;
+  context: number;
+  longPrompt: number;
+  longGen: number;
+  reloads: number;
 }
 
 function parseArgs(args: string[]): Options {
   const o: Options = {
     json: false,
-    model: "models/bench-2b4t-tq2_0.gguf",
+    model: "models/bench-2b4t-i2_s.gguf",
+    nativeModel: null,
+    context: 2048,
+    longPrompt: 1024,
+    longGen: 16,
+    reloads: 3,
     threads: 2,
     prompt: 64,
     gen: 32,
@@ -48,6 +65,11 @@ function parseArgs(args: string[]): Options {
     };
     if (a === "--json") o.json = true;
     else if (a === "--model") o.model = value();
+    else if (a === "--native-model") o.nativeModel = value();
+    else if (a === "--context") o.context = Number(value());
+    else if (a === "--long-prompt") o.longPrompt = Number(value());
+    else if (a === "--long-gen") o.longGen = Number(value());
+    else if (a === "--reloads") o.reloads = Number(value());
     else if (a === "--threads") o.threads = Number(value());
     else if (a === "--prompt") o.prompt = Number(value());
     else if (a === "--gen") o.gen = Number(value());
@@ -61,9 +83,14 @@ function parseArgs(args: string[]): Options {
     ["--prompt", o.prompt],
     ["--gen", o.gen],
     ["--repeat", o.repeat],
+    ["--context", o.context],
+    ["--long-prompt", o.longPrompt],
+    ["--long-gen", o.longGen],
+    ["--reloads", o.reloads],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number ≥ 1`);
   }
+  if (o.longPrompt >= o.context) throw new Error("--long-prompt must be below --context");
   return o;
 }
 
@@ -88,14 +115,27 @@ function medians(runs: Record<string, unknown>[]): Record<string, unknown> {
     out[key] = m % 2 ? values[(m - 1) / 2] : (values[m / 2 - 1] + values[m / 2]) / 2;
     if (key === "decode_tok_s") out.decode_tok_s_all = runs.map((r) => r[key]);
   }
+  // nested figures (quality, per-op profiles): medians key by key
+  for (const [key, value] of Object.entries(runs[0])) {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      const inner = medians(runs.map((r) => r[key] as Record<string, unknown>));
+      delete inner.runs;
+      out[key] = inner;
+    }
+  }
   return out;
 }
 
 function main() {
   const o = parseArgs(process.argv.slice(2));
   const model = resolve(o.model);
-  if (!existsSync(model)) {
-    throw new Error(`The benchmark model ${model} does not exist: run \`npm run models\` first.`);
+  const tq2Model = resolve(o.nativeModel ?? o.model.replace(/i2_s\.gguf$/, "tq2_0.gguf"));
+  for (const file of new Set([model, tq2Model])) {
+    if (!existsSync(file)) {
+      throw new Error(
+        `The benchmark model ${file} does not exist: run \`npm run models -- --bench --formats i2_s,tq2_0\` first.`,
+      );
+    }
   }
   if (!o.skip.has("browser") && !hasChromium()) {
     console.error(
@@ -103,13 +143,12 @@ function main() {
     );
     o.skip.add("browser");
   }
-  const common = [
-    model,
-    String(o.threads),
-    String(o.prompt),
-    String(o.gen),
-    o.int8Head ? "int8" : "",
-  ];
+  const shape = [String(o.threads), String(o.prompt), String(o.gen)];
+  const head = o.int8Head ? "int8" : "";
+  const long = o.skip.has("long")
+    ? ["0", "0", "0"]
+    : [String(o.context), String(o.longPrompt), String(o.longGen)];
+  const common = [model, ...shape, head, ...long];
   const tsx = ["--import", "tsx"];
   const engines: { key: string; label: string; args: string[] }[] = [];
   if (!o.skip.has("node")) {
@@ -129,7 +168,14 @@ function main() {
       engines.push({
         key: "browserInt8",
         label: "Trit in Chromium, int8 head",
-        args: [...tsx, "scripts/bench/browser.ts", ...common.slice(0, 4), "int8"],
+        args: [...tsx, "scripts/bench/browser.ts", model, ...shape, "int8", ...long, "quality"],
+      });
+    }
+    if (!o.skip.has("tq2") && tq2Model !== model) {
+      engines.push({
+        key: "browserTq2",
+        label: "Trit in Chromium, TQ2_0 file",
+        args: [...tsx, "scripts/bench/browser.ts", tq2Model, ...shape, head],
       });
     }
   }
@@ -137,7 +183,7 @@ function main() {
     engines.push({
       key: "native",
       label: "llama.cpp (node-llama-cpp)",
-      args: [...tsx, "scripts/bench/native.ts", ...common.slice(0, 4)],
+      args: [...tsx, "scripts/bench/native.ts", tq2Model, ...shape, ...long],
     });
   }
   // round robin, so that a burst of load on the machine hits every engine alike
@@ -155,7 +201,18 @@ function main() {
   const node = result("node");
   const browser = result("browser");
   const browserInt8 = result("browserInt8");
+  const browserTq2 = result("browserTq2");
   const native = result("native");
+  let cached: Record<string, unknown> | undefined;
+  if (!o.skip.has("cached") && !o.skip.has("browser")) {
+    if (!o.json) process.stderr.write("running the cached start in the app…\n");
+    cached = runChild("the cached start", process.execPath, [
+      ...tsx,
+      "scripts/bench/cached-start.ts",
+      model,
+      String(o.reloads),
+    ]);
+  }
 
   const n = (r: Record<string, unknown> | undefined, k: string) =>
     r && typeof r[k] === "number" ? (r[k] as number) : null;
@@ -192,31 +249,86 @@ function main() {
     same_tokens_node_browser:
       node && browser ? JSON.stringify(node.tokens) === JSON.stringify(browser.tokens) : null,
     browser_int8_vs_native_decode: ratio(n(browserInt8, "decode_tok_s"), n(native, "decode_tok_s")),
-    runs: { node, browser, browserInt8, native },
+    context_positions: o.skip.has("long") ? null : o.context,
+    long_prompt_tokens: o.skip.has("long") ? null : o.longPrompt,
+    decode_tok_s_ctx2048: n(browser, "decode_tok_s_long"),
+    native_decode_tok_s_ctx2048: n(native, "decode_tok_s_long"),
+    prefill_tok_s_1024: n(browser, "prefill_tok_s_long"),
+    native_prefill_tok_s_1024: n(native, "prefill_tok_s_long"),
+    browser_vs_native_decode_ctx2048: ratio(
+      n(browser, "decode_tok_s_long"),
+      n(native, "decode_tok_s_long"),
+    ),
+    browser_vs_native_prefill_1024: ratio(
+      n(browser, "prefill_tok_s_long"),
+      n(native, "prefill_tok_s_long"),
+    ),
+    browser_int8_decode_tok_s_ctx2048: n(browserInt8, "decode_tok_s_long"),
+    browser_tq2_decode_tok_s: n(browserTq2, "decode_tok_s"),
+    browser_tq2_prefill_tok_s: n(browserTq2, "prefill_tok_s"),
+    int8_head_quality: (browserInt8?.quality ?? null) as Record<string, number> | null,
+    cached_first_token_s: n(cached, "cached_first_token_s"),
+    cached_loaded_s: n(cached, "cached_loaded_s"),
+    renderer_peak_mib: n(cached, "renderer_peak_mib"),
+    renderer_peak_download_mib: n(cached, "renderer_peak_download_mib"),
+    runs: { node, browser, browserInt8, browserTq2, native, cached },
   };
   if (o.json) {
     console.log(JSON.stringify(summary));
     return;
   }
   const f = (v: number | null, d = 1) => (v === null ? "—" : v.toFixed(d));
+  const pct = (v: number | null) => (v === null ? "—" : `${(100 * v).toFixed(0)}%`);
   const row = (name: string, r: Record<string, unknown> | undefined) =>
-    `${name.padEnd(44)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "decode_gb_s")).padStart(7)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${(n(r, "roofline_fraction") === null ? "—" : `${(100 * (n(r, "roofline_fraction") as number)).toFixed(0)}%`).padStart(8)}`;
+    `${name.padEnd(40)} ${f(n(r, "prefill_tok_s")).padStart(9)} ${f(n(r, "decode_tok_s")).padStart(9)} ${f(n(r, "prefill_tok_s_long")).padStart(10)} ${f(n(r, "decode_tok_s_long")).padStart(10)} ${f(n(r, "decode_gb_s")).padStart(6)} ${f(n(r, "bandwidth_gb_s")).padStart(9)} ${pct(n(r, "roofline_fraction")).padStart(8)}`;
   console.log(
-    `BitNet 2B4T-shaped model, ${o.threads} threads, ${o.prompt}-token prompt, ${o.gen} decoded tokens, head ${summary.head}; medians of ${o.repeat} runs`,
+    `BitNet 2B4T-shaped model, ${o.threads} threads; short: ${o.prompt}-token prompt, ${o.gen} decoded tokens; long: ${o.longPrompt}-token prefill, decode after ${o.context} positions; head ${summary.head}; medians of ${o.repeat} runs`,
   );
   console.log(
-    `${"".padEnd(44)} ${"prefill/s".padStart(9)} ${"decode/s".padStart(9)} ${"GB/s".padStart(7)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
+    `${"".padEnd(40)} ${`prefill ${o.prompt}`.padStart(9)} ${"decode".padStart(9)} ${`prefill ${o.longPrompt}`.padStart(10)} ${`dec @${o.context}`.padStart(10)} ${"GB/s".padStart(6)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
   );
-  if (node) console.log(row(`Trit, Node (${node.build})`, node));
-  if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build})`, browser));
-  if (browserInt8) console.log(row("Trit, Chromium, int8 head", browserInt8));
+  if (node) console.log(row(`Trit, Node (${node.build}, I2_S)`, node));
+  if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build}, I2_S)`, browser));
+  if (browserInt8) console.log(row("Trit, Chromium, int8 head (I2_S)", browserInt8));
+  if (browserTq2) console.log(row("Trit, Chromium, TQ2_0 file", browserTq2));
   if (native) console.log(row("llama.cpp native (TQ2_0)", native));
   console.log(
-    `browser / native: decode ${f(summary.browser_vs_native_decode, 2)}× (int8 head ${f(summary.browser_int8_vs_native_decode, 2)}×), prefill ${f(summary.browser_vs_native_prefill, 2)}×` +
+    `browser / native: decode ${f(summary.browser_vs_native_decode, 2)}× (int8 head ${f(summary.browser_int8_vs_native_decode, 2)}×), prefill ${f(summary.browser_vs_native_prefill, 2)}×; ` +
+      `at ${o.context} positions decode ${f(summary.browser_vs_native_decode_ctx2048, 2)}×, prefill of ${o.longPrompt} ${f(summary.browser_vs_native_prefill_1024, 2)}×` +
       (summary.same_tokens_node_browser === null
         ? ""
         : `; Node and Chromium decoded ${summary.same_tokens_node_browser ? "the same" : "DIFFERENT"} greedy tokens`),
   );
+  const q = summary.int8_head_quality;
+  if (q) {
+    console.log(
+      `int8 head vs exact head over ${q.positions} positions of the bench prompt: top-1 agreement ${pct(q.top1_agreement)}, perplexity ${f(q.ppl_exact, 2)} → ${f(q.ppl_int8, 2)} (${q.ppl_change_pct >= 0 ? "+" : ""}${f(q.ppl_change_pct, 3)}%; random weights: a trained model is the real check)`,
+    );
+  }
+  if (browser?.profile_decode_ms) {
+    const columns = [
+      ["decode", "profile_decode_ms"],
+      [`decode @${o.context}`, "profile_decode_long_ms"],
+      [`prefill ${o.longPrompt}`, "profile_prefill_long_ms"],
+    ] as const;
+    const profiles = columns.map(([, k]) => (browser[k] ?? {}) as Record<string, number>);
+    const ops = [...new Set(profiles.flatMap((p) => Object.keys(p)))];
+    console.log(
+      `Trit in Chromium, ms per token by op: ${"".padEnd(10)}${columns.map(([name]) => name.padStart(14)).join("")}`,
+    );
+    for (const op of [...ops, "total"]) {
+      const cell = (p: Record<string, number>) => {
+        const v = op === "total" ? Object.values(p).reduce((a, b) => a + b, 0) : p[op];
+        return (v === undefined ? "—" : v.toFixed(2)).padStart(14);
+      };
+      console.log(`  ${op.padEnd(46)}${profiles.map(cell).join("")}`);
+    }
+  }
+  if (cached) {
+    console.log(
+      `cached start in the app (${o.reloads} reloads, model in IndexedDB): first token ${f(summary.cached_first_token_s, 2)} s after reload (loaded at ${f(summary.cached_loaded_s, 2)} s); renderer peak RSS ${f(summary.renderer_peak_mib, 0)} MiB (${f(summary.renderer_peak_download_mib, 0)} MiB during download and first load)`,
+    );
+  }
   if (node) {
     console.log(
       `Node: loaded in ${f(summary.node_load_s)} s, peak RSS ${f(summary.node_peak_rss_mib, 0)} MiB (the file: ${f(statSync(model).size / 2 ** 20, 0)} MiB)`,
@@ -229,6 +341,7 @@ function main() {
     ["Trit, Node", node],
     ["Trit, Chromium", browser],
     ["Trit, Chromium, int8 head", browserInt8],
+    ["Trit, Chromium, TQ2_0", browserTq2],
     ["llama.cpp", native],
   ] as const) {
     if (Array.isArray(r?.decode_tok_s_all)) {

@@ -1,5 +1,5 @@
 // Trit's engine in headless Chromium (the real Worker path); prints one JSON line.
-// npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8]
+// npx tsx scripts/bench/browser.ts MODEL THREADS PROMPT GEN [int8|""] [CONTEXT LONGPROMPT LONGGEN [quality]]
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
 import { runBenchPage } from "./browser-page.ts";
 
@@ -8,11 +8,16 @@ if (args[0] === "--kernels") {
   console.log(JSON.stringify(await runBenchPage("kernels")));
 } else {
   const [modelPath, threads = "2", prompt = "64", gen = "32", head = ""] = args;
+  const [context = "0", longPrompt = "0", longGen = "16", quality = ""] = args.slice(5);
   if (!modelPath) {
-    console.error("usage: browser.ts MODEL THREADS PROMPT GEN [int8] | --kernels");
+    console.error(
+      "usage: browser.ts MODEL THREADS PROMPT GEN [int8] [CONTEXT LONGPROMPT LONGGEN [quality]] | --kernels",
+    );
     process.exit(2);
   }
-  const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}`;
+  const query =
+    `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}` +
+    `&context=${context}&longPrompt=${longPrompt}&longGen=${longGen}&quality=${quality}`;
   console.log(JSON.stringify(await runBenchPage(query, modelPath)));
 }
 process.exit(0);

@@ -77,6 +77,9 @@ export class KernelModel implements ForwardModel {
   private readonly ropeFreqs: Float64Array;
   /** Weight reads the layout left to do; create() runs them in order. */
   private pendingLoads: (() => Promise<void>)[];
+  /** Milliseconds per op family of the passes since profile(true) (benchmarks only). */
+  private opMs: Map<string, number> | null = null;
+  private opClock = 0;
 
   private constructor(
     readonly arena: Arena,
@@ -200,6 +203,28 @@ export class KernelModel implements ForwardModel {
     return this.logits();
   }
 
+  /**
+   * Starts (or stops) timing each op family of the forward passes: one clock read per
+   * step, for benchmarks. takeProfile() returns the milliseconds summed so far.
+   */
+  profile(on: boolean): void {
+    this.opMs = on ? new Map() : null;
+  }
+
+  takeProfile(): Record<string, number> {
+    const out = Object.fromEntries(this.opMs ?? []);
+    if (this.opMs) this.opMs = new Map();
+    return out;
+  }
+
+  /** Adds the time since the previous mark to `op` (when profiling). */
+  private mark(op: string) {
+    if (this.opMs === null) return;
+    const now = performance.now();
+    this.opMs.set(op, (this.opMs.get(op) ?? 0) + now - this.opClock);
+    this.opClock = now;
+  }
+
   reset(): void {
     // Attention reads only positions 0..pos, all written before they are read.
   }
@@ -272,6 +297,7 @@ export class KernelModel implements ForwardModel {
         this.dotAdd,
       ]);
     }
+    this.mark("ternary dots");
     for (let p = 0; p < w.parts.length; p++) {
       const part = w.parts[p];
       this.pool.run("scale_dots_tokens", 0, count, 1, [
@@ -283,6 +309,7 @@ export class KernelModel implements ForwardModel {
         s.xscale,
       ]);
     }
+    this.mark("norm+quantize");
   }
 
   /** cos and sin of every RoPE angle for positions pos..pos + count − 1 (once per pass). */
@@ -308,13 +335,16 @@ export class KernelModel implements ForwardModel {
     const H = c.hidden * 4;
     const relu2 = c.activation === "relu2" ? 1 : 0;
 
+    this.opClock = performance.now();
     // token embedding
     for (let t = 0; t < T; t++) this.head.embed(tokens[t], s.x + t * H);
     this.setRope(pos, T);
+    this.mark("embed");
 
     for (const w of this.layers) {
       // attention rmsnorm, one int8 quantisation for q, k and v
       this.normQuantize(s.x, s.xb, w.attnNorm, c.hidden, T);
+      this.mark("norm+quantize");
 
       // qkv matmuls
       this.linear(w.qkv, T, [s.q, s.k, s.v]);
@@ -333,6 +363,7 @@ export class KernelModel implements ForwardModel {
         pos,
         this.maxPositions,
       ]);
+      this.mark("attention");
 
       // grouped-query attention over positions 0..pos + t; short contexts stay on this
       // thread (a pool round trip costs more than the work)
@@ -353,34 +384,43 @@ export class KernelModel implements ForwardModel {
       if ((pos + T) * T * qDim < this.attentionPoolMin) {
         k.attention_tokens(0, c.heads, ...attnArgs);
       } else this.pool.run("attention_tokens", 0, c.heads, 1, attnArgs);
+      this.mark("attention");
 
       // attn_sub_norm, then the output projection
       this.normQuantize(s.att, s.att, w.attnSubNorm, qDim, T);
+      this.mark("norm+quantize");
       this.linear(w.wo, T, [s.xb2]);
 
       // residual
       k.add_into(s.x, s.xb2, T * c.hidden);
+      this.mark("elementwise");
 
       // ffn rmsnorm, one quantisation for gate and up
       this.normQuantize(s.x, s.xb, w.ffnNorm, c.hidden, T);
+      this.mark("norm+quantize");
 
       // gate and up matmuls
       this.linear(w.gateUp, T, [s.hb, s.hb2]);
 
       // gated activation, ffn_sub_norm, then the down projection
       this.pool.run("gate_tokens", 0, T, 1, [s.hb, s.hb, s.hb2, c.ffn, relu2]);
+      this.mark("elementwise");
       this.normQuantize(s.hb, s.hb, w.ffnSubNorm, c.ffn, T);
+      this.mark("norm+quantize");
       this.linear(w.down, T, [s.xb2]);
 
       // residual
       k.add_into(s.x, s.xb2, T * c.hidden);
+      this.mark("elementwise");
     }
     if (!wantLogits) return;
 
     // final rmsnorm (last token), into the zero-padded head input
     k.rms_norm(s.xh, s.x + (T - 1) * H, this.outputNorm, c.hidden, c.normEps);
+    this.mark("norm+quantize");
 
     // tied output head
     this.head.logits(this.pool, s);
+    this.mark("head");
   }
 }

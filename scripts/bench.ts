@@ -13,11 +13,12 @@
  *                 [--prompt N] [--gen N] [--context N] [--long-prompt N] [--long-gen N]
  *                 [--int8-head] [--repeat N] [--reloads N]
  *                 [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
- *                 [--skip-tq2] [--skip-long] [--skip-cached]
+ *                 [--skip-tq2] [--skip-kv] [--skip-long] [--skip-cached]
  *
  * The exact f16 head is the default; a second Chromium run uses the optional int8 head
  * and prints its quality against the exact head (--skip-int8 leaves it out; --int8-head
- * makes int8 the head of every Trit run). --skip-tq2 leaves out Trit on the TQ2_0 file.
+ * makes int8 the head of every Trit run). --skip-tq2 leaves out Trit on the TQ2_0 file;
+ * --skip-kv the Chromium run with a bf16 KV cache (compared with the f32 cache's run).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -126,6 +127,29 @@ function medians(runs: Record<string, unknown>[]): Record<string, unknown> {
   return out;
 }
 
+/**
+ * Top-1 agreement and perplexity change of `approx` against `exact` over the long-context
+ * steps both ran on the same token stream (run-trit.ts: long_top1, long_nll).
+ */
+function streamQuality(
+  exact: Record<string, unknown> | undefined,
+  approx: Record<string, unknown> | undefined,
+): Record<string, number> | null {
+  const e = exact?.long_nll as number[] | undefined;
+  const a = approx?.long_nll as number[] | undefined;
+  const et = exact?.long_top1 as number[] | undefined;
+  const at = approx?.long_top1 as number[] | undefined;
+  if (!e || !a || !et || !at || e.length !== a.length || e.length === 0) return null;
+  const ppl = (v: number[]) => Math.exp(v.reduce((x, y) => x + y, 0) / v.length);
+  return {
+    positions: e.length,
+    top1_agreement: et.filter((t, i) => t === at[i]).length / et.length,
+    ppl_exact: ppl(e),
+    ppl_approx: ppl(a),
+    ppl_change_pct: 100 * (ppl(a) / ppl(e) - 1),
+  };
+}
+
 function main() {
   const o = parseArgs(process.argv.slice(2));
   const model = resolve(o.model);
@@ -168,7 +192,14 @@ function main() {
       engines.push({
         key: "browserInt8",
         label: "Trit in Chromium, int8 head",
-        args: [...tsx, "scripts/bench/browser.ts", model, ...shape, "int8", ...long, "quality"],
+        args: [...tsx, "scripts/bench/browser.ts", model, ...shape, "int8,quality", ...long],
+      });
+    }
+    if (!o.skip.has("kv")) {
+      engines.push({
+        key: "browserKvBf16",
+        label: "Trit in Chromium, bf16 KV cache",
+        args: [...tsx, "scripts/bench/browser.ts", model, ...shape, `${head},kv-bf16`, ...long],
       });
     }
     if (!o.skip.has("tq2") && tq2Model !== model) {
@@ -202,6 +233,7 @@ function main() {
   const browser = result("browser");
   const browserInt8 = result("browserInt8");
   const browserTq2 = result("browserTq2");
+  const browserKvBf16 = result("browserKvBf16");
   const native = result("native");
   let cached: Record<string, unknown> | undefined;
   if (!o.skip.has("cached") && !o.skip.has("browser")) {
@@ -267,11 +299,15 @@ function main() {
     browser_tq2_decode_tok_s: n(browserTq2, "decode_tok_s"),
     browser_tq2_prefill_tok_s: n(browserTq2, "prefill_tok_s"),
     int8_head_quality: (browserInt8?.quality ?? null) as Record<string, number> | null,
+    browser_kv_bf16_decode_tok_s: n(browserKvBf16, "decode_tok_s"),
+    browser_kv_bf16_decode_tok_s_ctx2048: n(browserKvBf16, "decode_tok_s_long"),
+    browser_kv_bf16_prefill_tok_s_1024: n(browserKvBf16, "prefill_tok_s_long"),
+    kv_bf16_quality: streamQuality(browser, browserKvBf16),
     cached_first_token_s: n(cached, "cached_first_token_s"),
     cached_loaded_s: n(cached, "cached_loaded_s"),
     renderer_peak_mib: n(cached, "renderer_peak_mib"),
     renderer_peak_download_mib: n(cached, "renderer_peak_download_mib"),
-    runs: { node, browser, browserInt8, browserTq2, native, cached },
+    runs: { node, browser, browserInt8, browserTq2, browserKvBf16, native, cached },
   };
   if (o.json) {
     console.log(JSON.stringify(summary));
@@ -290,6 +326,7 @@ function main() {
   if (node) console.log(row(`Trit, Node (${node.build}, I2_S)`, node));
   if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build}, I2_S)`, browser));
   if (browserInt8) console.log(row("Trit, Chromium, int8 head (I2_S)", browserInt8));
+  if (browserKvBf16) console.log(row("Trit, Chromium, bf16 KV cache (I2_S)", browserKvBf16));
   if (browserTq2) console.log(row("Trit, Chromium, TQ2_0 file", browserTq2));
   if (native) console.log(row("llama.cpp native (TQ2_0)", native));
   console.log(
@@ -303,6 +340,12 @@ function main() {
   if (q) {
     console.log(
       `int8 head vs exact head over ${q.positions} positions of the bench prompt: top-1 agreement ${pct(q.top1_agreement)}, perplexity ${f(q.ppl_exact, 2)} → ${f(q.ppl_int8, 2)} (${q.ppl_change_pct >= 0 ? "+" : ""}${f(q.ppl_change_pct, 3)}%; random weights: a trained model is the real check)`,
+    );
+  }
+  const kq = summary.kv_bf16_quality;
+  if (kq) {
+    console.log(
+      `bf16 KV vs f32 KV over ${kq.positions} positions after ${o.context} of context: top-1 agreement ${pct(kq.top1_agreement)}, perplexity ${f(kq.ppl_exact, 2)} → ${f(kq.ppl_approx, 2)} (${kq.ppl_change_pct >= 0 ? "+" : ""}${f(kq.ppl_change_pct, 3)}%)`,
     );
   }
   if (browser?.profile_decode_ms) {
@@ -342,6 +385,7 @@ function main() {
     ["Trit, Chromium", browser],
     ["Trit, Chromium, int8 head", browserInt8],
     ["Trit, Chromium, TQ2_0", browserTq2],
+    ["Trit, Chromium, bf16 KV", browserKvBf16],
     ["llama.cpp", native],
   ] as const) {
     if (Array.isArray(r?.decode_tok_s_all)) {

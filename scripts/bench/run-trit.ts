@@ -1,6 +1,7 @@
 // One benchmark run of Trit's engine in this JavaScript context (Node here; the browser
 // page runs the same function in a Worker). Prints nothing; returns the figures.
 import { loadKernelWeights } from "../../src/engine/kernels/gguf-weights.ts";
+import type { KvFormat } from "../../src/engine/kernels/memory-layout.ts";
 import { KernelModel } from "../../src/engine/kernels/model.ts";
 import type { KernelBuild } from "../../src/engine/kernels/wasm-module.ts";
 import { bytesPerToken, measureReadBandwidth } from "./roofline.ts";
@@ -19,6 +20,20 @@ export interface BenchParams {
   longGen?: number;
   /** Also compare the int8 head with the exact one on a token stream (quality figures). */
   quality?: boolean;
+  kvCache?: KvFormat;
+}
+
+/** BenchParams from the children's FLAGS argument: a comma list of int8, kv-bf16, quality. */
+export function benchFlags(flags: string): Pick<BenchParams, "int8Head" | "kvCache" | "quality"> {
+  const set = new Set(flags.split(",").filter(Boolean));
+  for (const f of set) {
+    if (!["int8", "kv-bf16", "quality"].includes(f)) throw new Error(`unknown bench flag ${f}`);
+  }
+  return {
+    int8Head: set.has("int8"),
+    kvCache: set.has("kv-bf16") ? "bf16" : "f32",
+    quality: set.has("quality"),
+  };
 }
 
 export interface BenchResult {
@@ -49,6 +64,10 @@ export interface BenchResult {
   profile_decode_ms?: Record<string, number>;
   profile_decode_long_ms?: Record<string, number>;
   profile_prefill_long_ms?: Record<string, number>;
+  /** At each long-context step: the argmax, and −log p of the stream's next token. */
+  long_top1?: number[];
+  long_nll?: number[];
+  kv_cache?: string;
 }
 
 /** A profile's milliseconds divided by the tokens it covered. */
@@ -129,6 +148,7 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
     build: p.build,
     maxPositions: Math.max(p.promptTokens + p.genTokens, (p.context ?? 0) + (p.longGen ?? 0)) + 1,
     int8Head: p.int8Head,
+    kvCache: p.kvCache,
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
@@ -168,6 +188,7 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
       build: model.build,
       threads: model.threads,
       head: model.headFormat,
+      kv_cache: model.kv.format,
       load_s: loadSeconds,
       prefill_tok_s: p.promptTokens / median(prefillTimes),
       decode_tok_s: decode,
@@ -201,13 +222,19 @@ function longContext(model: KernelModel, p: BenchParams): Partial<BenchResult> {
   const profilePrefill = perToken(model.takeProfile(), first);
   if (first < context) logits = model.prefill(prompt.slice(first), first);
   model.takeProfile();
+  // the steps read a fixed token stream (not their own argmax), so that runs with another
+  // KV cache format see the same tokens: their top-1 and next-token loss compare one to one
+  const gen = p.longGen ?? 16;
+  const stream = benchPrompt(context + gen + 1).slice(context);
   const stepTimes: number[] = [];
-  let token = argmax(logits);
-  for (let i = 0; i < (p.longGen ?? 16); i++) {
+  const top1: number[] = [argmax(logits)];
+  const nlls: number[] = [nll(logits, stream[0])];
+  for (let i = 0; i < gen; i++) {
     t = performance.now();
-    logits = model.forward(token, context + i);
+    logits = model.forward(stream[i], context + i);
     stepTimes.push((performance.now() - t) / 1000);
-    token = argmax(logits);
+    top1.push(argmax(logits));
+    nlls.push(nll(logits, stream[i + 1]));
   }
   const profileDecode = perToken(model.takeProfile(), stepTimes.length);
   model.profile(false);
@@ -216,5 +243,7 @@ function longContext(model: KernelModel, p: BenchParams): Partial<BenchResult> {
     decode_tok_s_long: 1 / median(stepTimes),
     profile_prefill_long_ms: profilePrefill,
     profile_decode_long_ms: profileDecode,
+    long_top1: top1,
+    long_nll: nlls,
   };
 }

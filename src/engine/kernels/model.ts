@@ -20,6 +20,8 @@ import { Arena, createMemory } from "./arena.ts";
 import type { Head, HeadFormat } from "./head-formats.ts";
 import {
   type KernelWeights,
+  type KvFormat,
+  type KvLayout,
   type LayerLayout,
   layOutMemory,
   type PackedLinear,
@@ -44,6 +46,11 @@ export interface KernelModelOptions {
   maxPositions?: number;
   /** Also make the int8 copy of the head at load and use it. Default false. */
   int8Head?: boolean;
+  /**
+   * How the KV cache stores keys and values (memory-layout.ts): "f32" (exact, the default)
+   * or "bf16" (half the memory; attention within bf16 rounding of the f32 cache's).
+   */
+  kvCache?: KvFormat;
   /** Tokens per prefill batch. Default 32. */
   maxBatch?: number;
   /**
@@ -60,6 +67,8 @@ export class KernelModel implements ForwardModel {
   readonly threads: number;
   /** How the exact head is stored: f16 when every embedding value is a half, else f32. */
   readonly exactHead: "f16" | "f32";
+  /** The KV cache's format and layout (memory-layout.ts). */
+  readonly kv: KvLayout;
   /** The ternary kernels' dotAdd argument (see KernelModule.dotAdd). */
   private readonly dotAdd: 0 | 1;
 
@@ -98,7 +107,14 @@ export class KernelModel implements ForwardModel {
     this.maxPositions = options.maxPositions ?? c.contextLength;
     this.maxBatch = options.maxBatch ?? 32;
     this.attentionPoolMin = options.attentionPoolMin ?? 1 << 16;
-    const layout = layOutMemory(arena, weights, this.maxPositions, this.maxBatch);
+    const layout = layOutMemory(
+      arena,
+      weights,
+      this.maxPositions,
+      this.maxBatch,
+      options.kvCache ?? "f32",
+    );
+    this.kv = layout.kv;
     this.head = layout.head;
     this.exactHead = layout.head.exact;
     this.layers = layout.layers;
@@ -350,7 +366,8 @@ export class KernelModel implements ForwardModel {
       this.linear(w.qkv, T, [s.q, s.k, s.v]);
 
       // RoPE (NEOX) on q and k, then k and v into the cache at pos + t
-      this.pool.run("rope_cache_tokens", 0, T, 1, [
+      const bf16 = this.kv.format === "bf16";
+      this.pool.run(bf16 ? "rope_cache_tokens_bf16" : "rope_cache_tokens", 0, T, 1, [
         s.q,
         s.k,
         s.v,
@@ -381,9 +398,10 @@ export class KernelModel implements ForwardModel {
         s.scores,
         this.maxPositions,
       ];
+      const attention = bf16 ? "attention_tokens_bf16" : "attention_tokens";
       if ((pos + T) * T * qDim < this.attentionPoolMin) {
-        k.attention_tokens(0, c.heads, ...attnArgs);
-      } else this.pool.run("attention_tokens", 0, c.heads, 1, attnArgs);
+        k[attention](0, c.heads, ...attnArgs);
+      } else this.pool.run(attention, 0, c.heads, 1, attnArgs);
       this.mark("attention");
 
       // attn_sub_norm, then the output projection

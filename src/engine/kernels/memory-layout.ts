@@ -156,17 +156,14 @@ export function layOutMemory(
 ): MemoryLayout {
   const c = weights.config;
   checkShapes(c, weights, maxPositions, maxBatch);
-  if (kvFormat === "bf16" && c.headDim % 8 !== 0) {
-    throw new Error(
-      `A bf16 KV cache needs a head dimension that is a multiple of 8, got ${c.headDim}.`,
-    );
-  }
+  // the bf16 kernels read eight values a load: other head sizes keep the f32 cache
+  const format: KvFormat = kvFormat === "bf16" && c.headDim % 8 === 0 ? "bf16" : "f32";
   const kv: KvLayout = {
-    format: kvFormat,
+    format,
     capacity: maxPositions,
     kvHeads: c.kvHeads,
     headDim: c.headDim,
-    rowBytes: c.headDim * KV_BYTES[kvFormat],
+    rowBytes: c.headDim * KV_BYTES[format],
   };
   const kvCacheBytes = kv.kvHeads * kv.capacity * kv.rowBytes;
   const qDim = c.heads * c.headDim;

@@ -48,7 +48,8 @@ export interface KernelModelOptions {
   int8Head?: boolean;
   /**
    * How the KV cache stores keys and values (memory-layout.ts): "f32" (exact, the default)
-   * or "bf16" (half the memory; attention within bf16 rounding of the f32 cache's).
+   * or "bf16" (half the memory; attention within bf16 rounding of the f32 cache's) when
+   * the head dimension is a multiple of 8, else f32 (`kv.format` says which).
    */
   kvCache?: KvFormat;
   /** Tokens per prefill batch. Default 32. */

@@ -131,9 +131,18 @@ export class KernelModel implements ForwardModel {
     this.logitsView = arena.f32(this.s.logits, c.vocab);
   }
 
-  /** Runs the weight reads the constructor laid out, one at a time, in file order. */
+  /**
+   * Runs the weight reads the constructor laid out, in file order, two at a time: one
+   * tensor's bytes arrive while the one before is repacked (at most two tensors are
+   * outside wasm memory at once).
+   */
   private async loadPending(): Promise<void> {
-    for (const load of this.pendingLoads) await load();
+    const loads = this.pendingLoads;
+    let next = 0;
+    const lane = async () => {
+      while (next < loads.length) await loads[next++]();
+    };
+    await Promise.all([lane(), lane()]);
     this.pendingLoads = [];
   }
 

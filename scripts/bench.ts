@@ -11,17 +11,19 @@
  *
  *   npm run bench [-- --json] [--model PATH] [--native-model PATH] [--threads N]
  *                 [--prompt N] [--gen N] [--context N] [--long-prompt N] [--long-gen N]
- *                 [--int8-head] [--repeat N] [--reloads N]
+ *                 [--int8-head] [--kv bf16|f32] [--repeat N] [--reloads N] [--log FILE]
  *                 [--skip-node] [--skip-browser] [--skip-native] [--skip-int8]
  *                 [--skip-tq2] [--skip-kv] [--skip-long] [--skip-cached]
  *
  * The exact f16 head is the default; a second Chromium run uses the optional int8 head
  * and prints its quality against the exact head (--skip-int8 leaves it out; --int8-head
  * makes int8 the head of every Trit run). --skip-tq2 leaves out Trit on the TQ2_0 file;
- * --skip-kv the Chromium run with a bf16 KV cache (compared with the f32 cache's run).
+ * the headline Chromium runs use the app's bf16 KV cache (--kv f32: the exact f32 cache), and
+ * a run with the other format gives the bf16 cache's quality (--skip-kv leaves it out).
+ * --log FILE appends each child's figures as they come (JSON lines).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromiumPath, hasChromium } from "./bench/browser-page.ts";
 
@@ -39,6 +41,8 @@ interface Options {
   longPrompt: number;
   longGen: number;
   reloads: number;
+  kv: "f32" | "bf16";
+  log: string | null;
 }
 
 function parseArgs(args: string[]): Options {
@@ -50,6 +54,8 @@ function parseArgs(args: string[]): Options {
     longPrompt: 1024,
     longGen: 16,
     reloads: 3,
+    kv: "bf16",
+    log: null,
     threads: 2,
     prompt: 64,
     gen: 32,
@@ -71,7 +77,12 @@ function parseArgs(args: string[]): Options {
     else if (a === "--long-prompt") o.longPrompt = Number(value());
     else if (a === "--long-gen") o.longGen = Number(value());
     else if (a === "--reloads") o.reloads = Number(value());
-    else if (a === "--threads") o.threads = Number(value());
+    else if (a === "--log") o.log = value();
+    else if (a === "--kv") {
+      const v = value();
+      if (v !== "f32" && v !== "bf16") throw new Error("--kv must be f32 or bf16");
+      o.kv = v;
+    } else if (a === "--threads") o.threads = Number(value());
     else if (a === "--prompt") o.prompt = Number(value());
     else if (a === "--gen") o.gen = Number(value());
     else if (a === "--int8-head") o.int8Head = true;
@@ -169,10 +180,14 @@ function main() {
   }
   const shape = [String(o.threads), String(o.prompt), String(o.gen)];
   const head = o.int8Head ? "int8" : "";
+  // the headline runs use the app's KV cache (bf16); the other format runs beside it
+  const kvFlag = o.kv === "bf16" ? "kv-bf16" : "";
+  const otherKv = o.kv === "bf16" ? "f32" : "bf16";
   const long = o.skip.has("long")
     ? ["0", "0", "0"]
     : [String(o.context), String(o.longPrompt), String(o.longGen)];
-  const common = [model, ...shape, head, ...long];
+  const flags = (...f: string[]) => f.filter(Boolean).join(",");
+  const common = [model, ...shape, flags(head, kvFlag), ...long];
   const tsx = ["--import", "tsx"];
   const engines: { key: string; label: string; args: string[] }[] = [];
   if (!o.skip.has("node")) {
@@ -192,21 +207,35 @@ function main() {
       engines.push({
         key: "browserInt8",
         label: "Trit in Chromium, int8 head",
-        args: [...tsx, "scripts/bench/browser.ts", model, ...shape, "int8,quality", ...long],
+        args: [
+          ...tsx,
+          "scripts/bench/browser.ts",
+          model,
+          ...shape,
+          flags("int8", "quality", kvFlag),
+          ...long,
+        ],
       });
     }
     if (!o.skip.has("kv")) {
       engines.push({
-        key: "browserKvBf16",
-        label: "Trit in Chromium, bf16 KV cache",
-        args: [...tsx, "scripts/bench/browser.ts", model, ...shape, `${head},kv-bf16`, ...long],
+        key: "browserKvOther",
+        label: `Trit in Chromium, ${otherKv} KV cache`,
+        args: [
+          ...tsx,
+          "scripts/bench/browser.ts",
+          model,
+          ...shape,
+          flags(head, otherKv === "bf16" ? "kv-bf16" : ""),
+          ...long,
+        ],
       });
     }
     if (!o.skip.has("tq2") && tq2Model !== model) {
       engines.push({
         key: "browserTq2",
         label: "Trit in Chromium, TQ2_0 file",
-        args: [...tsx, "scripts/bench/browser.ts", tq2Model, ...shape, head],
+        args: [...tsx, "scripts/bench/browser.ts", tq2Model, ...shape, flags(head, kvFlag)],
       });
     }
   }
@@ -222,7 +251,9 @@ function main() {
   for (let i = 0; i < o.repeat; i++) {
     for (const e of engines) {
       if (!o.json) process.stderr.write(`running ${e.label} (${i + 1}/${o.repeat})…\n`);
-      runs.get(e.key)?.push(runChild(e.label, process.execPath, e.args));
+      const r = runChild(e.label, process.execPath, e.args);
+      if (o.log) appendFileSync(o.log, `${JSON.stringify({ engine: e.key, round: i, ...r })}\n`);
+      runs.get(e.key)?.push(r);
     }
   }
   const result = (key: string) => {
@@ -233,7 +264,8 @@ function main() {
   const browser = result("browser");
   const browserInt8 = result("browserInt8");
   const browserTq2 = result("browserTq2");
-  const browserKvBf16 = result("browserKvBf16");
+  const browserKvOther = result("browserKvOther");
+  const [kvF32, kvBf16] = o.kv === "bf16" ? [browserKvOther, browser] : [browser, browserKvOther];
   const native = result("native");
   let cached: Record<string, unknown> | undefined;
   if (!o.skip.has("cached") && !o.skip.has("browser")) {
@@ -244,6 +276,7 @@ function main() {
       model,
       String(o.reloads),
     ]);
+    if (o.log) appendFileSync(o.log, `${JSON.stringify({ engine: "cached", ...cached })}\n`);
   }
 
   const n = (r: Record<string, unknown> | undefined, k: string) =>
@@ -299,15 +332,19 @@ function main() {
     browser_tq2_decode_tok_s: n(browserTq2, "decode_tok_s"),
     browser_tq2_prefill_tok_s: n(browserTq2, "prefill_tok_s"),
     int8_head_quality: (browserInt8?.quality ?? null) as Record<string, number> | null,
-    browser_kv_bf16_decode_tok_s: n(browserKvBf16, "decode_tok_s"),
-    browser_kv_bf16_decode_tok_s_ctx2048: n(browserKvBf16, "decode_tok_s_long"),
-    browser_kv_bf16_prefill_tok_s_1024: n(browserKvBf16, "prefill_tok_s_long"),
-    kv_bf16_quality: streamQuality(browser, browserKvBf16),
+    kv_cache: o.kv,
+    browser_kv_f32_decode_tok_s: n(kvF32, "decode_tok_s"),
+    browser_kv_f32_decode_tok_s_ctx2048: n(kvF32, "decode_tok_s_long"),
+    browser_kv_f32_prefill_tok_s_1024: n(kvF32, "prefill_tok_s_long"),
+    browser_kv_bf16_decode_tok_s: n(kvBf16, "decode_tok_s"),
+    browser_kv_bf16_decode_tok_s_ctx2048: n(kvBf16, "decode_tok_s_long"),
+    browser_kv_bf16_prefill_tok_s_1024: n(kvBf16, "prefill_tok_s_long"),
+    kv_bf16_quality: streamQuality(kvF32, kvBf16),
     cached_first_token_s: n(cached, "cached_first_token_s"),
     cached_loaded_s: n(cached, "cached_loaded_s"),
     renderer_peak_mib: n(cached, "renderer_peak_mib"),
     renderer_peak_download_mib: n(cached, "renderer_peak_download_mib"),
-    runs: { node, browser, browserInt8, browserTq2, browserKvBf16, native, cached },
+    runs: { node, browser, browserInt8, browserTq2, browserKvOther, native, cached },
   };
   if (o.json) {
     console.log(JSON.stringify(summary));
@@ -324,9 +361,12 @@ function main() {
     `${"".padEnd(40)} ${`prefill ${o.prompt}`.padStart(9)} ${"decode".padStart(9)} ${`prefill ${o.longPrompt}`.padStart(10)} ${`dec @${o.context}`.padStart(10)} ${"GB/s".padStart(6)} ${"read GB/s".padStart(9)} ${"roofline".padStart(8)}`,
   );
   if (node) console.log(row(`Trit, Node (${node.build}, I2_S)`, node));
-  if (browser) console.log(row(`Trit, ${browser.browser} (${browser.build}, I2_S)`, browser));
+  if (browser) {
+    console.log(row(`Trit, ${browser.browser} (${browser.build}, I2_S, ${o.kv} KV)`, browser));
+  }
   if (browserInt8) console.log(row("Trit, Chromium, int8 head (I2_S)", browserInt8));
-  if (browserKvBf16) console.log(row("Trit, Chromium, bf16 KV cache (I2_S)", browserKvBf16));
+  if (browserKvOther)
+    console.log(row(`Trit, Chromium, ${otherKv} KV cache (I2_S)`, browserKvOther));
   if (browserTq2) console.log(row("Trit, Chromium, TQ2_0 file", browserTq2));
   if (native) console.log(row("llama.cpp native (TQ2_0)", native));
   console.log(
@@ -385,7 +425,7 @@ function main() {
     ["Trit, Chromium", browser],
     ["Trit, Chromium, int8 head", browserInt8],
     ["Trit, Chromium, TQ2_0", browserTq2],
-    ["Trit, Chromium, bf16 KV", browserKvBf16],
+    [`Trit, Chromium, ${otherKv} KV`, browserKvOther],
     ["llama.cpp", native],
   ] as const) {
     if (Array.isArray(r?.decode_tok_s_all)) {

@@ -80,6 +80,10 @@ class RendererMemory {
       this.peak.set(this.phase, Math.max(this.peak.get(this.phase) ?? 0, now));
     }, 200);
   }
+  /** The largest renderer's RSS now. */
+  now(): number {
+    return Math.max(0, ...this.renderers.map(rssMib));
+  }
   stop() {
     clearInterval(this.timer);
   }
@@ -154,6 +158,10 @@ try {
     await firstToken(page);
     firstToken_s.push((performance.now() - t) / 1000);
   }
+  const atFirstToken = memory.now();
+  // what stays once the load's garbage is collected (V8 collects when it likes)
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const settled = memory.now();
   memory.stop();
   console.log(
     JSON.stringify({
@@ -163,6 +171,8 @@ try {
       download_and_load_s: firstLoadSeconds,
       renderer_peak_mib: memory.peak.get("cached") ?? null,
       renderer_peak_download_mib: memory.peak.get("download") ?? null,
+      renderer_at_first_token_mib: atFirstToken,
+      renderer_settled_mib: settled,
       browser: `Chromium ${context.browser()?.version() ?? ""}`.trim(),
     }),
   );

@@ -18,8 +18,8 @@
  * The exact f16 head is the default; a second Chromium run uses the optional int8 head
  * and prints its quality against the exact head (--skip-int8 leaves it out; --int8-head
  * makes int8 the head of every Trit run). --skip-tq2 leaves out Trit on the TQ2_0 file;
- * the headline Chromium runs use the app's bf16 KV cache (--kv f32: the exact f32 cache), and
- * a run with the other format gives the bf16 cache's quality (--skip-kv leaves it out).
+ * the headline Chromium runs use the app's exact f32 KV cache (--kv bf16: the bf16 cache), and
+ * a run with the other format gives the bf16 cache's speed and quality (--skip-kv leaves it out).
  * --log FILE appends each child's figures as they come (JSON lines).
  */
 import { spawnSync } from "node:child_process";
@@ -54,7 +54,7 @@ function parseArgs(args: string[]): Options {
     longPrompt: 1024,
     longGen: 16,
     reloads: 3,
-    kv: "bf16",
+    kv: "f32",
     log: null,
     threads: 2,
     prompt: 64,
@@ -180,7 +180,7 @@ function main() {
   }
   const shape = [String(o.threads), String(o.prompt), String(o.gen)];
   const head = o.int8Head ? "int8" : "";
-  // the headline runs use the app's KV cache (bf16); the other format runs beside it
+  // the headline runs use the app's KV cache (f32); the other format runs beside it
   const kvFlag = o.kv === "bf16" ? "kv-bf16" : "";
   const otherKv = o.kv === "bf16" ? "f32" : "bf16";
   const long = o.skip.has("long")

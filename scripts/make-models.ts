@@ -2,7 +2,8 @@
  * `npm run models`: writes the deterministic test and benchmark models into models/.
  *   models/tiny-<format>.gguf       format ∈ i2_s, tq1_0, tq2_0, f16, f32
  *   models/bench-2b4t-<format>.gguf format ∈ i2_s, tq1_0, tq2_0 (2B4T shape, random ternary)
- * `npm run models -- --tiny` writes the tiny ones alone; `--out DIR` writes elsewhere.
+ * `npm run models -- --tiny` writes the tiny ones alone; `--bench` the benchmark ones alone;
+ * `--formats i2_s,tq2_0` limits the benchmark formats (each is ~1.2 GB); `--out DIR` writes elsewhere.
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -53,17 +54,40 @@ async function make(
 
 async function main(args: string[]) {
   const tinyOnly = args.includes("--tiny");
-  const outIndex = args.indexOf("--out");
-  const dir = resolve(outIndex >= 0 ? args[outIndex + 1] : "models");
-  const unknown = args.filter((a, i) => a !== "--tiny" && a !== "--out" && args[i - 1] !== "--out");
-  if (unknown.length > 0 || (outIndex >= 0 && !args[outIndex + 1])) {
-    console.error("usage: npm run models [-- --tiny] [-- --out DIR]");
+  const benchOnly = args.includes("--bench");
+  const flagValue = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? (args[i + 1] ?? "") : undefined;
+  };
+  const out = flagValue("--out");
+  const formatList = flagValue("--formats");
+  const dir = resolve(out ?? "models");
+  const formats = formatList === undefined ? BENCH_FORMATS : formatList.split(",");
+  const unknown = args.filter(
+    (a, i) =>
+      !["--tiny", "--bench", "--out", "--formats"].includes(a) &&
+      !["--out", "--formats"].includes(args[i - 1]),
+  );
+  const badFormat = formats.find((f) => !BENCH_FORMATS.includes(f as WeightFormat));
+  if (
+    unknown.length > 0 ||
+    out === "" ||
+    formatList === "" ||
+    badFormat ||
+    (tinyOnly && benchOnly)
+  ) {
+    console.error(
+      `usage: npm run models [-- --tiny | --bench] [--formats ${BENCH_FORMATS.join(",")}] [--out DIR]` +
+        (badFormat ? `\n${badFormat} is not a benchmark format` : ""),
+    );
     process.exit(2);
   }
   await mkdir(dir, { recursive: true });
-  await make("trit tiny bitnet", TINY_SHAPE, WEIGHT_FORMATS, dir, "tiny");
-  if (!tinyOnly)
-    await make("trit bench 2b4t-shaped", BITNET_2B4T_SHAPE, BENCH_FORMATS, dir, "bench-2b4t");
+  if (!benchOnly) await make("trit tiny bitnet", TINY_SHAPE, WEIGHT_FORMATS, dir, "tiny");
+  if (!tinyOnly) {
+    const bench = formats as WeightFormat[];
+    await make("trit bench 2b4t-shaped", BITNET_2B4T_SHAPE, bench, dir, "bench-2b4t");
+  }
 }
 
 await main(process.argv.slice(2));

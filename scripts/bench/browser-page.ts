@@ -31,7 +31,7 @@ export function hasBrowser(name: BenchBrowser): boolean {
 export async function runBenchPage(
   query: string,
   modelPath?: string,
-  timeoutMs = 900_000,
+  timeoutMs = 3_600_000, // a long-context run on a loaded 2-core machine takes tens of minutes
   browserName: BenchBrowser = "chromium",
 ): Promise<Record<string, unknown>> {
   const root = fileURLToPath(new URL("./browser", import.meta.url));

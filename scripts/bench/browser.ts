@@ -1,5 +1,7 @@
 // Trit's engine in a browser (the real Worker path); prints one JSON line.
-// npx tsx scripts/bench/browser.ts [--engine chromium|firefox|webkit] MODEL THREADS PROMPT GEN [int8|f16] [simd128|relaxed-simd]
+// npx tsx scripts/bench/browser.ts [--engine chromium|firefox|webkit] MODEL THREADS PROMPT GEN [FLAGS] [CONTEXT LONGPROMPT LONGGEN]
+//   FLAGS: "" or a comma list of int8 (the int8 head), kv-bf16 (a bf16 KV cache), quality
+//   (the int8 head against the exact one; see run-trit.ts), simd128 or relaxed-simd (force a build)
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
 // npx tsx scripts/bench/browser.ts --forms     (the ternary forms of both builds, interleaved)
 // npx tsx scripts/bench/browser.ts --compare MODEL THREADS PROMPT GEN   (SIMD128 vs relaxed, interleaved)
@@ -27,14 +29,21 @@ if (args[0] === "--kernels") {
   const query = `compare&threads=${threads}&prompt=${prompt}&gen=${gen}`;
   console.log(JSON.stringify(await runBenchPage(query, modelPath, 900_000, engine)));
 } else {
-  const [modelPath, threads = "2", prompt = "64", gen = "32", head = "", build = ""] = args;
+  const [modelPath, threads = "2", prompt = "64", gen = "32", allFlags = ""] = args;
+  const [context = "0", longPrompt = "0", longGen = "16"] = args.slice(5);
   if (!modelPath) {
     console.error(
-      "usage: browser.ts [--engine NAME] MODEL THREADS PROMPT GEN [int8|f16] [simd128|relaxed-simd] | --kernels | --forms | --compare MODEL THREADS PROMPT GEN",
+      "usage: browser.ts [--engine NAME] MODEL THREADS PROMPT GEN [FLAGS] [CONTEXT LONGPROMPT LONGGEN] | --kernels | --forms | --compare MODEL THREADS PROMPT GEN",
     );
     process.exit(2);
   }
-  const query = `threads=${threads}&prompt=${prompt}&gen=${gen}&head=${head}&build=${build}`;
+  const builds = ["simd128", "relaxed-simd"];
+  const flagList = allFlags.split(",").filter(Boolean);
+  const build = flagList.find((f) => builds.includes(f)) ?? "";
+  const flags = flagList.filter((f) => !builds.includes(f)).join(",");
+  const query =
+    `threads=${threads}&prompt=${prompt}&gen=${gen}&flags=${flags}&build=${build}` +
+    `&context=${context}&longPrompt=${longPrompt}&longGen=${longGen}`;
   console.log(JSON.stringify(await runBenchPage(query, modelPath, 900_000, engine)));
 }
 process.exit(0);

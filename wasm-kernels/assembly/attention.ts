@@ -125,6 +125,137 @@ class AttentionTiles {
     }
   }
 
+  /** The low four bf16 values of v as f32 lanes (a bf16 is an f32's upper 16 bits). */
+  @inline static bf16Low(v: v128): v128 {
+    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 16, 17, 0, 0, 18, 19, 0, 0, 20, 21, 0, 0, 22, 23);
+  }
+
+  /** The high four bf16 values of v as f32 lanes. */
+  @inline static bf16High(v: v128): v128 {
+    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 24, 25, 0, 0, 26, 27, 0, 0, 28, 29, 0, 0, 30, 31);
+  }
+
+  /** scoreRange over a bf16 cache: rb bytes per cached row (headDim · 2), q in f32. */
+  @inline static scoreRangeBf16(
+    qh: usize,
+    kg: usize,
+    rb: usize,
+    t0: i32,
+    t1: i32,
+    sc: usize,
+    invSqrt: f32,
+  ): void {
+    let t = t0;
+    for (; t + 4 <= t1; t += 4) {
+      const k0 = kg + <usize>t * rb;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0);
+      let b1 = f32x4.splat(0);
+      let b2 = f32x4.splat(0);
+      let b3 = f32x4.splat(0);
+      for (let i: usize = 0; i < rb; i += 16) {
+        const qa = v128.load(qh + (i << 1));
+        const qb = v128.load(qh + (i << 1), 16);
+        const kp = k0 + i;
+        const k0v = v128.load(kp);
+        const k1v = v128.load(kp + rb);
+        const k2v = v128.load(kp + 2 * rb);
+        const k3v = v128.load(kp + 3 * rb);
+        a0 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k0v), a0);
+        b0 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k0v), b0);
+        a1 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k1v), a1);
+        b1 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k1v), b1);
+        a2 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k2v), a2);
+        b2 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k2v), b2);
+        a3 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k3v), a3);
+        b3 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k3v), b3);
+      }
+      const o = sc + ((<usize>t) << 2);
+      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a0, b0)) * invSqrt);
+      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a1, b1)) * invSqrt, 4);
+      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a2, b2)) * invSqrt, 8);
+      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a3, b3)) * invSqrt, 12);
+    }
+    for (; t < t1; t++) {
+      const kp = kg + <usize>t * rb;
+      let a = f32x4.splat(0);
+      for (let i: usize = 0; i < rb; i += 16) {
+        const kv = v128.load(kp + i);
+        a = AttentionTiles.madd(v128.load(qh + (i << 1)), AttentionTiles.bf16Low(kv), a);
+        a = AttentionTiles.madd(v128.load(qh + (i << 1), 16), AttentionTiles.bf16High(kv), a);
+      }
+      store<f32>(sc + ((<usize>t) << 2), AttentionTiles.hsumF(a) * invSqrt);
+    }
+  }
+
+  /** valueRange over a bf16 cache (rb bytes per cached row); 32 outputs at a time. */
+  @inline static valueRangeBf16(
+    sc: usize,
+    vg: usize,
+    rb: usize,
+    t0: i32,
+    t1: i32,
+    oh: usize,
+  ): void {
+    const first = t0 === 0;
+    // rb is headDim · 2 bytes, a multiple of 8: 32 outputs are 64 cached bytes
+    let i: usize = 0;
+    for (; i + 64 <= rb; i += 64) {
+      const op = oh + (i << 1);
+      const zero = f32x4.splat(0);
+      let o0 = first ? zero : v128.load(op);
+      let o1 = first ? zero : v128.load(op, 16);
+      let o2 = first ? zero : v128.load(op, 32);
+      let o3 = first ? zero : v128.load(op, 48);
+      let o4 = first ? zero : v128.load(op, 64);
+      let o5 = first ? zero : v128.load(op, 80);
+      let o6 = first ? zero : v128.load(op, 96);
+      let o7 = first ? zero : v128.load(op, 112);
+      let vp = vg + <usize>t0 * rb + i;
+      for (let u = t0; u < t1; u++) {
+        const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
+        const v0 = v128.load(vp);
+        const v1 = v128.load(vp, 16);
+        const v2 = v128.load(vp, 32);
+        const v3 = v128.load(vp, 48);
+        o0 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v0), o0);
+        o1 = AttentionTiles.madd(p, AttentionTiles.bf16High(v0), o1);
+        o2 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v1), o2);
+        o3 = AttentionTiles.madd(p, AttentionTiles.bf16High(v1), o3);
+        o4 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v2), o4);
+        o5 = AttentionTiles.madd(p, AttentionTiles.bf16High(v2), o5);
+        o6 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v3), o6);
+        o7 = AttentionTiles.madd(p, AttentionTiles.bf16High(v3), o7);
+        vp += rb;
+      }
+      v128.store(op, o0);
+      v128.store(op, o1, 16);
+      v128.store(op, o2, 32);
+      v128.store(op, o3, 48);
+      v128.store(op, o4, 64);
+      v128.store(op, o5, 80);
+      v128.store(op, o6, 96);
+      v128.store(op, o7, 112);
+    }
+    for (; i < rb; i += 8) {
+      let o0 = first ? f32x4.splat(0) : v128.load(oh + (i << 1));
+      let vp = vg + <usize>t0 * rb + i;
+      for (let u = t0; u < t1; u++) {
+        const kv = v128.load64_zero(vp);
+        o0 = AttentionTiles.madd(
+          f32x4.splat(load<f32>(sc + ((<usize>u) << 2))),
+          AttentionTiles.bf16Low(kv),
+          o0,
+        );
+        vp += rb;
+      }
+      v128.store(oh + (i << 1), o0);
+    }
+  }
+
   /** x[0..n) ×= s (n a multiple of 4). */
   @inline static scaleInPlace(x: usize, n: usize, s: f32): void {
     const sv = f32x4.splat(s);
@@ -225,9 +356,42 @@ export function attention(
   scores: usize,
   capacity: i32,
 ): void {
+  attentionOf<f32>(
+    headBegin,
+    headEnd,
+    out,
+    q,
+    keys,
+    values,
+    pos,
+    heads,
+    kvHeads,
+    headDim,
+    scores,
+    capacity,
+  );
+}
+
+/** attention() over either cache format (K: f32, or u16 for bf16). */
+function attentionOf<K>(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
   const group = heads / kvHeads;
   const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
   const hd = (<usize>headDim) << 2;
+  // bytes of one cached row: f32 or bf16 (K = u16)
+  const rb = <usize>headDim * sizeof<K>();
   const scoreBytes = (<usize>capacity) << 2;
   const n = pos + 1;
   let h0 = headBegin;
@@ -235,20 +399,15 @@ export function attention(
     // a set: up to four heads of one KV group
     const g = h0 / group;
     const h1 = min(headEnd, min((g + 1) * group, h0 + 4));
-    const kg = keys + <usize>g * <usize>capacity * hd;
-    const vg = values + <usize>g * <usize>capacity * hd;
+    const kg = keys + <usize>g * <usize>capacity * rb;
+    const vg = values + <usize>g * <usize>capacity * rb;
     for (let t0 = 0; t0 < n; t0 += TILE) {
       const t1 = min(n, t0 + TILE);
       for (let h = h0; h < h1; h++) {
-        AttentionTiles.scoreRange(
-          q + <usize>h * hd,
-          kg,
-          hd,
-          t0,
-          t1,
-          scores + <usize>h * scoreBytes,
-          invSqrt,
-        );
+        const qh = q + <usize>h * hd;
+        const sc = scores + <usize>h * scoreBytes;
+        if (sizeof<K>() === 2) AttentionTiles.scoreRangeBf16(qh, kg, rb, t0, t1, sc, invSqrt);
+        else AttentionTiles.scoreRange(qh, kg, hd, t0, t1, sc, invSqrt);
       }
     }
     // softmax numerators; out = Σ e_t · v_t / Σ e_t
@@ -267,14 +426,10 @@ export function attention(
     for (let t0 = 0; t0 < n; t0 += TILE) {
       const t1 = min(n, t0 + TILE);
       for (let h = h0; h < h1; h++) {
-        AttentionTiles.valueRange(
-          scores + <usize>h * scoreBytes,
-          vg,
-          hd,
-          t0,
-          t1,
-          out + <usize>h * hd,
-        );
+        const sc = scores + <usize>h * scoreBytes;
+        const oh = out + <usize>h * hd;
+        if (sizeof<K>() === 2) AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh);
+        else AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh);
       }
     }
     for (let h = h0; h < h1; h++) {
@@ -291,7 +446,7 @@ export function attention(
  * headEnd): prefill runs a layer's attention in one call. q and out advance qStride
  * floats per token.
  */
-export function attention_tokens(
+function attentionTokensOf<K>(
   headBegin: i32,
   headEnd: i32,
   out: usize,
@@ -309,7 +464,7 @@ export function attention_tokens(
 ): void {
   for (let t = 0; t < tokens; t++) {
     const o = (<usize>(t * qStride)) << 2;
-    attention(
+    attentionOf<K>(
       headBegin,
       headEnd,
       out + o,
@@ -326,13 +481,85 @@ export function attention_tokens(
   }
 }
 
+export function attention_tokens(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos0: i32,
+  tokens: i32,
+  qStride: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
+  attentionTokensOf<f32>(
+    headBegin,
+    headEnd,
+    out,
+    q,
+    keys,
+    values,
+    pos0,
+    tokens,
+    qStride,
+    heads,
+    kvHeads,
+    headDim,
+    scores,
+    capacity,
+  );
+}
+
+/**
+ * attention_tokens over a bf16 KV cache (rope_cache_tokens_bf16 fills it): the same
+ * arithmetic on keys and values rounded to bf16; headDim a multiple of 8.
+ */
+export function attention_tokens_bf16(
+  headBegin: i32,
+  headEnd: i32,
+  out: usize,
+  q: usize,
+  keys: usize,
+  values: usize,
+  pos0: i32,
+  tokens: i32,
+  qStride: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
+  attentionTokensOf<u16>(
+    headBegin,
+    headEnd,
+    out,
+    q,
+    keys,
+    values,
+    pos0,
+    tokens,
+    qStride,
+    heads,
+    kvHeads,
+    headDim,
+    scores,
+    capacity,
+  );
+}
+
 /**
  * Per token t of [tokenBegin, tokenEnd) (the pool splits prefill batches by token): RoPE on
  * q_t (heads) and k_t (kvHeads), then k_t and v_t stored in the caches (see attention)
  * at position pos0 + t. q, k, v advance heads·headDim, kvHeads·headDim, kvHeads·headDim
  * floats per token; cosSin holds headDim f64 per token (see rope).
  */
-export function rope_cache_tokens(
+function ropeCacheTokensOf<K>(
   tokenBegin: i32,
   tokenEnd: i32,
   q: usize,
@@ -358,9 +585,90 @@ export function rope_cache_tokens(
     rope(q + at * qBytes, heads, headDim, cs);
     rope(kt, kvHeads, headDim, cs);
     for (let g = 0; g < kvHeads; g++) {
-      const c = (<usize>g * <usize>capacity + <usize>(pos0 + t)) * hd;
-      memory.copy(keyCache + c, kt + <usize>g * hd, hd);
-      memory.copy(valueCache + c, vt + <usize>g * hd, hd);
+      if (sizeof<K>() === 2) {
+        const rb = (<usize>headDim) << 1;
+        const c = (<usize>g * <usize>capacity + <usize>(pos0 + t)) * rb;
+        toBf16(keyCache + c, kt + <usize>g * hd, headDim);
+        toBf16(valueCache + c, vt + <usize>g * hd, headDim);
+      } else {
+        const c = (<usize>g * <usize>capacity + <usize>(pos0 + t)) * hd;
+        memory.copy(keyCache + c, kt + <usize>g * hd, hd);
+        memory.copy(valueCache + c, vt + <usize>g * hd, hd);
+      }
     }
   }
+}
+
+/** n f32 values at src rounded to bf16 (to nearest, ties to even) at dst. */
+function toBf16(dst: usize, src: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const bits = load<u32>(src + ((<usize>i) << 2));
+    const rounded = bits + 0x7fff + ((bits >> 16) & 1);
+    store<u16>(dst + ((<usize>i) << 1), <u16>(rounded >> 16));
+  }
+}
+
+export function rope_cache_tokens(
+  tokenBegin: i32,
+  tokenEnd: i32,
+  q: usize,
+  k: usize,
+  v: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  cosSin: usize,
+  keyCache: usize,
+  valueCache: usize,
+  pos0: i32,
+  capacity: i32,
+): void {
+  ropeCacheTokensOf<f32>(
+    tokenBegin,
+    tokenEnd,
+    q,
+    k,
+    v,
+    heads,
+    kvHeads,
+    headDim,
+    cosSin,
+    keyCache,
+    valueCache,
+    pos0,
+    capacity,
+  );
+}
+
+/** rope_cache_tokens into a bf16 KV cache ([kvHead][capacity][headDim] bf16). */
+export function rope_cache_tokens_bf16(
+  tokenBegin: i32,
+  tokenEnd: i32,
+  q: usize,
+  k: usize,
+  v: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  cosSin: usize,
+  keyCache: usize,
+  valueCache: usize,
+  pos0: i32,
+  capacity: i32,
+): void {
+  ropeCacheTokensOf<u16>(
+    tokenBegin,
+    tokenEnd,
+    q,
+    k,
+    v,
+    heads,
+    kvHeads,
+    headDim,
+    cosSin,
+    keyCache,
+    valueCache,
+    pos0,
+    capacity,
+  );
 }

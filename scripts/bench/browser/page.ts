@@ -1,6 +1,8 @@
 // The benchmark page: runs Trit's engine in a Worker (the real engine path: the pool's
 // threads are nested Workers sharing one wasm Memory) and publishes the result for the
 // Playwright driver (scripts/bench/browser.ts) as window.__bench.
+import { benchFlags } from "../run-trit.ts";
+
 const params = new URLSearchParams(location.search);
 const out = document.getElementById("out") as HTMLElement;
 const state = window as unknown as { __bench?: unknown };
@@ -17,8 +19,11 @@ worker.postMessage({
   threads: Number(params.get("threads") ?? 2),
   promptTokens: Number(params.get("prompt") ?? 64),
   genTokens: Number(params.get("gen") ?? 32),
-  int8Head: params.get("head") === "int8",
   build: params.get("build") || undefined,
+  ...benchFlags(params.get("flags") ?? ""),
+  context: Number(params.get("context") ?? 0),
+  longPrompt: Number(params.get("longPrompt") ?? 0),
+  longGen: Number(params.get("longGen") ?? 16),
   kernels: params.has("kernels"),
   forms: params.has("forms"),
   compare: params.has("compare"),

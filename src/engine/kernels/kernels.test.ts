@@ -53,6 +53,27 @@ function randomInt8(n: number): Int8Array {
 function randomFloats(n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 }
+/** bf16 bits of each value: the f32's upper half, rounded to nearest, ties to even. */
+function bf16Bits(v: Float32Array): Uint16Array {
+  const bits = new Uint32Array(Float32Array.from(v).buffer);
+  return Uint16Array.from(bits, (b) => {
+    const low = b & 0xffff;
+    const high = b >>> 16;
+    if (low > 0x8000 || (low === 0x8000 && (high & 1) === 1)) return high + 1;
+    return high;
+  });
+}
+/** The values bf16 keeps of v, as f32. */
+function bf16Round(v: Float32Array): Float32Array {
+  const bits = Uint32Array.from(bf16Bits(v), (h) => h << 16);
+  return new Float32Array(bits.buffer);
+}
+function putBf16(v: Float32Array): number {
+  const h = bf16Bits(v);
+  const p = arena.alloc(h.length * 2);
+  arena.u16(p, h.length).set(h);
+  return p;
+}
 function put(v: Float32Array): number {
   const p = arena.alloc(v.length * 4);
   arena.f32(p, v.length).set(v);
@@ -362,6 +383,93 @@ describe("small ops", () => {
       }
     });
   }
+
+  // bf16 KV cache: the reference's attention over keys and values rounded to bf16 here
+  for (const [heads, kvHeads, headDim, maxPos] of [
+    [6, 3, 40, 19],
+    [20, 5, 128, 99],
+  ]) {
+    it(`attention over a bf16 cache (GQA ${heads}/${kvHeads} × ${headDim}) matches within 1e-5`, () => {
+      const kvDim = kvHeads * headDim;
+      const q = randomFloats(heads * headDim, 2);
+      const keys = bf16Round(randomFloats(maxPos * kvDim, 2));
+      const values = bf16Round(randomFloats(maxPos * kvDim));
+      const qp = put(q);
+      const kp = putBf16(headMajorCache(keys, maxPos, kvHeads, headDim));
+      const vp = putBf16(headMajorCache(values, maxPos, kvHeads, headDim));
+      const scores = arena.alloc(heads * maxPos * 4);
+      const out = arena.alloc(heads * headDim * 4);
+      const qDim = heads * headDim;
+      for (const pos of [0, 1, 6, maxPos - 1]) {
+        const expected = new Float32Array(heads * headDim);
+        attention(expected, q, keys, values, pos, heads, kvHeads, headDim);
+        const args = [
+          out,
+          qp,
+          kp,
+          vp,
+          pos,
+          1,
+          qDim,
+          heads,
+          kvHeads,
+          headDim,
+          scores,
+          maxPos,
+        ] as const;
+        k.attention_tokens_bf16(0, 2, ...args);
+        k.attention_tokens_bf16(2, heads, ...args);
+        const got = arena.f32(out, heads * headDim);
+        for (let i = 0; i < expected.length; i++) {
+          expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-5);
+        }
+      }
+    });
+  }
+
+  it("rope_cache_tokens_bf16 stores keys and values rounded to nearest bf16, ties to even", () => {
+    const [heads, kvHeads, headDim, capacity, pos] = [4, 2, 16, 5, 3];
+    const kvDim = kvHeads * headDim;
+    const q = randomFloats(heads * headDim);
+    const key = randomFloats(kvDim, 3);
+    const value = randomFloats(kvDim, 3);
+    // a tie (bits 0x3f808000: rounds to even 0x3f80) and one that rounds up (0x3f818000)
+    const tie = new DataView(new ArrayBuffer(8));
+    tie.setUint32(0, 0x3f808000, true);
+    tie.setUint32(4, 0x3f818000, true);
+    value[0] = tie.getFloat32(0, true);
+    value[1] = tie.getFloat32(4, true);
+    const cosSin = arena.alloc(headDim * 8);
+    arena
+      .f64(cosSin, headDim)
+      .set(Array.from({ length: headDim }, (_, i) => (i < headDim / 2 ? 1 : 0)));
+    const bytes = kvHeads * capacity * headDim * 2;
+    const kc = arena.alloc(bytes);
+    const vc = arena.alloc(bytes);
+    k.rope_cache_tokens_bf16(
+      0,
+      1,
+      put(q),
+      put(key),
+      put(value),
+      heads,
+      kvHeads,
+      headDim,
+      cosSin,
+      kc,
+      vc,
+      pos,
+      capacity,
+    );
+    const row = (cache: number, g: number) =>
+      Array.from(arena.u16(cache + (g * capacity + pos) * headDim * 2, headDim));
+    for (let g = 0; g < kvHeads; g++) {
+      const part = (v: Float32Array) => v.subarray(g * headDim, (g + 1) * headDim);
+      expect(row(kc, g)).toEqual(Array.from(bf16Bits(part(key))));
+      expect(row(vc, g)).toEqual(Array.from(bf16Bits(part(value))));
+    }
+    expect(row(vc, 0).slice(0, 2)).toEqual([0x3f80, 0x3f82]);
+  });
 });
 
 describe("output head", () => {

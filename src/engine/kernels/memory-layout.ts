@@ -66,6 +66,33 @@ export interface KernelWeights {
   }[];
 }
 
+/**
+ * How the KV cache stores a value: f32 (exact, as the reference) or bf16 (an f32's upper
+ * half, rounded to nearest: half the memory and half the bytes attention reads).
+ */
+export type KvFormat = "f32" | "bf16";
+export const KV_BYTES: Record<KvFormat, number> = { f32: 4, bf16: 2 };
+
+/**
+ * The KV cache's layout, the one place that knows it (the kernels in attention.ts follow
+ * it): each layer's key cache and value cache are [kvHead][capacity][headDim] values of
+ * KV_BYTES[format], so that one KV head's positions are one stream.
+ */
+export interface KvLayout {
+  format: KvFormat;
+  /** Positions each KV head holds. */
+  capacity: number;
+  kvHeads: number;
+  headDim: number;
+  /** Bytes of one position of one KV head. */
+  rowBytes: number;
+}
+
+/** Byte offset, inside a layer's key or value cache, of KV head `g` at position `pos`. */
+export function kvRowOffset(kv: KvLayout, g: number, pos: number): number {
+  return (g * kv.capacity + pos) * kv.rowBytes;
+}
+
 /** One layer's weights and KV cache (byte offsets). */
 export interface LayerLayout {
   attnNorm: number;
@@ -116,6 +143,7 @@ export interface MemoryLayout {
   dotsStride: number;
   /** Weight reads laid out but not yet done; run them in order, one at a time. */
   loads: (() => Promise<void>)[];
+  kv: KvLayout;
 }
 
 /** Checks the weights against the config, then lays out the memory (see the file header). */
@@ -124,9 +152,20 @@ export function layOutMemory(
   weights: KernelWeights,
   maxPositions: number,
   maxBatch: number,
+  kvFormat: KvFormat = "f32",
 ): MemoryLayout {
   const c = weights.config;
   checkShapes(c, weights, maxPositions, maxBatch);
+  // the bf16 kernels read eight values a load: other head sizes keep the f32 cache
+  const format: KvFormat = kvFormat === "bf16" && c.headDim % 8 === 0 ? "bf16" : "f32";
+  const kv: KvLayout = {
+    format,
+    capacity: maxPositions,
+    kvHeads: c.kvHeads,
+    headDim: c.headDim,
+    rowBytes: c.headDim * KV_BYTES[format],
+  };
+  const kvCacheBytes = kv.kvHeads * kv.capacity * kv.rowBytes;
   const qDim = c.heads * c.headDim;
   const kvDim = c.kvHeads * c.headDim;
   const loads: (() => Promise<void>)[] = [];
@@ -175,8 +214,8 @@ export function layOutMemory(
       gateUp: linear([l.wGate, l.wUp]),
       ffnSubNorm: floats(l.ffnSubNorm),
       down: linear([l.wDown]),
-      keyCache: a.alloc(maxPositions * kvDim * 4),
-      valueCache: a.alloc(maxPositions * kvDim * 4),
+      keyCache: a.alloc(kvCacheBytes, 64),
+      valueCache: a.alloc(kvCacheBytes, 64),
     }),
   );
   const outputNorm = floats(weights.outputNorm);
@@ -212,7 +251,7 @@ export function layOutMemory(
     xhsum: a.alloc(4),
     logits: f32(c.vocab),
   };
-  return { head, layers, outputNorm, scratch, xqStride, dotsStride, loads };
+  return { head, layers, outputNorm, scratch, xqStride, dotsStride, loads, kv };
 }
 
 function checkShapes(c: BitNetConfig, w: KernelWeights, maxPositions: number, maxBatch: number) {

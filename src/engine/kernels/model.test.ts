@@ -133,6 +133,25 @@ describe("KernelModel vs ReferenceModel", () => {
     expect(argmax(approx)).toBe(argmax(exact));
   });
 
+  it("a bf16 KV cache keeps the reference's greedy tokens, logits within 3% of range; prefill and threads agree", async () => {
+    const weights = randomBitNetWeights(midConfig, 17);
+    const reference = new ReferenceModel(weights);
+    const model = await fast(weights, 1, { kvCache: "bf16" });
+    expect(model.kv.format).toBe("bf16");
+    const prompt = [1, 5, 9, 2];
+    const a = greedy(reference, prompt, 20);
+    const b = greedy(model, prompt, 20);
+    expect(b.tokens).toEqual(a.tokens);
+    // bf16 keeps 8 bits of each cached value; one rounding can flip an int8 activation
+    // downstream, so logits move by a few percent of their spread at worst
+    for (let i = 0; i < a.logits.length; i++) {
+      const range = Math.max(...a.logits[i]) - Math.min(...a.logits[i]);
+      expect(maxAbsDiff(a.logits[i], b.logits[i])).toBeLessThan(0.03 * range);
+    }
+    const batched = await fast(weights, 2, { kvCache: "bf16", maxBatch: 5, attentionPoolMin: 0 });
+    expect(batched.prefill(b.tokens.slice(0, 13), 0)).toEqual(b.logits[12]);
+  });
+
   it("rejects bad tokens, positions and shapes in words", async () => {
     const weights = randomBitNetWeights(smallConfig(), 1);
     const model = await fast(weights);

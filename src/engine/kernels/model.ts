@@ -22,6 +22,8 @@ import type { Head, HeadFormat } from "./head-formats.ts";
 import { shiftLayerCache, shiftRotation } from "./kv-shift.ts";
 import {
   type KernelWeights,
+  type KvFormat,
+  type KvLayout,
   type LayerLayout,
   layOutMemory,
   type PackedLinear,
@@ -47,6 +49,12 @@ export interface KernelModelOptions {
   maxPositions?: number;
   /** Also make the int8 copy of the head at load and use it. Default false. */
   int8Head?: boolean;
+  /**
+   * How the KV cache stores keys and values (memory-layout.ts): "f32" (exact, the default)
+   * or "bf16" (half the memory; attention within bf16 rounding of the f32 cache's) when
+   * the head dimension is a multiple of 8, else f32 (`kv.format` says which).
+   */
+  kvCache?: KvFormat;
   /** Tokens per prefill batch. Default 32. */
   maxBatch?: number;
   /**
@@ -66,6 +74,8 @@ export class KernelModel implements ForwardModel {
   /** The ternary kernels' forms for one token and for a batch (timed at load). */
   readonly decodeForm: TernaryForm;
   readonly prefillForm: TernaryForm;
+  /** The KV cache's format and layout (memory-layout.ts). */
+  readonly kv: KvLayout;
 
   private readonly k: KernelExports;
   private readonly head: Head;
@@ -82,6 +92,9 @@ export class KernelModel implements ForwardModel {
   private readonly ropeFreqs: Float64Array;
   /** Weight reads the layout left to do; create() runs them in order. */
   private pendingLoads: (() => Promise<void>)[];
+  /** Milliseconds per op family of the passes since profile(true) (benchmarks only). */
+  private opMs: Map<string, number> | null = null;
+  private opClock = 0;
 
   private constructor(
     readonly arena: Arena,
@@ -101,7 +114,14 @@ export class KernelModel implements ForwardModel {
     this.maxPositions = options.maxPositions ?? c.contextLength;
     this.maxBatch = options.maxBatch ?? 32;
     this.attentionPoolMin = options.attentionPoolMin ?? 1 << 16;
-    const layout = layOutMemory(arena, weights, this.maxPositions, this.maxBatch);
+    const layout = layOutMemory(
+      arena,
+      weights,
+      this.maxPositions,
+      this.maxBatch,
+      options.kvCache ?? "f32",
+    );
+    this.kv = layout.kv;
     this.head = layout.head;
     this.exactHead = layout.head.exact;
     this.layers = layout.layers;
@@ -117,9 +137,18 @@ export class KernelModel implements ForwardModel {
     this.logitsView = arena.f32(this.s.logits, c.vocab);
   }
 
-  /** Runs the weight reads the constructor laid out, one at a time, in file order. */
+  /**
+   * Runs the weight reads the constructor laid out, in file order, two at a time: one
+   * tensor's bytes arrive while the one before is repacked (at most two tensors are
+   * outside wasm memory at once).
+   */
   private async loadPending(): Promise<void> {
-    for (const load of this.pendingLoads) await load();
+    const loads = this.pendingLoads;
+    let next = 0;
+    const lane = async () => {
+      while (next < loads.length) await loads[next++]();
+    };
+    await Promise.all([lane(), lane()]);
     this.pendingLoads = [];
   }
 
@@ -243,6 +272,28 @@ export class KernelModel implements ForwardModel {
     return this.logits();
   }
 
+  /**
+   * Starts (or stops) timing each op family of the forward passes: one clock read per
+   * step, for benchmarks. takeProfile() returns the milliseconds summed so far.
+   */
+  profile(on: boolean): void {
+    this.opMs = on ? new Map() : null;
+  }
+
+  takeProfile(): Record<string, number> {
+    const out = Object.fromEntries(this.opMs ?? []);
+    if (this.opMs) this.opMs = new Map();
+    return out;
+  }
+
+  /** Adds the time since the previous mark to `op` (when profiling). */
+  private mark(op: string) {
+    if (this.opMs === null) return;
+    const now = performance.now();
+    this.opMs.set(op, (this.opMs.get(op) ?? 0) + now - this.opClock);
+    this.opClock = now;
+  }
+
   reset(): void {
     // Attention reads only positions 0..pos, all written before they are read.
   }
@@ -328,6 +379,7 @@ export class KernelModel implements ForwardModel {
         this.prefillForm,
       ]);
     }
+    this.mark("ternary dots");
     for (let p = 0; p < w.parts.length; p++) {
       const part = w.parts[p];
       this.pool.run("scale_dots_tokens", 0, count, 1, [
@@ -339,6 +391,7 @@ export class KernelModel implements ForwardModel {
         s.xscale,
       ]);
     }
+    this.mark("norm+quantize");
   }
 
   /** cos and sin of every RoPE angle for positions pos..pos + count − 1 (once per pass). */
@@ -364,19 +417,23 @@ export class KernelModel implements ForwardModel {
     const H = c.hidden * 4;
     const relu2 = c.activation === "relu2" ? 1 : 0;
 
+    this.opClock = performance.now();
     // token embedding
     for (let t = 0; t < T; t++) this.head.embed(tokens[t], s.x + t * H);
     this.setRope(pos, T);
+    this.mark("embed");
 
     for (const w of this.layers) {
       // attention rmsnorm, one int8 quantisation for q, k and v
       this.normQuantize(s.x, s.xb, w.attnNorm, c.hidden, T);
+      this.mark("norm+quantize");
 
       // qkv matmuls
       this.linear(w.qkv, T, [s.q, s.k, s.v]);
 
       // RoPE (NEOX) on q and k, then k and v into the cache at pos + t
-      this.pool.run("rope_cache_tokens", 0, T, 1, [
+      const bf16 = this.kv.format === "bf16";
+      this.pool.run(bf16 ? "rope_cache_tokens_bf16" : "rope_cache_tokens", 0, T, 1, [
         s.q,
         s.k,
         s.v,
@@ -389,6 +446,7 @@ export class KernelModel implements ForwardModel {
         pos,
         this.maxPositions,
       ]);
+      this.mark("attention");
 
       // grouped-query attention over positions 0..pos + t; short contexts stay on this
       // thread (a pool round trip costs more than the work)
@@ -406,37 +464,47 @@ export class KernelModel implements ForwardModel {
         s.scores,
         this.maxPositions,
       ];
+      const attention = bf16 ? "attention_tokens_bf16" : "attention_tokens";
       if ((pos + T) * T * qDim < this.attentionPoolMin) {
-        k.attention_tokens(0, c.heads, ...attnArgs);
-      } else this.pool.run("attention_tokens", 0, c.heads, 1, attnArgs);
+        k[attention](0, c.heads, ...attnArgs);
+      } else this.pool.run(attention, 0, c.heads, 1, attnArgs);
+      this.mark("attention");
 
       // attn_sub_norm, then the output projection
       this.normQuantize(s.att, s.att, w.attnSubNorm, qDim, T);
+      this.mark("norm+quantize");
       this.linear(w.wo, T, [s.xb2]);
 
       // residual
       k.add_into(s.x, s.xb2, T * c.hidden);
+      this.mark("elementwise");
 
       // ffn rmsnorm, one quantisation for gate and up
       this.normQuantize(s.x, s.xb, w.ffnNorm, c.hidden, T);
+      this.mark("norm+quantize");
 
       // gate and up matmuls
       this.linear(w.gateUp, T, [s.hb, s.hb2]);
 
       // gated activation, ffn_sub_norm, then the down projection
       this.pool.run("gate_tokens", 0, T, 1, [s.hb, s.hb, s.hb2, c.ffn, relu2]);
+      this.mark("elementwise");
       this.normQuantize(s.hb, s.hb, w.ffnSubNorm, c.ffn, T);
+      this.mark("norm+quantize");
       this.linear(w.down, T, [s.xb2]);
 
       // residual
       k.add_into(s.x, s.xb2, T * c.hidden);
+      this.mark("elementwise");
     }
     if (!wantLogits) return;
 
     // final rmsnorm (last token), into the zero-padded head input
     k.rms_norm(s.xh, s.x + (T - 1) * H, this.outputNorm, c.hidden, c.normEps);
+    this.mark("norm+quantize");
 
     // tied output head
     this.head.logits(this.pool, s);
+    this.mark("head");
   }
 }

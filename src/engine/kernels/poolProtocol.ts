@@ -56,9 +56,11 @@ export const POOL_KERNELS = [
   "head_i8",
   "attention",
   "attention_tokens",
+  "attention_tokens_bf16",
   "norm_quantize",
   "scale_dots_tokens",
   "rope_cache_tokens",
+  "rope_cache_tokens_bf16",
   "gate_tokens",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];

@@ -1,0 +1,185 @@
+// Cached start through the real app: the production build (vite build, served by vite
+// preview with its COOP/COEP headers) in Debian's chromium with an on-disk profile. The
+// model is added once by URL (the model manager downloads it into IndexedDB and loads
+// it); then the page is reloaded RELOADS times, and each time the clock runs from the
+// reload to the first streamed token of a reply (the app restores the last model by
+// itself). The renderer processes' resident memory (/proc VmRSS) is sampled all along.
+// Prints one JSON line.
+//   npx tsx scripts/bench/cached-start.ts MODEL [RELOADS]
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { build, preview } from "vite";
+import { startRangeServer } from "../../src/storage/testing/range-server.ts";
+import { chromiumPath } from "./browser-page.ts";
+import { median } from "./run-trit.ts";
+
+const [modelPath, reloadsArg = "3"] = process.argv.slice(2);
+if (!modelPath) {
+  console.error("usage: cached-start.ts MODEL [RELOADS]");
+  process.exit(2);
+}
+const reloads = Number(reloadsArg);
+
+/** Pids of processes whose parent chain reaches `root`, with their command lines. */
+async function descendants(root: number): Promise<{ pid: number; cmd: string }[]> {
+  const parent = new Map<number, number>();
+  const cmds = new Map<number, string>();
+  for (const entry of await readdir("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+      parent.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      cmds.set(pid, (await readFile(`/proc/${pid}/cmdline`, "utf8")).replaceAll("\0", " "));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const out: { pid: number; cmd: string }[] = [];
+  for (const [pid, cmd] of cmds) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        out.push({ pid, cmd });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function rssMib(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the largest renderer's RSS every 200 ms; `phase` names what is going on. */
+class RendererMemory {
+  peak = new Map<string, number>();
+  phase = "start";
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private renderers: number[] = [];
+  constructor(private readonly browserPid: number) {}
+  async start() {
+    const refresh = async () => {
+      this.renderers = (await descendants(this.browserPid))
+        .filter((p) => p.cmd.includes("--type=renderer"))
+        .map((p) => p.pid);
+    };
+    await refresh();
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      if (++ticks % 10 === 0) void refresh();
+      const now = Math.max(0, ...this.renderers.map(rssMib));
+      this.peak.set(this.phase, Math.max(this.peak.get(this.phase) ?? 0, now));
+    }, 200);
+  }
+  /** The largest renderer's RSS now. */
+  now(): number {
+    return Math.max(0, ...this.renderers.map(rssMib));
+  }
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
+async function waitLoaded(page: Page, timeout: number) {
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-testid="current-model"]')?.textContent?.startsWith("Loaded: "),
+    undefined,
+    { timeout, polling: 50 },
+  );
+}
+
+/** Sends a message and resolves when the reply's first piece is on the page. */
+async function firstToken(page: Page): Promise<void> {
+  const replies = await page.locator("li.message.assistant").count();
+  const composer = page.getByRole("textbox", { name: "Message" });
+  await composer.fill("Hello");
+  await composer.press("Enter");
+  await page.waitForFunction(
+    (before) => {
+      const all = document.querySelectorAll("li.message.assistant .message-body");
+      return all.length > before && (all[all.length - 1].textContent ?? "").length > 0;
+    },
+    replies,
+    { timeout: 120_000, polling: 20 },
+  );
+}
+
+const work = await mkdtemp(join(tmpdir(), "trit-cached-start-"));
+const outDir = join(work, "dist");
+const server = await startRangeServer();
+server.cors = true;
+server.files.set("/bench.gguf", { bytes: readFileSync(modelPath), etag: '"bench-1"' });
+await build({ logLevel: "error", build: { outDir, emptyOutDir: true } });
+const web = await preview({
+  logLevel: "error",
+  build: { outDir },
+  preview: { host: "127.0.0.1", port: 0 },
+});
+const appUrl = web.resolvedUrls?.local[0] ?? "";
+const context = await chromium.launchPersistentContext(join(work, "profile"), {
+  executablePath: chromiumPath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+try {
+  const browserPid = (await descendants(process.pid)).find(
+    (p) => p.cmd.includes(work) && !p.cmd.includes("--type="),
+  )?.pid;
+  if (!browserPid) throw new Error("Could not find the chromium process.");
+  const memory = new RendererMemory(browserPid);
+  await memory.start();
+  const page = context.pages()[0] ?? (await context.newPage());
+  memory.phase = "download";
+  await page.goto(appUrl);
+  await page.getByLabel("Add a model by URL").fill(`${server.url}/bench.gguf`);
+  await page.locator("form.add-url").getByRole("button", { name: "Add" }).click();
+  const t0 = performance.now();
+  await waitLoaded(page, 1_800_000);
+  const firstLoadSeconds = (performance.now() - t0) / 1000;
+  await firstToken(page);
+  const firstToken_s: number[] = [];
+  const loaded_s: number[] = [];
+  memory.phase = "cached";
+  for (let i = 0; i < reloads; i++) {
+    const t = performance.now();
+    await page.reload();
+    await waitLoaded(page, 300_000);
+    loaded_s.push((performance.now() - t) / 1000);
+    await firstToken(page);
+    firstToken_s.push((performance.now() - t) / 1000);
+  }
+  const atFirstToken = memory.now();
+  // what stays once the load's garbage is collected (V8 collects when it likes)
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const settled = memory.now();
+  memory.stop();
+  console.log(
+    JSON.stringify({
+      cached_first_token_s: median(firstToken_s),
+      cached_first_token_s_all: firstToken_s,
+      cached_loaded_s: median(loaded_s),
+      download_and_load_s: firstLoadSeconds,
+      renderer_peak_mib: memory.peak.get("cached") ?? null,
+      renderer_peak_download_mib: memory.peak.get("download") ?? null,
+      renderer_at_first_token_mib: atFirstToken,
+      renderer_settled_mib: settled,
+      browser: `Chromium ${context.browser()?.version() ?? ""}`.trim(),
+    }),
+  );
+} finally {
+  await context.close();
+  await new Promise<void>((resolve) => web.httpServer.close(() => resolve()));
+  await server.close();
+  await rm(work, { recursive: true, force: true });
+}
+process.exit(0);

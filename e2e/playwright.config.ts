@@ -7,6 +7,8 @@ const port = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: ".",
+  // Firefox and WebKit run e2e/engines/ under their own config (engines.config.ts).
+  testIgnore: "engines/**",
   outputDir: "../test-results",
   timeout: 120_000,
   fullyParallel: false,

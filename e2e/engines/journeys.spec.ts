@@ -201,7 +201,9 @@ test("download and chat with the built-in model: the reference engine's reply", 
   // Safari ships it, once refused the model up front; with it off it said "0 B free").
   await expect
     .poll(() => tab.evaluate(textOf, "storage"), { timeout: 10_000 })
-    .toMatch(/^Storage: [\d.]+ [kMG]B used, [\d.]+ [kMGT]?B free/);
+    .toMatch(
+      /^Trit stores [\d.]+ [kMG]B \(models [\d.]+ [kMG]B, .*\. Browser: [\d.]+ [kMG]B used by this site, [\d.]+ [kMGT]?B free/,
+    );
   expect(await tab.evaluate(textOf, "storage")).not.toMatch(/\b0 B (used|free)/);
   await sendAndWait("Hello there");
   await shot("chat");

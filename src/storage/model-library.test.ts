@@ -1,3 +1,6 @@
+// The model library end to end over a local HTTP server and fake IndexedDB: downloads,
+// resume, split files, checks, locks. One file (~580 lines) for the facade's whole contract;
+// the fault-injection cases live in download-faults.test.ts.
 import "fake-indexeddb/auto";
 import { createStore, keys, set, type UseStore } from "idb-keyval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

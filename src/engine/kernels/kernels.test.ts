@@ -2,6 +2,7 @@
 // TRIT_KERNEL_BUILD names: SIMD128 by default; relaxed.test.ts reruns this file with the
 // relaxed build under Node's --experimental-wasm-relaxed-simd.
 // Integer dots must match exactly; float outputs within the tolerance stated per test.
+// One file (~570 lines) because relaxed.test.ts reruns exactly this file with the other build.
 import { beforeAll, describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { encodeTernary, GgmlType, halfToFloat } from "../gguf/index.ts";

@@ -3,7 +3,10 @@
  * names, same order) on the wasm kernels, with every buffer in one wasm memory that the
  * thread pool shares. Weights are repacked once at load; a forward pass allocates no
  * wasm memory. Where buffers live: memory-layout.ts; the head's formats: head-formats.ts;
- * threads or one: thread-mode.ts.
+ * how many threads: thread-mode.ts; the context shift: kv-shift.ts.
+ *
+ * About 500 lines on purpose: the forward pass reads top to bottom beside the reference's,
+ * step by step, and splitting its steps across files would break that side-by-side reading.
  *
  *   const model = await KernelModel.create(await loadKernelWeights(blob), {
  *     threads: KernelModel.defaultThreads(), maxPositions: 4096 });

@@ -14,10 +14,10 @@ const crossOriginIsolation = {
 };
 
 /**
- * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf (run
- * here when it is missing, so a fresh clone's `npm run dev` has it); this copies it into
- * public/models/ (git-ignored) so dev, preview and the build serve it at /models/, where
- * the UI's "Tiny test model (built in)" entry looks (modelCatalog.ts).
+ * The tiny random-weight test model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf
+ * (run here when it is missing); this copies it into public/models/ (git-ignored) so the
+ * e2e journeys that need a big same-origin file find it at /models/. The app's built-in
+ * model is the trained demo model in public/demo/ (modelCatalog.ts, scripts/demo-model/).
  */
 const BUILT_IN_MODEL = "tiny-i2_s.gguf";
 function builtInTinyModel(): Plugin {
@@ -70,8 +70,9 @@ export default defineConfig({
         ],
       },
       injectManifest: {
-        // The app shell and the wasm kernels; never model files (they live in IndexedDB).
-        globPatterns: ["**/*.{js,css,html,svg,png,wasm,webmanifest}"],
+        // The app shell, the wasm kernels and the built-in demo model (so the app chats
+        // offline from the first visit); no other model files (they live in IndexedDB).
+        globPatterns: ["**/*.{js,css,html,svg,png,wasm,webmanifest}", "demo/*.gguf"],
         globIgnores: ["models/**"],
         maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
       },

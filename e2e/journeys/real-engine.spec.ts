@@ -15,6 +15,8 @@ import {
   waitForLoaded,
 } from "../support/app.ts";
 import {
+  DEMO_MODEL_BUTTON,
+  DEMO_MODEL_PATH,
   GGML_Q4_K,
   readTinyModel,
   sha256Hex,
@@ -357,7 +359,8 @@ test("bad input: a quota too small for the model ends in words; the stored model
   // unchanged), so the engine worker's navigator.storage.estimate() is made to report
   // "16 MiB free": the worker script is served with a patch in front (no service worker
   // in this context, so the route sees it). A routed worker cannot fetch from other
-  // origins here, so this journey uses the app's built-in model (same origin).
+  // origins here, so this journey uses the app's built-in demo model and the tiny test
+  // model the preview server also serves (same origin).
   const own = await browser.newContext({
     baseURL: testInfo.project.use.baseURL,
     viewport: { width: 1280, height: 900 },
@@ -366,7 +369,7 @@ test("bad input: a quota too small for the model ends in words; the stored model
   const ownPage = await own.newPage();
   try {
     await openApp(ownPage);
-    await ownPage.getByRole("button", { name: "Use Tiny test model (built in)" }).click();
+    await ownPage.getByRole("button", { name: DEMO_MODEL_BUTTON }).click();
     await waitForLoaded(ownPage);
 
     await own.route(/engine\.worker-[^/]*\.js$/, async (route) => {
@@ -399,7 +402,7 @@ test("bad input: a quota too small for the model ends in words; the stored model
     await newGreedyChat(ownPage, 12);
     await sendAndWait(ownPage, "Quota aside, hello");
     const [latest] = await savedConversations(ownPage);
-    const expected = await referenceReply(TINY_MODEL_PATH, promptOf(latest), latest.settings);
+    const expected = await referenceReply(DEMO_MODEL_PATH, promptOf(latest), latest.settings);
     expect(latest.messages.at(-1)?.content).toBe(expected.text);
   } finally {
     await own.close();

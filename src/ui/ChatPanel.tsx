@@ -6,7 +6,7 @@ import { ShareButton } from "./ShareDialogs.tsx";
 import { StatsBar } from "./StatsBar.tsx";
 import { useChatStore } from "./state/chatStore.ts";
 import { formatBytes } from "./state/format.ts";
-import { entryUrl, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
+import { DEMO_MODEL, entryUrl, PUBLISHED_MODEL } from "./state/modelCatalog.ts";
 import { useModelStore } from "./state/modelStore.ts";
 
 /** The chat: title and share, the messages, the composer, and live stats. */
@@ -62,10 +62,10 @@ function EmptyState() {
         {builtIn && (
           <button
             type="button"
-            onClick={() => void downloadUrl(entryUrl(TINY_MODEL, document.baseURI))}
+            onClick={() => void downloadUrl(entryUrl(DEMO_MODEL, document.baseURI))}
           >
-            Try the tiny test model ({builtInBytes ? formatBytes(builtInBytes) : "small"}, served
-            here, talks nonsense)
+            Try the demo model ({builtInBytes ? formatBytes(builtInBytes) : "small"}, built in,
+            writes English but knows little)
           </button>
         )}
         <button

@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
@@ -14,26 +15,39 @@ const crossOriginIsolation = {
 };
 
 /**
- * The tiny random-weight test model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf
- * (run here when it is missing); this copies it into public/models/ (git-ignored) so the
- * e2e journeys that need a big same-origin file find it at /models/. The app's built-in
- * model is the trained demo model in public/demo/ (modelCatalog.ts, scripts/demo-model/).
+ * The tiny random-weight test model (`npm run models -- --tiny` writes models/tiny-i2_s.gguf;
+ * run here when it is missing), served at /models/ by the dev and preview servers only, for
+ * the e2e journeys that need a big same-origin file. It is not part of the build: the app's
+ * built-in model is the trained demo model in public/demo/ (modelCatalog.ts, scripts/demo-model/).
  */
-const BUILT_IN_MODEL = "tiny-i2_s.gguf";
-function builtInTinyModel(): Plugin {
+const TEST_MODEL = "tiny-i2_s.gguf";
+function testModelOnLocalServers(): Plugin {
+  const file = join("models", TEST_MODEL);
+  const serve = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== `/models/${TEST_MODEL}` || !["GET", "HEAD"].includes(req.method ?? "")) {
+      next();
+      return;
+    }
+    res.setHeader("Content-Type", "application/octet-stream");
+    res.setHeader("Content-Length", String(statSync(file).size));
+    if (req.method === "HEAD") res.end();
+    else createReadStream(file).pipe(res);
+  };
   return {
-    name: "trit-builtin-tiny-model",
+    name: "trit-test-model",
     buildStart() {
-      const source = join("models", BUILT_IN_MODEL);
-      if (!existsSync(source)) {
+      if (!existsSync(file)) {
         execFileSync(process.execPath, ["--import", "tsx", "scripts/make-models.ts", "--tiny"], {
           stdio: "inherit",
         });
       }
-      const target = join("public", "models", BUILT_IN_MODEL);
-      mkdirSync(join("public", "models"), { recursive: true });
-      if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs)
-        copyFileSync(source, target);
+    },
+    configureServer(server) {
+      server.middlewares.use(serve);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(serve);
     },
   };
 }
@@ -41,7 +55,7 @@ function builtInTinyModel(): Plugin {
 export default defineConfig({
   plugins: [
     react(),
-    builtInTinyModel(),
+    testModelOnLocalServers(),
     VitePWA({
       // A hand-written worker (src/ui/pwa/sw.ts): it also adds COOP/COEP on static hosts.
       strategies: "injectManifest",

@@ -25,13 +25,11 @@ import {
   rawPromptTokens,
 } from "../src/engine/generate/index.ts";
 import { readBitNetConfig, readGgufHeader } from "../src/engine/gguf/index.ts";
-import { loadKernelWeights } from "../src/engine/kernels/load-gguf.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
-import { type ForwardModel, ReferenceModel } from "../src/engine/model/forward.ts";
-import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../src/engine/tokenizer/index.ts";
 import type { ChatMessage, SamplingSettings } from "../src/worker/api.ts";
+import { loadEngine } from "./load-engine.ts";
 
 const USAGE = `usage: npm run chat -- --model FILE [--prompt TEXT] [--raw] [--system TEXT]
   [--max-tokens N] [--temp T] [--top-k N] [--top-p P] [--min-p P] [--repeat-penalty R]
@@ -129,13 +127,7 @@ async function main() {
   }
   const threads = wholeOption(o.threads, "threads", 1, 1);
   const loadStart = performance.now();
-  const model: ForwardModel & { dispose?: () => void } =
-    engine === "kernels"
-      ? await KernelModel.create(await loadKernelWeights(blob, { header }), {
-          threads,
-          maxPositions: ctx,
-        })
-      : new ReferenceModel(await loadBitNetWeights(blob, { header }), ctx);
+  const model = await loadEngine(blob, header, engine, { threads, positions: ctx });
   const session = new ModelSession(model);
   if (o.stats) {
     const c = config;

@@ -11,11 +11,8 @@ import { openAsBlob, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { summarizeNll, textNll } from "../src/engine/generate/perplexity.ts";
 import { readBitNetConfig, readGgufHeader } from "../src/engine/gguf/index.ts";
-import { loadKernelWeights } from "../src/engine/kernels/load-gguf.ts";
-import { KernelModel } from "../src/engine/kernels/model.ts";
-import { type ForwardModel, ReferenceModel } from "../src/engine/model/forward.ts";
-import { loadBitNetWeights } from "../src/engine/model/load-weights.ts";
 import { Tokenizer } from "../src/engine/tokenizer/index.ts";
+import { loadEngine } from "./load-engine.ts";
 
 const USAGE =
   "usage: npm run perplexity -- --model FILE --text FILE [--ctx N] [--engine kernels|reference] [--threads N]";
@@ -89,13 +86,7 @@ async function main() {
     fail(`--ctx ${ctx} is more than the model's ${config.contextLength}.`);
   const threads = whole(values.threads as string | undefined, "threads", 1, 1);
 
-  const model: ForwardModel & { dispose?: () => void } =
-    engine === "kernels"
-      ? await KernelModel.create(await loadKernelWeights(blob, { header }), {
-          threads,
-          maxPositions: ctx,
-        })
-      : new ReferenceModel(await loadBitNetWeights(blob, { header }), ctx);
+  const model = await loadEngine(blob, header, engine, { threads, positions: ctx });
   const ids = tokenizer.encode(text, { addBos: false, parseSpecial: false });
   const nll = textNll(model, ids, tokenizer.bosId);
   model.dispose?.();

@@ -56,13 +56,19 @@ class Exact:
         """Up to n greedy tokens (lowest id on ties, as torch.argmax and Trit); the stop token is left out."""
         ids = list(ids)
         out = []
+        # Per step, how far the chosen logit is above the runner-up: a near-tie there may go
+        # either way in another engine's arithmetic.
+        margins = []
         for _ in range(n):
-            nxt = int(self.logits(ids)[-1].argmax())
+            logits = self.logits(ids)[-1]
+            top = logits.topk(2).values
+            margins.append(round(float(top[0] - top[1]), 6))
+            nxt = int(logits.argmax())
             if nxt in stop:
-                return {"greedy": out, "stopped": True}
+                return {"greedy": out, "stopped": True, "margins": margins}
             out.append(nxt)
             ids.append(nxt)
-        return {"greedy": out, "stopped": False}
+        return {"greedy": out, "stopped": False, "margins": margins}
 
 
 def chunked_nll(exact, tok, text, context):
@@ -184,7 +190,7 @@ def main():
         )
         prompts.append({"text": text, "ids": p, **exact.greedy(p, NEW_TOKENS, stop)})
 
-    excerpt = held_docs[-1][1][0][:EXCERPT_CHARS]
+    excerpt = "\n\n".join(held_docs[-1][1])[:EXCERPT_CHARS]
     excerpt = excerpt[: excerpt.rfind(" ")]
     ex_ids = [tok.bos] + tok.encode(excerpt)
     fixture = {

@@ -21,7 +21,14 @@ import { loadBitNetWeights } from "./load-weights.ts";
 interface Fixture {
   model: string;
   max_new_tokens: number;
-  prompts: { text: string; ids: number[]; greedy: number[]; stopped: boolean }[];
+  prompts: {
+    text: string;
+    ids: number[];
+    greedy: number[];
+    stopped: boolean;
+    /** Per step, PyTorch's top logit minus the runner-up. */
+    margins: number[];
+  }[];
   excerpt: { text: string; ids: number[]; nll: number[] };
 }
 
@@ -61,6 +68,9 @@ describe("demo model: Trit's tokenizer reads its vocabulary as the trainer wrote
   });
 });
 
+/** Logit gap below which two engines' rounding may pick different greedy tokens. */
+const NEAR_TIE = 1e-3;
+
 const engines: [string, () => Promise<ForwardModel & { dispose?: () => void }>][] = [
   ["reference", async () => new ReferenceModel(await loadBitNetWeights(blob), 512)],
   [
@@ -77,8 +87,9 @@ describe.each(engines)("demo model on the %s engine matches PyTorch", (_name, ma
   });
   afterAll(() => model.dispose?.());
 
-  it("gives the same greedy continuation of every held-out prompt", async () => {
+  it("gives the same greedy continuation of the held-out prompts (≥ 20, and all but near-ties)", async () => {
     const session = new ModelSession(model);
+    let same = 0;
     for (const p of fixture.prompts) {
       session.reset();
       const result = await generate({
@@ -96,9 +107,18 @@ describe.each(engines)("demo model on the %s engine matches PyTorch", (_name, ma
         promptTokens: p.ids,
         maxTokens: fixture.max_new_tokens,
       });
-      expect(result.tokens, p.text).toEqual(p.greedy);
-      expect(result.stopReason === "end-of-turn", p.text).toBe(p.stopped);
+      const ours = [...result.tokens, ...(result.stopReason === "end-of-turn" ? [-1] : [])];
+      const theirs = [...p.greedy, ...(p.stopped ? [-1] : [])];
+      const split = ours.findIndex((t, i) => t !== theirs[i]);
+      if (split < 0 && ours.length === theirs.length) {
+        same++;
+      } else {
+        // Parting is allowed only where PyTorch itself had two logits within NEAR_TIE.
+        const at = split < 0 ? ours.length : split;
+        expect(p.margins[at], `${p.text}: parts at token ${at}`).toBeLessThan(NEAR_TIE);
+      }
     }
+    expect(same).toBeGreaterThanOrEqual(20);
   });
 
   it("gives the same per-token NLL on the held-out excerpt (mean within 0.5 %)", () => {

@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
@@ -12,26 +13,39 @@ import { ISOLATION_HEADERS } from "./src/ui/pwa/isolationHeaders.ts";
 const crossOriginIsolation = { ...ISOLATION_HEADERS };
 
 /**
- * The built-in tiny model: `npm run models -- --tiny` writes models/tiny-i2_s.gguf (run
- * here when it is missing, so a fresh clone's `npm run dev` has it); this copies it into
- * public/models/ (git-ignored) so dev, preview and the build serve it at /models/, where
- * the UI's "Tiny test model (built in)" entry looks (modelCatalog.ts).
+ * The tiny random-weight test model (`npm run models -- --tiny` writes models/tiny-i2_s.gguf;
+ * run here when it is missing), served at /models/ by the dev and preview servers only, for
+ * the e2e journeys that need a big same-origin file. It is not part of the build: the app's
+ * built-in model is the trained demo model in public/demo/ (modelCatalog.ts, scripts/demo-model/).
  */
-const BUILT_IN_MODEL = "tiny-i2_s.gguf";
-function builtInTinyModel(): Plugin {
+const TEST_MODEL = "tiny-i2_s.gguf";
+function testModelOnLocalServers(): Plugin {
+  const file = join("models", TEST_MODEL);
+  const serve = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== `/models/${TEST_MODEL}` || !["GET", "HEAD"].includes(req.method ?? "")) {
+      next();
+      return;
+    }
+    res.setHeader("Content-Type", "application/octet-stream");
+    res.setHeader("Content-Length", String(statSync(file).size));
+    if (req.method === "HEAD") res.end();
+    else createReadStream(file).pipe(res);
+  };
   return {
-    name: "trit-builtin-tiny-model",
+    name: "trit-test-model",
     buildStart() {
-      const source = join("models", BUILT_IN_MODEL);
-      if (!existsSync(source)) {
+      if (!existsSync(file)) {
         execFileSync(process.execPath, ["--import", "tsx", "scripts/make-models.ts", "--tiny"], {
           stdio: "inherit",
         });
       }
-      const target = join("public", "models", BUILT_IN_MODEL);
-      mkdirSync(join("public", "models"), { recursive: true });
-      if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs)
-        copyFileSync(source, target);
+    },
+    configureServer(server) {
+      server.middlewares.use(serve);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(serve);
     },
   };
 }
@@ -39,7 +53,7 @@ function builtInTinyModel(): Plugin {
 export default defineConfig({
   plugins: [
     react(),
-    builtInTinyModel(),
+    testModelOnLocalServers(),
     VitePWA({
       // A hand-written worker (src/ui/pwa/sw.ts): it also adds COOP/COEP on static hosts.
       strategies: "injectManifest",
@@ -68,8 +82,9 @@ export default defineConfig({
         ],
       },
       injectManifest: {
-        // The app shell and the wasm kernels; never model files (they live in IndexedDB).
-        globPatterns: ["**/*.{js,css,html,svg,png,wasm,webmanifest}"],
+        // The app shell, the wasm kernels and the built-in demo model (so the app chats
+        // offline from the first visit); no other model files (they live in IndexedDB).
+        globPatterns: ["**/*.{js,css,html,svg,png,wasm,webmanifest}", "demo/*.gguf"],
         globIgnores: ["models/**"],
         maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
       },

@@ -125,7 +125,7 @@ test("focus lands on the next sensible control after each action", async ({ page
   await expect(page.getByTestId("engine-status")).toHaveText("ready");
 
   // Starting the built-in model: its button goes away, the composer takes focus.
-  await page.getByRole("button", { name: /Try the tiny test model/ }).click();
+  await page.getByRole("button", { name: /Try the demo model/ }).click();
   await expect(page.getByTestId("current-model")).toHaveText(/^Loaded: /);
   await expect(page.getByRole("textbox", { name: "Message" })).toBeFocused();
 

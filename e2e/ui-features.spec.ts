@@ -3,8 +3,10 @@ import { type Download, expect, type Page, test } from "@playwright/test";
 import { readBitNetConfig } from "../src/engine/bitnet/config.ts";
 import { readGgufHeader } from "../src/engine/gguf/index.ts";
 import { formatBytes } from "../src/storage/words.ts";
+import { DEMO_MODEL } from "../src/ui/state/modelCatalog.ts";
 import { type SavedConversation, savedConversations } from "./support/app.ts";
 import { bundleFakeEngine, openWithFakeEngine, routeFakeEngine } from "./support/fake-engine.ts";
+import { DEMO_MODEL_BUTTON, DEMO_MODEL_PATH } from "./support/files.ts";
 
 // What users of chat apps expect (issue 17), against the FAKE engine worker: rich markdown
 // with code copy, export and import of chats, memory in view, the model's name, settings
@@ -215,14 +217,14 @@ test("settings before the first chat: defaults for new chats, kept across a relo
 test("real engine: the built-in model is named in the header, with its wasm memory and KV cache", async ({
   page,
 }) => {
-  const file = await openAsBlob("dist/models/tiny-i2_s.gguf");
+  const file = await openAsBlob(DEMO_MODEL_PATH);
   const c = readBitNetConfig(await readGgufHeader(file));
   // K and V, f32, for every layer and every position of the context.
   const kv = c.layers * 2 * c.contextLength * c.kvHeads * c.headDim * 4;
   await page.goto("/");
   await expect(page.getByTestId("engine-status")).toHaveText("ready", { timeout: 30_000 });
-  await page.getByRole("button", { name: /Try the tiny test model/ }).click();
-  await expect(page.getByTestId("chat-model")).toHaveText("Tiny test model (built in)", {
+  await page.getByRole("button", { name: DEMO_MODEL_BUTTON }).click();
+  await expect(page.getByTestId("chat-model")).toHaveText(DEMO_MODEL.name, {
     timeout: 60_000,
   });
   const memory = page.getByTestId("stats-memory");

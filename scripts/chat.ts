@@ -22,14 +22,12 @@ import type { ForwardModel } from "../src/engine/bitnet/forward-model.ts";
 import type { GenerationStats } from "../src/engine/generate/generate.ts";
 import { ChatSession, generate, rawPromptTokens } from "../src/engine/generate/index.ts";
 import { readGgufHeader } from "../src/engine/gguf/index.ts";
-import { loadKernelWeights } from "../src/engine/kernels/gguf-weights.ts";
 import { KernelModel } from "../src/engine/kernels/model.ts";
-import { ReferenceModel } from "../src/engine/reference/forward.ts";
-import { loadBitNetWeights } from "../src/engine/reference/load-weights.ts";
 import { DEFAULT_SAMPLING, resolveSeed } from "../src/engine/sampling/defaults.ts";
 import { createSampler } from "../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../src/engine/tokenizer/tokenizer.ts";
 import type { ChatMessage, SamplingSettings } from "../src/worker/api.ts";
+import { loadEngine } from "./load-engine.ts";
 
 const USAGE = `usage: npm run chat -- --model FILE [--prompt TEXT] [--raw] [--system TEXT]
   [--max-tokens N] [--temp T] [--top-k N] [--top-p P] [--min-p P] [--repeat-penalty R]
@@ -131,13 +129,10 @@ async function main() {
   }
   const threads = wholeOption(o.threads, "threads", 1, 1);
   const loadStart = performance.now();
-  const model: ForwardModel & { dispose?: () => void } =
-    engine === "kernels"
-      ? await KernelModel.create(await loadKernelWeights(blob, { header }), {
-          threads,
-          maxPositions: ctx,
-        })
-      : new ReferenceModel(await loadBitNetWeights(blob, { header }), ctx);
+  const model: ForwardModel & { dispose?: () => void } = await loadEngine(blob, header, engine, {
+    threads,
+    positions: ctx,
+  });
   const template = header.metadata["tokenizer.chat_template"];
   const chat = new ChatSession(model, tokenizer, template);
   if (o.stats) {

@@ -11,7 +11,7 @@ import {
   hasEngine,
   launchEngine,
 } from "../support/engines.ts";
-import { TINY_MODEL_PATH } from "../support/files.ts";
+import { DEMO_MODEL_PATH } from "../support/files.ts";
 import { referenceReply } from "../support/reference.ts";
 import { startStaticServer } from "../support/static-server.ts";
 
@@ -164,7 +164,7 @@ async function replyAndReference(): Promise<{ reply: string; expected: string }>
   );
   const last = latest.messages.at(-1);
   expect(last?.role).toBe("assistant");
-  const expected = await referenceReply(TINY_MODEL_PATH, promptOf(latest), latest.settings);
+  const expected = await referenceReply(DEMO_MODEL_PATH, promptOf(latest), latest.settings);
   return { reply: last?.content ?? "", expected: expected.text };
 }
 

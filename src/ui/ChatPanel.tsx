@@ -9,7 +9,7 @@ import { useChatStore } from "./state/chatStore.ts";
 import { contextStart } from "./state/conversations.ts";
 import { formatBytes } from "./state/format.ts";
 import { memoryWarningText } from "./state/memory.ts";
-import { entryUrl, friendlyModelName, PUBLISHED_MODEL, TINY_MODEL } from "./state/modelCatalog.ts";
+import { DEMO_MODEL, entryUrl, friendlyModelName, PUBLISHED_MODEL } from "./state/modelCatalog.ts";
 import { useModelManagerStore } from "./state/modelManagerStore.ts";
 
 /** The chat: title and share, the messages, the composer, and live stats. */
@@ -136,10 +136,10 @@ function EmptyState() {
         {builtIn && (
           <button
             type="button"
-            onClick={() => void downloadUrl(entryUrl(TINY_MODEL, document.baseURI))}
+            onClick={() => void downloadUrl(entryUrl(DEMO_MODEL, document.baseURI))}
           >
-            Try the tiny test model ({builtInBytes ? formatBytes(builtInBytes) : "small"}, served
-            here, talks nonsense)
+            Try the demo model ({builtInBytes ? formatBytes(builtInBytes) : "small"}, built in,
+            writes English but knows little)
           </button>
         )}
         <button

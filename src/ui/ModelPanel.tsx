@@ -23,8 +23,8 @@ export function ModelPanel() {
   const base = appBase();
 
   useEffect(() => {
-    const tiny = CATALOG.find((e) => e.builtIn);
-    if (tiny) void checkBuiltIn(entryUrl(tiny, base));
+    const builtIn = CATALOG.find((e) => e.builtIn);
+    if (builtIn) void checkBuiltIn(entryUrl(builtIn, base));
   }, [checkBuiltIn, base]);
 
   const catalogUrls = new Set(CATALOG.map((e) => entryUrl(e, base)));
@@ -165,7 +165,7 @@ function CatalogItem({ entry, stored }: { entry: CatalogEntry; stored: StoredMod
         <StoredControls model={stored} />
       ) : missing ? (
         <p className="muted small">
-          Not built on this server. Run <code>npm run models -- --tiny</code> and restart.
+          This server does not serve it (<code>public/{entry.url}</code> is missing).
         </p>
       ) : (
         <div className="model-actions">

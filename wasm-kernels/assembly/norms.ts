@@ -4,31 +4,9 @@
 import { Lanes } from "./lanes";
 
 class Rounding {
-  /** Round half away from zero, exactly (no x + 0.5 rounding trap). */
-  @inline static roundAway(v: f64): f64 {
-    const a = Math.abs(v);
-    let t = Math.floor(a);
-    if (a - t >= 0.5) t += 1;
-    return v < 0 ? -t : t;
-  }
-
-  /** |v| rounded half away from zero, sign restored, for two f64 lanes (exact, see roundAway). */
-  @inline static roundAway2(v: v128): v128 {
-    const a = f64x2.abs(v);
-    const t = f64x2.floor(a);
-    const up = v128.and(f64x2.ge(f64x2.sub(a, t), f64x2.splat(0.5)), f64x2.splat(1.0));
-    return v128.or(f64x2.add(t, up), v128.and(v, i64x2.splat(0x8000000000000000)));
-  }
-
-  /** Four f32 lanes × scale, rounded as above, as four i32 lanes (f64 arithmetic). */
+  /** Four f32 lanes × scale in f32, rounded ties-to-even (as torch.round), as four i32 lanes. */
   @inline static quant4(v: v128, s: v128): v128 {
-    const lo = i32x4.trunc_sat_f64x2_s_zero(
-      Rounding.roundAway2(f64x2.mul(f64x2.promote_low_f32x4(v), s)),
-    );
-    const hi = i32x4.trunc_sat_f64x2_s_zero(
-      Rounding.roundAway2(f64x2.mul(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), s)),
-    );
-    return i64x2.shuffle(lo, hi, 0, 2);
+    return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v, s)));
   }
 }
 
@@ -64,21 +42,21 @@ export function rms_norm(out: usize, x: usize, weight: usize, n: i32, eps: f64):
 
 /**
  * BitNet per-token absmax quantisation of n f32 values to int8 (zero-padded up to
- * padTo). Writes Σ q as i32 at sumOut and returns the scale (x ≈ q / scale). Same f64
- * arithmetic as the reference, two lanes at a time; the saturating narrows clamp.
+ * padTo). Writes Σ q as i32 at sumOut and returns the scale (x ≈ q / scale). f32
+ * arithmetic and ties to even, as BitNet and the reference; the saturating narrows clamp.
  */
 export function quantize(out: usize, x: usize, n: i32, padTo: i32, sumOut: usize): f64 {
   let m4 = f32x4.splat(0);
   let i = 0;
   // pmax is one instruction (maxps); max's NaN and −0 rules cost several, and |x| has neither
   for (; i + 4 <= n; i += 4) m4 = f32x4.pmax(m4, f32x4.abs(v128.load(x + ((<usize>i) << 2))));
-  let maxAbs: f64 = max(
-    max(<f64>f32x4.extract_lane(m4, 0), <f64>f32x4.extract_lane(m4, 1)),
-    max(<f64>f32x4.extract_lane(m4, 2), <f64>f32x4.extract_lane(m4, 3)),
+  let maxAbs: f32 = max(
+    max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)),
+    max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)),
   );
-  for (; i < n; i++) maxAbs = Math.max(maxAbs, Math.abs(<f64>load<f32>(x + ((<usize>i) << 2))));
-  const scale = 127 / Math.max(maxAbs, 1e-5);
-  const s = f64x2.splat(scale);
+  for (; i < n; i++) maxAbs = max(maxAbs, abs(load<f32>(x + ((<usize>i) << 2))));
+  const scale: f32 = <f32>127 / max(maxAbs, <f32>1e-5);
+  const s = f32x4.splat(scale);
   let sum4 = i32x4.splat(0);
   i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -96,10 +74,7 @@ export function quantize(out: usize, x: usize, n: i32, padTo: i32, sumOut: usize
   let sum: i32 = Lanes.hsum(sum4);
   for (; i < n; i++) {
     const q = <i32>(
-      Math.min(
-        127,
-        Math.max(-128, Rounding.roundAway(<f64>load<f32>(x + ((<usize>i) << 2)) * scale)),
-      )
+      min<f32>(127, max<f32>(-128, nearest<f32>(load<f32>(x + ((<usize>i) << 2)) * scale)))
     );
     store<i8>(out + <usize>i, <i8>q);
     sum += q;

@@ -4,14 +4,31 @@
  * Expected values are worked out by hand from microsoft/BitNet gpu/model.py:
  *   s = 127 / max(|x|).clamp(min=1e-5); q = round(x·s).clamp(-128, 127); y = (W_int·q) · w_scale / s
  *   FFN: relu(x1)² · x3
- * Rounding is C's round (half away from zero), as the BitNet CPU kernels and our
- * reference do (torch.round on the GPU rounds half to even; an exact .5 is rare).
+ * Rounding is f32 arithmetic with ties to even, as torch.round (the model's training code)
+ * and bitnet.cpp's kernels do.
  */
 import { describe, expect, it } from "vitest";
 import { quantizeActivations, relu2Gate, ternaryMatVec } from "./ops.ts";
 
 describe("BitNet per-token int8 absmax activations", () => {
-  it("scales by 127 / max|x| and rounds half away from zero", () => {
+  it("rounds exact halves to even, as torch.round does", () => {
+    const q = new Int8Array(5);
+    // max 127: the scale is exactly 1, so these are exact ties
+    expect(quantizeActivations(q, Float32Array.of(127, 62.5, -2.5, 1.5, -0.5))).toBe(1);
+    expect(Array.from(q)).toEqual([127, 62, -2, 2, 0]);
+  });
+
+  it("computes the scale and the products in f32", () => {
+    const q = new Int8Array(2);
+    const x = Float32Array.of(3, 1);
+    const s = quantizeActivations(q, x);
+    // 127 / 3 rounded to f32 is not the f64 quotient
+    expect(s).toBe(Math.fround(127 / 3));
+    expect(s).not.toBe(127 / 3);
+    expect(Array.from(q)).toEqual([127, 42]);
+  });
+
+  it("scales by 127 / max|x| and rounds to the nearest integer", () => {
     const q = new Int8Array(5);
     const s = quantizeActivations(q, Float32Array.of(0.5, -1, 0.25, 0.003, 0.502));
     expect(s).toBe(127);
@@ -22,7 +39,7 @@ describe("BitNet per-token int8 absmax activations", () => {
   it("uses one scale for the whole vector: a large value squeezes the small ones", () => {
     const q = new Int8Array(3);
     const s = quantizeActivations(q, Float32Array.of(100, 0.3, -0.4));
-    expect(s).toBeCloseTo(1.27, 12);
+    expect(s).toBe(Math.fround(1.27));
     // 0.381 → 0, −0.508 → −1
     expect(Array.from(q)).toEqual([127, 0, -1]);
   });

@@ -16,17 +16,25 @@ export function roundHalfAwayFromZero(v: number): number {
   return v < 0 ? -Math.round(-v) : Math.round(v);
 }
 
+/** Rounds to the nearest integer, ties to even (torch.round, rint, wasm's nearest). */
+export function roundHalfToEven(v: number): number {
+  const r = Math.round(v); // ties toward +∞
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /**
  * BitNet's per-token absmax int8 quantisation: scale = 127 / max|x|,
  * q = clamp(round(x · scale), -128, 127). Returns the scale (x ≈ q / scale).
+ * Bit-exact with BitNet (torch and bitnet.cpp): f32 arithmetic, ties to even.
  */
 export function quantizeActivations(out: Int8Array, x: Float32Array): number {
   let maxAbs = 0;
   for (let i = 0; i < x.length; i++) maxAbs = Math.max(maxAbs, Math.abs(x[i]));
   // An all-zero vector quantises to zeros; keep the scale finite.
-  const scale = 127 / Math.max(maxAbs, 1e-5);
+  // f32 operands, so f64 division and product rounded once to f32 are exactly f32 arithmetic.
+  const scale = Math.fround(127 / Math.max(maxAbs, Math.fround(1e-5)));
   for (let i = 0; i < x.length; i++) {
-    out[i] = Math.min(127, Math.max(-128, roundHalfAwayFromZero(x[i] * scale)));
+    out[i] = Math.min(127, Math.max(-128, roundHalfToEven(Math.fround(x[i] * scale))));
   }
   return scale;
 }

@@ -3,8 +3,9 @@
  * - Precaches the app shell and kernels so the app opens with the network off.
  * - Adds COOP/COEP to what it serves, so a static host that cannot send headers still
  *   gets a cross-origin isolated page (and threads) from the second load on.
- * Model files are not touched: the engine stores them in IndexedDB itself, and Range
- * requests pass straight to the network.
+ * Model files are not touched (the engine stores them in IndexedDB itself, and Range
+ * requests pass straight to the network), except the built-in demo model, which is
+ * precached with the shell so the app chats offline from the first visit.
  */
 
 import { ISOLATION_HEADERS } from "./isolationHeaders.ts";
@@ -106,8 +107,31 @@ async function asset(request: Request): Promise<Response> {
   return withIsolation(cached ?? (await fetch(request)));
 }
 
+/**
+ * HEAD of a precached file (the app asks the built-in model's size that way): its headers,
+ * with the true Content-Length. A server that compressed the file sent none, and the
+ * cache holds the decoded body, so the length is that body's and the encoding goes.
+ */
+async function head(request: Request): Promise<Response> {
+  const cached = await caches.match(request.url);
+  if (!cached) return withIsolation(await fetch(request));
+  const headers = new Headers(cached.headers);
+  headers.delete("content-encoding");
+  headers.delete("transfer-encoding");
+  headers.set("content-length", String((await cached.blob()).size));
+  return withIsolation(
+    new Response(null, { status: cached.status, statusText: cached.statusText, headers }),
+  );
+}
+
 sw.addEventListener("fetch", (event) => {
   const { request } = event;
+  if (request.method === "HEAD") {
+    const url = new URL(request.url);
+    url.hash = "";
+    if (precached.has(url.href)) event.respondWith(head(request));
+    return;
+  }
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== scope.origin) return;

@@ -29,21 +29,22 @@ export const PUBLISHED_MODEL: CatalogEntry = {
 };
 
 /**
- * The tiny test model `npm run models -- --tiny` writes to models/; the build copies
- * models/tiny-*.gguf into public/models/ (see vite.config.ts) so it is served beside the app.
+ * The demo model: a small BitNet b1.58 model trained for Trit on the Brown corpus
+ * (scripts/demo-model/), committed as public/demo/ and precached by the service worker, so
+ * the app chats offline from the first visit.
  */
-export const TINY_MODEL: CatalogEntry = {
-  id: "tiny-builtin",
-  name: "Tiny test model (built in)",
+export const DEMO_MODEL: CatalogEntry = {
+  id: "demo-builtin",
+  name: "Trit demo model (built in)",
   description:
-    "A small model with random weights, made by the build and served with the app. It answers with nonsense: it is for trying Trit without a big download.",
-  url: "models/tiny-i2_s.gguf",
+    "A 3 MB demo model with BitNet b1.58 2B4T's architecture, trained for Trit on the Brown corpus (American English of 1961). It writes English but knows little; for real answers download BitNet b1.58 2B4T.",
+  url: "demo/trit-demo-brown-i2_s.gguf",
   sizeBytes: null,
   sizeApproximate: false,
   builtIn: true,
 };
 
-export const CATALOG: CatalogEntry[] = [PUBLISHED_MODEL, TINY_MODEL];
+export const CATALOG: CatalogEntry[] = [PUBLISHED_MODEL, DEMO_MODEL];
 
 export function entryUrl(entry: CatalogEntry, base: string): string {
   return new URL(entry.url, base).href;

@@ -32,7 +32,7 @@ interface ModelState {
   pendingShare: PendingShare | null;
   /** A share link that was refused, and why. */
   shareError: string | null;
-  /** Whether the server has the built-in tiny model (null until asked). */
+  /** Whether the server has the built-in demo model (null until asked). */
   builtInAvailable: boolean | null;
   builtInBytes: number | null;
   /** A model that was about to load but will not fit in wasm memory: ask first. */
@@ -53,7 +53,7 @@ interface ModelState {
   /** Loads the model used last time if it is stored and ready (offline start). */
   restoreLastModel(): Promise<void>;
   dismissError(): void;
-  /** Asks the app's own server whether the built-in tiny model was built. */
+  /** Asks the app's own server (or the service worker's cache) whether it has the built-in model. */
   checkBuiltIn(url: string): Promise<void>;
   /** Reads a share link from an address; asks before downloading. */
   openShareLink(href: string, base: string): Promise<void>;

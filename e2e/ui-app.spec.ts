@@ -1,4 +1,5 @@
 import { type Browser, expect, type Page, test } from "@playwright/test";
+import { savedConversations } from "./support/app.ts";
 
 // The chat UI without a model: conversations, theme, share links, offline shell, layout.
 // (Chatting itself needs the engine; the stores' streaming logic is unit-tested with a fake.)
@@ -54,6 +55,10 @@ test("per-chat settings are checked in words and kept", async ({ page }) => {
   await expect(page.getByText("Temperature must be between 0 and 2.")).toBeVisible();
   await temperature.fill("0.2");
   await page.getByRole("textbox", { name: "System prompt" }).fill("Answer like a pirate.");
+  // Saving is asynchronous (a merge inside an IndexedDB transaction): reload once it landed.
+  await expect
+    .poll(async () => (await savedConversations(page)).map((c) => c.systemPrompt))
+    .toContain("Answer like a pirate.");
   await page.reload();
   await expect(page.getByRole("spinbutton", { name: "Temperature" })).toHaveValue("0.2");
   await expect(page.getByRole("textbox", { name: "System prompt" })).toHaveValue(

@@ -2,7 +2,11 @@
 // same greedy tokens, logits within a stated tolerance; prefill equals token-by-token;
 // two threads give the same logits as one. Build: TRIT_KERNEL_BUILD (see relaxed.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
-import { randomBitNetWeights, smallConfig } from "../../../test-support/random-weights.ts";
+import {
+  proportionedConfig,
+  randomBitNetWeights,
+  smallConfig,
+} from "../../../test-support/random-weights.ts";
 import type { BitNetConfig } from "../bitnet/config.ts";
 import type { ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights } from "../bitnet/weights.ts";
@@ -37,19 +41,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-// A model with the 2B4T's proportions (GQA 4:1, relu², theta 500000) but small enough for
-// the scalar reference to run in a fraction of a second per token.
-const midConfig: BitNetConfig = smallConfig({
-  layers: 3,
-  hidden: 256,
-  ffn: 688,
-  heads: 8,
-  kvHeads: 2,
-  headDim: 32,
-  vocab: 300,
-  contextLength: 64,
-  ropeTheta: 500000,
-});
+// A model with the 2B4T's proportions, small enough for the scalar reference.
+const midConfig: BitNetConfig = proportionedConfig();
 
 const models: KernelModel[] = [];
 afterAll(() => {

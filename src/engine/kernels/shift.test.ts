@@ -13,11 +13,12 @@ const BUILD = (process.env.TRIT_KERNEL_BUILD ?? "simd128") as KernelBuild;
 
 const config = proportionedConfig();
 const weights = randomBitNetWeights(config, 9);
-// (44 tokens: at 48 an int8 rounding near-tie parts the engines before any shift, as
-// model.test.ts allows for; the test checks that they agree up to the shift)
-const tokens = Array.from({ length: 44 }, (_, i) => (i * 37 + 11) % config.vocab);
+// (20 tokens: on these random weights an int8 rounding near-tie parts the two engines at
+// position 22 even without a shift, after which the KV caches differ, so the sequence
+// stays short of it; the test checks that they agree across the shift)
+const tokens = Array.from({ length: 20 }, (_, i) => (i * 37 + 11) % config.vocab);
 const keep = 5;
-const discard = 17;
+const discard = 9;
 const kept = tokens.length - discard;
 
 function argmax(v: Float32Array): number {

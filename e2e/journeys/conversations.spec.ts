@@ -134,6 +134,13 @@ test("a chat past the context limit keeps working, says what fell out, and keeps
 });
 
 test("reading older messages: a streaming reply does not pull the view down", async () => {
+  // The random tiny model: it streams all 200 tokens (the demo model ends its turn early).
+  await addModelByUrl(page, `${journey.server.url}/models/tiny.gguf`);
+  const tinyCard = page.locator("li.model-card").filter({ hasText: "tiny.gguf" });
+  await tinyCard.getByRole("button", { name: "Load" }).click({ timeout: 60_000 });
+  await expect(page.getByTestId("current-model")).toHaveText(/^Loaded: tiny\.gguf/, {
+    timeout: 60_000,
+  });
   await page.getByLabel("Max tokens").fill("200");
   const composer = page.getByRole("textbox", { name: "Message" });
   await composer.fill("Tell me a long story.");

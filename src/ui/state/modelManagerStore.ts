@@ -91,7 +91,7 @@ function recalled(): string | null {
  * Asks the app's own server for a file's size without downloading it; null when it will
  * not say. Only for the app's origin: other hosts are contacted when the user asks.
  */
-async function headSize(url: string): Promise<number | null> {
+async function headSize(url: string): Promise<number | null | undefined> {
   try {
     const response = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(8000) });
     const length = Number(response.headers.get("content-length"));
@@ -99,7 +99,8 @@ async function headSize(url: string): Promise<number | null> {
     const html = response.headers.get("content-type")?.includes("text/html") ?? false;
     return response.ok && !html && Number.isFinite(length) && length > 0 ? length : null;
   } catch {
-    return null;
+    // No answer (a busy first visit, a slow link): not known to be missing.
+    return undefined;
   }
 }
 
@@ -325,6 +326,7 @@ export const useModelManagerStore = create<ModelState>((set, get) => {
 
     async checkBuiltIn(url) {
       const size = await headSize(url);
+      if (size === undefined) return;
       set({ builtInAvailable: size !== null, builtInBytes: size });
     },
 

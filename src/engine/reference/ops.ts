@@ -11,11 +11,6 @@ export function rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array
   for (let i = 0; i < x.length; i++) out[i] = x[i] * inv * weight[i];
 }
 
-/** Rounds to the nearest integer, ties away from zero (C's roundf). */
-export function roundHalfAwayFromZero(v: number): number {
-  return v < 0 ? -Math.round(-v) : Math.round(v);
-}
-
 /** Rounds to the nearest integer, ties to even (torch.round, rint, wasm's nearest). */
 export function roundHalfToEven(v: number): number {
   const r = Math.round(v); // ties toward +∞

@@ -4,7 +4,7 @@
  * product code imports no test or benchmark code. src/import-graph.test.ts applies it.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+import { dirname, join, normalize } from "node:path";
 
 /** A zone of the tree: the first rule whose prefix matches a file's path owns it. */
 export interface ZoneRule {
@@ -214,13 +214,11 @@ export function readSources(root: string, dirs: string[]): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      // Repository-relative with "/" separators: the key the rules match.
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory()) walk(path);
       else if (/\.(ts|tsx|js)$/.test(entry.name))
-        files.set(
-          relative(root, join(root, path)).split("\\").join("/"),
-          readFileSync(join(root, path), "utf8"),
-        );
+        files.set(path, readFileSync(join(root, path), "utf8"));
     }
   };
   for (const d of dirs) walk(d);

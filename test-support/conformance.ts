@@ -17,6 +17,7 @@ import {
   paddedRows,
 } from "../src/engine/kernels/pack.ts";
 import {
+  BATCH_SCRATCH_BYTES_PER_ROW,
   formName,
   instantiateKernels,
   type KernelBuild,
@@ -76,11 +77,12 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
     }
     const padded = paddedRows(rows);
     const out = a.alloc(tokens * padded * 4);
+    const scratch = a.alloc(padded * BATCH_SCRATCH_BYTES_PER_ROW);
     for (const form of mod.forms) {
       const what = `${rows}×${cols} (${formName(form, mod.build)})`;
       k.ternary_dots(0, padded, w, stride, x, a.i32(sums, 1)[0], out, form);
       if (a.i32(out, rows).some((v, i) => v !== expected[0][i])) fail(`ternary_dots ${what}`);
-      k.ternary_dots_batch(0, padded, w, stride, x, xs, sums, tokens, out, padded, form);
+      k.ternary_dots_batch(0, padded, w, stride, x, xs, sums, tokens, out, padded, form, scratch);
       for (let t = 0; t < tokens; t++) {
         if (a.i32(out + t * padded * 4, rows).some((v, i) => v !== expected[t][i])) {
           fail(`ternary_dots_batch ${what} token ${t}`);

@@ -5,6 +5,7 @@
 import { Arena, createMemory } from "../../src/engine/kernels/arena.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "../../src/engine/kernels/pack.ts";
 import {
+  BATCH_SCRATCH_BYTES_PER_ROW,
   formName,
   instantiateKernels,
   type KernelBuild,
@@ -16,6 +17,7 @@ import { compileBenchWasm } from "./bench-wasm.ts";
 
 interface CandidateExports {
   lut_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
+  lut2_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
   lut_tables(x: number, cols: number, tables: number): void;
   relaxed_add_dots(
     rows: number,
@@ -107,6 +109,7 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     fill(x, T * xs);
     const sums = a.alloc(T * 4);
     const out = a.alloc(T * 6912 * 4);
+    const scratch = a.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
     // every exact form is timed (the engine runs the fastest, wasm-module.ts)
     const modes = mod.forms;
     const form = (f: TernaryForm) => ` (${formName(f, mod.build)})`;
@@ -133,6 +136,10 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
       cand.lut_dots(r / 16, lw, cc / 4, tp, op);
       if (a.i32(op, r).some((v, i) => v !== expected[i]))
         throw new Error(`lut_dots is wrong (${build})`);
+      a.i32(op, r).fill(0);
+      cand.lut2_dots(r / 16, lw, cc / 4, tp, op);
+      if (a.i32(op, r).some((v, i) => v !== expected[i]))
+        throw new Error(`lut2_dots is wrong (${build})`);
       if (build === "relaxed-simd") {
         const st = packedStride(cc);
         const pw = a.alloc(r * st);
@@ -165,6 +172,9 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
       // same bytes as the 2-bit layout; the content does not change the speed
       for (const m of mats) cand.lut_dots(rows / 16, m, cols / 4, lutTables, out);
     });
+    time("candidate: lut2_dots 2560×6912", copies * rows * cols, copies * rows * stride, () => {
+      for (const m of mats) cand.lut2_dots(rows / 16, m, cols / 4, lutTables, out);
+    });
     if (relaxedAddOk) {
       time(
         "candidate: relaxed_add_dots 2560×6912",
@@ -187,7 +197,7 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
         4 * rows * stride,
         () => {
           for (const m of mats.slice(0, 4)) {
-            k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows, f);
+            k.ternary_dots_batch(0, rows, m, stride, x, xs, sums, T, out, rows, f, scratch);
           }
         },
       );
@@ -301,6 +311,7 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
     });
     const sums = a.alloc(T * 4);
     const out = a.alloc(T * rows * 4);
+    const scratch = a.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
     for (const f of mod.forms) {
       const chosen = [mod.decodeForm === f ? "decode" : "", mod.prefillForm === f ? "prefill" : ""];
       runs.push({
@@ -314,7 +325,20 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
         calls: [
           (c) => k.ternary_dots(0, rows, mats[c], stride, x, 0, out, f),
           (c) =>
-            k.ternary_dots_batch(0, prefillRows, mats[c], stride, x, xs, sums, T, out, rows, f),
+            k.ternary_dots_batch(
+              0,
+              prefillRows,
+              mats[c],
+              stride,
+              x,
+              xs,
+              sums,
+              T,
+              out,
+              rows,
+              f,
+              scratch,
+            ),
         ],
         best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
       });

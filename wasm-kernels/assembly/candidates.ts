@@ -233,3 +233,65 @@ export function mask_dots4(
     store<i32>(o, Masked.hs(a3) + (Masked.hs(b3) >> 2) + (Masked.hs(c3) >> 4) - xSum, 12);
   }
 }
+
+/**
+ * lut_dots with fewer widenings: two column quads' lookups are summed in i8 (lo parts
+ * within ±120, hi parts within ±64) before widening to i16 sums (per 512 quads to i32).
+ * Same layout and tables as lut_dots.
+ */
+export function lut2_dots(groups: i32, w: usize, quads: i32, tables: usize, out: usize): void {
+  const m = i8x16.splat(15);
+  for (let g = 0; g < groups; g++) {
+    let l0 = i32x4.splat(0);
+    let l1 = i32x4.splat(0);
+    let l2 = i32x4.splat(0);
+    let l3 = i32x4.splat(0);
+    let h0 = i32x4.splat(0);
+    let h1 = i32x4.splat(0);
+    let h2 = i32x4.splat(0);
+    let h3 = i32x4.splat(0);
+    const wg = w + <usize>g * <usize>quads * 16;
+    for (let start = 0; start < quads; start += 512) {
+      const end = min(start + 512, quads);
+      let aL0 = i16x8.splat(0);
+      let aL1 = i16x8.splat(0);
+      let aH0 = i16x8.splat(0);
+      let aH1 = i16x8.splat(0);
+      for (let q = start; q < end; q += 2) {
+        const v = v128.load(wg + ((<usize>q) << 4));
+        const u = v128.load(wg + ((<usize>q) << 4), 16);
+        const t = tables + ((<usize>q) << 6);
+        let lo = v128.and(v, m);
+        let hi = v128.and(i16x8.shr_u(v, 4), m);
+        let sL = i8x16.add(i8x16.swizzle(v128.load(t), lo), i8x16.swizzle(v128.load(t, 32), hi));
+        let sH = i8x16.add(
+          i8x16.swizzle(v128.load(t, 16), lo),
+          i8x16.swizzle(v128.load(t, 48), hi),
+        );
+        lo = v128.and(u, m);
+        hi = v128.and(i16x8.shr_u(u, 4), m);
+        sL = i8x16.add(sL, i8x16.swizzle(v128.load(t, 64), lo));
+        sL = i8x16.add(sL, i8x16.swizzle(v128.load(t, 96), hi));
+        sH = i8x16.add(sH, i8x16.swizzle(v128.load(t, 80), lo));
+        sH = i8x16.add(sH, i8x16.swizzle(v128.load(t, 112), hi));
+        aL0 = i16x8.add(aL0, i16x8.extend_low_i8x16_s(sL));
+        aL1 = i16x8.add(aL1, i16x8.extend_high_i8x16_s(sL));
+        aH0 = i16x8.add(aH0, i16x8.extend_low_i8x16_s(sH));
+        aH1 = i16x8.add(aH1, i16x8.extend_high_i8x16_s(sH));
+      }
+      l0 = i32x4.add(l0, i32x4.extend_low_i16x8_s(aL0));
+      l1 = i32x4.add(l1, i32x4.extend_high_i16x8_s(aL0));
+      l2 = i32x4.add(l2, i32x4.extend_low_i16x8_s(aL1));
+      l3 = i32x4.add(l3, i32x4.extend_high_i16x8_s(aL1));
+      h0 = i32x4.add(h0, i32x4.extend_low_i16x8_s(aH0));
+      h1 = i32x4.add(h1, i32x4.extend_high_i16x8_s(aH0));
+      h2 = i32x4.add(h2, i32x4.extend_low_i16x8_s(aH1));
+      h3 = i32x4.add(h3, i32x4.extend_high_i16x8_s(aH1));
+    }
+    const o = out + ((<usize>g) << 6);
+    v128.store(o, i32x4.add(l0, i32x4.shl(h0, 4)));
+    v128.store(o, i32x4.add(l1, i32x4.shl(h1, 4)), 16);
+    v128.store(o, i32x4.add(l2, i32x4.shl(h2, 4)), 32);
+    v128.store(o, i32x4.add(l3, i32x4.shl(h3, 4)), 48);
+  }
+}

@@ -3,6 +3,7 @@
 
 import { Lanes } from "./lanes";
 import { MaddDots } from "./ternary-madd";
+import { PAIRS_SLOT_BYTES, PairDots } from "./ternary-pairs";
 
 class TernaryDots {
   // Codes of columns +32n of a half-block. i16 shifts are native on x86 (i8 shifts are
@@ -280,6 +281,8 @@ const BLOCK_STEP: usize = 128;
 const FORM_DOT_ADD = 1;
 /** The i16 multiply-add (MaddDots), both builds. */
 const FORM_MADD = 2;
+/** Prefill only: two rows per i16 lane, unpacked once per block for all tokens (PairDots). */
+const FORM_PAIRS = 3;
 
 // Relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies, sums in fours and
 // accumulates in one operation (made to map onto x86 AVX-VNNI's vpdpbusd): no i16 sums
@@ -322,7 +325,9 @@ export function ternary_dots(
  * Prefill: integer dots of rows [rowBegin, rowEnd) (multiples of 4) for `tokens`
  * activation vectors, each row's codes decoded once per group of four tokens (with
  * dot-add: two rows per pass). xq holds the tokens one after another, `xStride` bytes
- * apart; xSums holds one i32 per token. Writes out[t · outStride + r].
+ * apart; xSums holds one i32 per token. Writes out[t · outStride + r]. `scratch`: the
+ * row-pair form's unpacked weights, PAIRS_SLOT_BYTES / 4 bytes per row of the matrix
+ * (each range of rows uses the slot at its first row, so ranges never share one).
  */
 export function ternary_dots_batch(
   rowBegin: i32,
@@ -336,11 +341,26 @@ export function ternary_dots_batch(
   out: usize,
   outStride: i32,
   form: i32,
+  scratch: usize,
 ): void {
   const blocks = stride >> 5;
   const xs = <usize>xStride;
   const os = (<usize>outStride) << 2;
   const s = <usize>stride;
+  if (form === FORM_PAIRS) {
+    // sums of x·w (the codes' offset is taken off while unpacking): no xSums
+    const slot = scratch + <usize>rowBegin * (PAIRS_SLOT_BYTES >> 2);
+    let r = rowBegin;
+    for (; r + 8 <= rowEnd; r += 8) {
+      const o = out + ((<usize>r) << 2);
+      PairDots.groups2Tokens(w + <usize>r * s, 4 * s, blocks, xq, xs, tokens, o, os, slot);
+    }
+    if (r < rowEnd) {
+      const o = out + ((<usize>r) << 2);
+      PairDots.groupTokens(w + <usize>r * s, blocks, xq, xs, tokens, o, os, slot);
+    }
+    return;
+  }
   // Tokens in fours outermost: their activations stay in L1 while the chunk's rows
   // stream from L2 (rows outermost re-read all tokens' activations for every group).
   let t = 0;

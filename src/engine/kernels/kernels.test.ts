@@ -29,6 +29,7 @@ import {
   paddedRows,
 } from "./pack.ts";
 import {
+  BATCH_SCRATCH_BYTES_PER_ROW,
   instantiateKernels,
   type KernelBuild,
   type KernelExports,
@@ -86,7 +87,8 @@ const mod = await loadKernelModule({ build: BUILD, shared: false });
 // here, not vanish behind the load-time self-test); the relaxed i32 dot-add where the
 // engine computes it exactly (the relaxed build in Chromium: see
 // scripts/bench/browser-check.test.ts); Node 20 has not.
-const FORMS: TernaryForm[] = mod.forms.includes(1) ? [0, 1, 2] : [0, 2];
+// Form 3 is prefill-only (ternary_dots computes it as form 0).
+const FORMS: TernaryForm[] = mod.forms.includes(1) ? [0, 1, 2, 3] : [0, 2, 3];
 let form: TernaryForm = 0;
 
 beforeAll(() => {
@@ -213,6 +215,7 @@ describe.each(FORMS)("ternary_dots_batch (prefill, form %i)", (mode) => {
         out,
         outStride,
         mode,
+        arena.alloc(paddedRows(rows) * BATCH_SCRATCH_BYTES_PER_ROW),
       );
       for (let t = 0; t < tokens; t++) {
         expect(arena.i32(out + t * outStride * 4, rows)).toEqual(expected[t]);

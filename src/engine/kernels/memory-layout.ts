@@ -9,6 +9,7 @@ import type { TernaryMatrix } from "../bitnet/weights.ts";
 import type { Arena } from "./arena.ts";
 import { Head } from "./head-formats.ts";
 import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
+import { BATCH_SCRATCH_BYTES_PER_ROW } from "./wasm-module.ts";
 
 /**
  * One or more ternary matrices with the same input, stacked row-wise in one packed block,
@@ -122,6 +123,7 @@ export type Scratch = Record<
   | "xsum"
   | "xscale"
   | "dots"
+  | "unpacked"
   | "scores"
   | "cosSin"
   | "xh"
@@ -243,6 +245,8 @@ export function layOutMemory(
     xsum: a.alloc(B * 4),
     xscale: a.alloc(B * 8),
     dots: a.alloc(B * dotsStride * 4),
+    // the prefill kernel's scratch (the row-pair form unpacks weights there)
+    unpacked: a.alloc(dotsStride * BATCH_SCRATCH_BYTES_PER_ROW, 64),
     scores: f32(c.heads * maxPositions),
     cosSin: a.alloc(B * c.headDim * 8),
     xh: f32(head.cols),

@@ -380,6 +380,7 @@ export class KernelModel implements ForwardModel {
         s.dots,
         this.dotsStride,
         this.prefillForm,
+        s.unpacked,
       ]);
     }
     this.mark("ternary dots");

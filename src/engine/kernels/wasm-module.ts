@@ -13,14 +13,26 @@ export type { KernelExports } from "../../../wasm-kernels/build/kernel-exports.d
 /**
  * The ternary kernels' `form` argument (wasm-kernels/assembly/ternary.ts FORM_*): 0 i16
  * pair sums (relaxed i16 dot, or extmul in SIMD128), 1 the relaxed i32 dot-add (relaxed
- * build only), 2 the i16 multiply-add (i32x4.dot_i16x8_s, both builds).
+ * build only), 2 the i16 multiply-add (i32x4.dot_i16x8_s, both builds), 3 (prefill only;
+ * decode computes it as form 0) two rows per i16 lane of i32x4.dot_i16x8_s, unpacked once
+ * per block for all tokens.
  */
-export type TernaryForm = 0 | 1 | 2;
+export type TernaryForm = 0 | 1 | 2 | 3;
+
+/** The forms only ternary_dots_batch has: not candidates for decode. */
+const PREFILL_ONLY: readonly TernaryForm[] = [3];
+
+/**
+ * Scratch bytes per matrix row that ternary_dots_batch's `scratch` needs (the row-pair
+ * form's unpacked blocks, wasm-kernels/assembly/ternary-pairs.ts PAIRS_SLOT_BYTES / 4).
+ */
+export const BATCH_SCRATCH_BYTES_PER_ROW = 128;
 
 /** Names of the forms, for benchmarks and diagnostics. */
 export function formName(form: TernaryForm, build: KernelBuild): string {
   if (form === 1) return "i32 dot-add";
   if (form === 2) return "i16 multiply-add";
+  if (form === 3) return "i16 row pairs";
   return build === "relaxed-simd" ? "i16 pairs" : "i16 extmul pairs";
 }
 
@@ -110,7 +122,7 @@ export async function loadKernelModule(opts: {
   if (fallBack && !passes(() => selfTest(module, opts.shared, 0))) {
     return loadKernelModule({ build: "simd128", shared: opts.shared });
   }
-  const candidates: TernaryForm[] = build === "relaxed-simd" ? [0, 1, 2] : [0, 2];
+  const candidates: TernaryForm[] = build === "relaxed-simd" ? [0, 1, 2, 3] : [0, 2, 3];
   const chosen = chooseForms(
     candidates,
     (f) => passes(() => selfTest(module, opts.shared, f)),
@@ -143,11 +155,14 @@ export function chooseForms(
       "This browser computes every form of the ternary kernels wrongly (a self-test failed); Trit cannot run here.",
     );
   }
-  if (forms.length === 1) return { forms, decodeForm: forms[0], prefillForm: forms[0] };
+  const decodeForms = forms.filter((f) => !PREFILL_ONLY.includes(f));
+  // a prefill-only form still computes decode (as form 0): never left without one
+  if (decodeForms.length === 0) decodeForms.push(0);
+  if (forms.length === 1) return { forms, decodeForm: decodeForms[0], prefillForm: forms[0] };
   const t = timers(forms);
   return {
     forms,
-    decodeForm: fastestForm(forms, t.decode, 5),
+    decodeForm: fastestForm(decodeForms, t.decode, 5),
     prefillForm: fastestForm(forms, t.prefill, 5),
   };
 }
@@ -195,7 +210,8 @@ function timingProbe(
   const x = w + rows * stride;
   const sums = x + tokens * 2560;
   const out = sums + tokens * 4;
-  const end = out + tokens * rows * 4;
+  const scratch = out + tokens * rows * 4;
+  const end = scratch + rows * BATCH_SCRATCH_BYTES_PER_ROW;
   const memory = new WebAssembly.Memory({
     initial: Math.ceil(end / 65536),
     maximum: 65536,
@@ -214,7 +230,9 @@ function timingProbe(
       for (let i = 0; i < 16; i++) k.ternary_dots(0, rows, w, stride, x, 0, out, f);
     });
   const prefill = (f: TernaryForm) =>
-    timed(() => k.ternary_dots_batch(0, rows, w, stride, x, 2560, sums, tokens, out, rows, f));
+    timed(() =>
+      k.ternary_dots_batch(0, rows, w, stride, x, 2560, sums, tokens, out, rows, f, scratch),
+    );
   // warm up: engines optimise a function after it has run for a while
   for (let i = 0; i < 3; i++) {
     for (const f of forms) {
@@ -242,6 +260,7 @@ function selfTest(module: WebAssembly.Module, shared: boolean, form: TernaryForm
   const x = w + rows * stride;
   const sums = x + tokens * 128;
   const out = sums + tokens * 4;
+  const scratch = out + tokens * rows * 4;
   let sum = 0;
   for (let c = 0; c < 128; c++) {
     const v = ((c * 37) % 255) - 127;
@@ -267,7 +286,7 @@ function selfTest(module: WebAssembly.Module, shared: boolean, form: TernaryForm
   const got = new Int32Array(memory.buffer, out, tokens * rows);
   k.ternary_dots(0, rows, w, stride, x, sum, out, form);
   if (!expected.every((v, i) => got[i] === v)) return false;
-  k.ternary_dots_batch(0, rows, w, stride, x, 128, sums, tokens, out, rows, form);
+  k.ternary_dots_batch(0, rows, w, stride, x, 128, sums, tokens, out, rows, form, scratch);
   return got.every((v, i) => v === expected[i % rows]);
 }
 

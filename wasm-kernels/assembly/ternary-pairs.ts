@@ -1,0 +1,259 @@
+// The row-pair form of the prefill dots (the kernels' form 3, ternary.ts): SIMD128's
+// fastest exact prefill. Without relaxed SIMD the cheapest exact product is
+// i32x4.dot_i16x8_s (x86 pmaddwd: 8 i16 products, summed in pairs), half the width of
+// relaxed SIMD's i8 dot; this form gets the width back by putting two rows' weights into
+// each i16 lane, so that one instruction does 8 columns of two rows (16 multiply-adds).
+
+/** Bytes from one block of a row to its next (the layout in kernels.ts). */
+const BLOCK_STEP: usize = 128;
+
+/** Bytes of one group's unpacked block: 2 row pairs × 128 columns × i16. */
+export const PAIRS_SLOT_BYTES: usize = 512;
+
+/**
+ * A group of four rows (two pairs: rows 0 and 1, rows 2 and 3) is unpacked one block at
+ * a time into i16 lanes w_a + 2^14·w_b (w = code − 1 in −1..1; w_a of the pair's first
+ * row, w_b of its second), then every token of the batch runs over the unpacked block:
+ * dot_i16x8_s(x, w_a + 2^14·w_b) = Σ x·w_a + 2^14·Σ x·w_b. Over one block the first sum
+ * stays within ±16·2·128 = ±4096 < 2^13, so sign-extending the low 14 bits of the i32
+ * lane gives it exactly, and the rest divided by 2^14 gives the second. The unpacking
+ * (eight operations per 16 codes) is paid once per block for all tokens.
+ */
+export class PairDots {
+  /**
+   * Lanes w_a + 2^14·w_b for 8 columns, from two rows' bytes at a and b (the 8 bytes of
+   * a quarter half-block) and field n (bits 6 − 2n of each byte): the second row's field
+   * is shifted to bits 14–15 (code·2^14 wraps in i16), and the two −1 offsets are one
+   * subtraction of 2^14 + 1.
+   */
+  @inline static unpack(a: usize, b: usize, n: i32): v128 {
+    const ea = v128.load8x8_u(a);
+    const eb = v128.load8x8_u(b);
+    const lo = v128.and(n === 3 ? ea : i16x8.shr_u(ea, 6 - 2 * n), i16x8.splat(3));
+    const hi = v128.and(i16x8.shl(eb, 8 + 2 * n), i16x8.splat(<i16>0xc000));
+    return i16x8.sub(i16x8.add(hi, lo), i16x8.splat(0x4001));
+  }
+
+  /**
+   * Unpacks block b of the group at g into the slot: 16 pieces (h, n, k), piece i =
+   * 8·(h/16) + 2n + k/8 at slot + i·ps, its two pairs 16 bytes apart.
+   */
+  @inline static unpackBlock(g: usize, slot: usize, ps: usize): void {
+    for (let h: usize = 0; h < 32; h += 16) {
+      for (let k: usize = 0; k < 16; k += 8) {
+        const o = slot + ((h >> 1) + (k >> 3)) * ps;
+        const p = g + h + k;
+        // unrolled: the shifts must be constants
+        v128.store(o, PairDots.unpack(p, p + 32, 0));
+        v128.store(o, PairDots.unpack(p + 64, p + 96, 0), 16);
+        v128.store(o + 2 * ps, PairDots.unpack(p, p + 32, 1));
+        v128.store(o + 2 * ps, PairDots.unpack(p + 64, p + 96, 1), 16);
+        v128.store(o + 4 * ps, PairDots.unpack(p, p + 32, 2));
+        v128.store(o + 4 * ps, PairDots.unpack(p + 64, p + 96, 2), 16);
+        v128.store(o + 6 * ps, PairDots.unpack(p, p + 32, 3));
+        v128.store(o + 6 * ps, PairDots.unpack(p + 64, p + 96, 3), 16);
+      }
+    }
+  }
+
+  /** The exact sums of both rows of a pair from an i32 accumulator: [Σ x·w_a, Σ x·w_b]. */
+  @inline static low(t: v128): v128 {
+    return i32x4.shr_s(i32x4.shl(t, 18), 18);
+  }
+
+  @inline static high(t: v128, low: v128): v128 {
+    return i32x4.shr_s(i32x4.sub(t, low), 14);
+  }
+
+  /**
+   * out[t·os + 4j] += Σ x_t·w_j over block b (j = 0..3, the group's rows) for the
+   * unpacked slot, tokens t = 0..tokens − 1 with activations x + t·xs + 128b.
+   */
+  @inline static blockTokens(
+    slot: usize,
+    x: usize,
+    xs: usize,
+    tokens: i32,
+    out: usize,
+    os: usize,
+  ): void {
+    for (let t = 0; t < tokens; t++) {
+      const xo = x + <usize>t * xs;
+      let s0 = i32x4.splat(0);
+      let s1 = i32x4.splat(0);
+      let u0 = i32x4.splat(0);
+      let u1 = i32x4.splat(0);
+      // pieces (h, n, k): columns 16h + 32n + 8k + 0..7 of the block; two sums per pair
+      // to shorten the add chains
+      for (let h: usize = 0; h < 32; h += 16) {
+        const c = slot + (h << 4);
+        const xh = xo + h;
+        let v = v128.load8x8_s(xh);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c)));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 16)));
+        v = v128.load8x8_s(xh, 8);
+        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 32)));
+        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 48)));
+        v = v128.load8x8_s(xh, 32);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c, 64)));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 80)));
+        v = v128.load8x8_s(xh, 40);
+        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 96)));
+        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 112)));
+        v = v128.load8x8_s(xh, 64);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c, 128)));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 144)));
+        v = v128.load8x8_s(xh, 72);
+        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 160)));
+        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 176)));
+        v = v128.load8x8_s(xh, 96);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c, 192)));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 208)));
+        v = v128.load8x8_s(xh, 104);
+        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 224)));
+        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 240)));
+      }
+      // each of s, u is within ±8·2·128 = ±2048 in its low part: their sum within ±4096
+      const t0 = i32x4.add(s0, u0);
+      const t1 = i32x4.add(s1, u1);
+      const a0 = PairDots.low(t0);
+      const b0 = PairDots.high(t0, a0);
+      const a1 = PairDots.low(t1);
+      const b1 = PairDots.high(t1, a1);
+      // lanes [Σa0, Σb0, Σa1, Σb1]: rows 0..3 of the group
+      const p = i32x4.add(i32x4.shuffle(a0, b0, 0, 4, 1, 5), i32x4.shuffle(a0, b0, 2, 6, 3, 7));
+      const q = i32x4.add(i32x4.shuffle(a1, b1, 0, 4, 1, 5), i32x4.shuffle(a1, b1, 2, 6, 3, 7));
+      const r = i32x4.add(i64x2.shuffle(p, q, 0, 2), i64x2.shuffle(p, q, 1, 3));
+      const o = out + <usize>t * os;
+      v128.store(o, i32x4.add(v128.load(o), r));
+    }
+  }
+
+  /**
+   * Σ x_t·w for the four rows of the group at g (blocks of BLOCK_STEP bytes), tokens
+   * 0..tokens − 1; writes out + t·os + 4j (j = row). `slot`: PAIRS_SLOT_BYTES of scratch
+   * this call owns.
+   */
+  @inline static groupTokens(
+    g: usize,
+    blocks: i32,
+    x: usize,
+    xs: usize,
+    tokens: i32,
+    out: usize,
+    os: usize,
+    slot: usize,
+  ): void {
+    for (let t = 0; t < tokens; t++) v128.store(out + <usize>t * os, i32x4.splat(0));
+    for (let b = 0; b < blocks; b++) {
+      PairDots.unpackBlock(g + <usize>b * BLOCK_STEP, slot, 32);
+      PairDots.blockTokens(slot, x + ((<usize>b) << 7), xs, tokens, out, os);
+    }
+  }
+
+  /** Rows [Σa0, Σb0, Σa1, Σb1] from two pairs' i32 accumulators (see the class note). */
+  @inline static rows4(t0: v128, t1: v128): v128 {
+    const a0 = PairDots.low(t0);
+    const b0 = PairDots.high(t0, a0);
+    const a1 = PairDots.low(t1);
+    const b1 = PairDots.high(t1, a1);
+    const p = i32x4.add(i32x4.shuffle(a0, b0, 0, 4, 1, 5), i32x4.shuffle(a0, b0, 2, 6, 3, 7));
+    const q = i32x4.add(i32x4.shuffle(a1, b1, 0, 4, 1, 5), i32x4.shuffle(a1, b1, 2, 6, 3, 7));
+    return i32x4.add(i64x2.shuffle(p, q, 0, 2), i64x2.shuffle(p, q, 1, 3));
+  }
+
+  /** out[o..o+32) += the eight rows of four pairs' accumulators. */
+  @inline static addRows8(o: usize, t0: v128, t1: v128, t2: v128, t3: v128): void {
+    v128.store(o, i32x4.add(v128.load(o), PairDots.rows4(t0, t1)));
+    v128.store(o, i32x4.add(v128.load(o, 16), PairDots.rows4(t2, t3)), 16);
+  }
+
+  /**
+   * Eight rows (two groups, four pairs; the slot's pieces 64 bytes apart) × two tokens
+   * (activations xa, xb) over one unpacked block: each unpacked vector loaded once for
+   * both tokens, each activation load used by four pairs.
+   */
+  @inline static block8Tokens2(slot: usize, xa: usize, xb: usize, oa: usize, ob: usize): void {
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    let a2 = i32x4.splat(0);
+    let a3 = i32x4.splat(0);
+    let b0 = i32x4.splat(0);
+    let b1 = i32x4.splat(0);
+    let b2 = i32x4.splat(0);
+    let b3 = i32x4.splat(0);
+    for (let i: usize = 0; i < 16; i++) {
+      // piece i: columns 16h + 32n + 8k with i = 8·(h/16) + 2n + k/8
+      const xo = ((i >> 3) << 4) + (((i >> 1) & 3) << 5) + ((i & 1) << 3);
+      const c = slot + (i << 6);
+      const va = v128.load8x8_s(xa + xo);
+      const vb = v128.load8x8_s(xb + xo);
+      let w = v128.load(c);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, w));
+      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, w));
+      w = v128.load(c, 16);
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, w));
+      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, w));
+      w = v128.load(c, 32);
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, w));
+      b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, w));
+      w = v128.load(c, 48);
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, w));
+      b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, w));
+    }
+    PairDots.addRows8(oa, a0, a1, a2, a3);
+    PairDots.addRows8(ob, b0, b1, b2, b3);
+  }
+
+  /** block8Tokens2 for one token (an odd last one). */
+  @inline static block8Tokens1(slot: usize, xa: usize, oa: usize): void {
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    let a2 = i32x4.splat(0);
+    let a3 = i32x4.splat(0);
+    for (let i: usize = 0; i < 16; i++) {
+      const xo = ((i >> 3) << 4) + (((i >> 1) & 3) << 5) + ((i & 1) << 3);
+      const c = slot + (i << 6);
+      const va = v128.load8x8_s(xa + xo);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(c)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v128.load(c, 16)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v128.load(c, 32)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v128.load(c, 48)));
+    }
+    PairDots.addRows8(oa, a0, a1, a2, a3);
+  }
+
+  /**
+   * groupTokens for eight rows: the group at g and the next one (`groupBytes` on).
+   * `slot`: 2 · PAIRS_SLOT_BYTES of scratch this call owns.
+   */
+  @inline static groups2Tokens(
+    g: usize,
+    groupBytes: usize,
+    blocks: i32,
+    x: usize,
+    xs: usize,
+    tokens: i32,
+    out: usize,
+    os: usize,
+    slot: usize,
+  ): void {
+    for (let t = 0; t < tokens; t++) {
+      v128.store(out + <usize>t * os, i32x4.splat(0));
+      v128.store(out + <usize>t * os, i32x4.splat(0), 16);
+    }
+    for (let b = 0; b < blocks; b++) {
+      const wb = g + <usize>b * BLOCK_STEP;
+      PairDots.unpackBlock(wb, slot, 64);
+      PairDots.unpackBlock(wb + groupBytes, slot + 32, 64);
+      const xb = x + ((<usize>b) << 7);
+      let t = 0;
+      for (; t + 2 <= tokens; t += 2) {
+        const xt = xb + <usize>t * xs;
+        const o = out + <usize>t * os;
+        PairDots.block8Tokens2(slot, xt, xt + xs, o, o + os);
+      }
+      if (t < tokens) PairDots.block8Tokens1(slot, xb + <usize>t * xs, out + <usize>t * os);
+    }
+  }
+}

@@ -343,6 +343,16 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
         best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
       });
     }
+    // the lookup-table candidate (its own layout; the same bytes time alike), decode only
+    const cand = new WebAssembly.Instance(await candidateModule(build), { env: { memory } })
+      .exports as unknown as CandidateExports;
+    const tables = a.alloc((cols / 2) * 32);
+    cand.lut_tables(x, cols, tables);
+    runs.push({
+      fig: { build, form: "candidate: lookup tables (lut2)", decode: 0, prefill: 0, chosen: "" },
+      calls: [(c) => cand.lut2_dots(rows / 16, mats[c], cols / 4, tables, out), () => {}],
+      best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+    });
   }
   for (let r = 0; r < rounds; r++) {
     for (const run of runs) {

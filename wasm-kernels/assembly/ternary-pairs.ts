@@ -7,17 +7,24 @@
 /** Bytes from one block of a row to its next (the layout in kernels.ts). */
 const BLOCK_STEP: usize = 128;
 
-/** Bytes of one group's unpacked block: 2 row pairs × 128 columns × i16. */
-export const PAIRS_SLOT_BYTES: usize = 512;
+/**
+ * Scratch bytes per group of four rows: two unpacked blocks of 2 row pairs × 128
+ * columns × i16 (ternary_dots_batch gives each range of rows its own).
+ */
+export const PAIRS_SLOT_BYTES: usize = 1024;
 
 /**
- * A group of four rows (two pairs: rows 0 and 1, rows 2 and 3) is unpacked one block at
- * a time into i16 lanes w_a + 2^14·w_b (w = code − 1 in −1..1; w_a of the pair's first
- * row, w_b of its second), then every token of the batch runs over the unpacked block:
- * dot_i16x8_s(x, w_a + 2^14·w_b) = Σ x·w_a + 2^14·Σ x·w_b. Over one block the first sum
- * stays within ±16·2·128 = ±4096 < 2^13, so sign-extending the low 14 bits of the i32
- * lane gives it exactly, and the rest divided by 2^14 gives the second. The unpacking
- * (eight operations per 16 codes) is paid once per block for all tokens.
+ * A group of four rows (two pairs: rows 0 and 1, rows 2 and 3) is unpacked a block at a
+ * time into i16 lanes w_a + 2^14·w_b (w = code − 1 in −1..1; w_a of the pair's first
+ * row, w_b of its second), then every token of the batch runs over the unpacked blocks:
+ * dot_i16x8_s(x, w_a + 2^14·w_b) = Σ x·w_a + 2^14·Σ x·w_b. While the first sum stays
+ * within ±8191, sign-extending the low 14 bits of the i32 lane gives it exactly, and the
+ * rest divided by 2^14 gives the second. An i32 lane sums 2 products per block quarter
+ * (16 per block): over one block that is ±16·2·128 = ±4096 for any int8, over two blocks
+ * ±8128 for activations in [−127, 127], which is what quantize makes (it scales max|x|
+ * to 127, so it never rounds to −128); the eight-row path takes two blocks per split
+ * (kernels.test.ts checks both bounds). The unpacking (eight operations per 16 codes) is
+ * paid once per block for all tokens.
  */
 export class PairDots {
   /**
@@ -162,6 +169,14 @@ export class PairDots {
     return i32x4.add(i64x2.shuffle(p, q, 0, 2), i64x2.shuffle(p, q, 1, 3));
   }
 
+  /**
+   * The first column of piece i of unpacked blocks (16 pieces a block): piece
+   * 16·β + 8·(h/16) + 2n + k/8 holds columns 128β + 16h + 32n + 8k + 0..7.
+   */
+  @inline static pieceColumn(i: usize): usize {
+    return ((i >> 4) << 7) + (((i >> 3) & 1) << 4) + (((i >> 1) & 3) << 5) + ((i & 1) << 3);
+  }
+
   /** out[o..o+32) += the eight rows of four pairs' accumulators. */
   @inline static addRows8(o: usize, t0: v128, t1: v128, t2: v128, t3: v128): void {
     v128.store(o, i32x4.add(v128.load(o), PairDots.rows4(t0, t1)));
@@ -173,7 +188,14 @@ export class PairDots {
    * (activations xa, xb) over one unpacked block: each unpacked vector loaded once for
    * both tokens, each activation load used by four pairs.
    */
-  @inline static block8Tokens2(slot: usize, xa: usize, xb: usize, oa: usize, ob: usize): void {
+  @inline static block8Tokens2(
+    slot: usize,
+    pieces: usize,
+    xa: usize,
+    xb: usize,
+    oa: usize,
+    ob: usize,
+  ): void {
     let a0 = i32x4.splat(0);
     let a1 = i32x4.splat(0);
     let a2 = i32x4.splat(0);
@@ -182,37 +204,41 @@ export class PairDots {
     let b1 = i32x4.splat(0);
     let b2 = i32x4.splat(0);
     let b3 = i32x4.splat(0);
-    for (let i: usize = 0; i < 16; i++) {
-      // piece i: columns 16h + 32n + 8k with i = 8·(h/16) + 2n + k/8
-      const xo = ((i >> 3) << 4) + (((i >> 1) & 3) << 5) + ((i & 1) << 3);
-      const c = slot + (i << 6);
-      const va = v128.load8x8_s(xa + xo);
-      const vb = v128.load8x8_s(xb + xo);
-      let w = v128.load(c);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, w));
-      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, w));
-      w = v128.load(c, 16);
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, w));
-      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, w));
-      w = v128.load(c, 32);
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, w));
-      b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, w));
-      w = v128.load(c, 48);
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, w));
-      b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, w));
+    for (let base: usize = 0; base < pieces; base += 16) {
+      const xA = xa + (base << 3);
+      const xB = xb + (base << 3);
+      for (let j: usize = 0; j < 16; j++) {
+        // piece j of a block: columns 16h + 32n + 8k, j = 8·(h/16) + 2n + k/8
+        const xo = ((j >> 3) << 4) + (((j >> 1) & 3) << 5) + ((j & 1) << 3);
+        const c = slot + ((base + j) << 6);
+        const va = v128.load8x8_s(xA + xo);
+        const vb = v128.load8x8_s(xB + xo);
+        let w = v128.load(c);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, w));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, w));
+        w = v128.load(c, 16);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, w));
+        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, w));
+        w = v128.load(c, 32);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, w));
+        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, w));
+        w = v128.load(c, 48);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, w));
+        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, w));
+      }
     }
     PairDots.addRows8(oa, a0, a1, a2, a3);
     PairDots.addRows8(ob, b0, b1, b2, b3);
   }
 
   /** block8Tokens2 for one token (an odd last one). */
-  @inline static block8Tokens1(slot: usize, xa: usize, oa: usize): void {
+  @inline static block8Tokens1(slot: usize, pieces: usize, xa: usize, oa: usize): void {
     let a0 = i32x4.splat(0);
     let a1 = i32x4.splat(0);
     let a2 = i32x4.splat(0);
     let a3 = i32x4.splat(0);
-    for (let i: usize = 0; i < 16; i++) {
-      const xo = ((i >> 3) << 4) + (((i >> 1) & 3) << 5) + ((i & 1) << 3);
+    for (let i: usize = 0; i < pieces; i++) {
+      const xo = PairDots.pieceColumn(i);
       const c = slot + (i << 6);
       const va = v128.load8x8_s(xa + xo);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(c)));
@@ -242,18 +268,25 @@ export class PairDots {
       v128.store(out + <usize>t * os, i32x4.splat(0));
       v128.store(out + <usize>t * os, i32x4.splat(0), 16);
     }
-    for (let b = 0; b < blocks; b++) {
+    // two blocks per unpacking (one when a single one is left): see the class note
+    for (let b = 0; b < blocks; b += 2) {
       const wb = g + <usize>b * BLOCK_STEP;
       PairDots.unpackBlock(wb, slot, 64);
       PairDots.unpackBlock(wb + groupBytes, slot + 32, 64);
+      let pieces: usize = 16;
+      if (b + 1 < blocks) {
+        PairDots.unpackBlock(wb + BLOCK_STEP, slot + 1024, 64);
+        PairDots.unpackBlock(wb + BLOCK_STEP + groupBytes, slot + 1056, 64);
+        pieces = 32;
+      }
       const xb = x + ((<usize>b) << 7);
       let t = 0;
       for (; t + 2 <= tokens; t += 2) {
         const xt = xb + <usize>t * xs;
         const o = out + <usize>t * os;
-        PairDots.block8Tokens2(slot, xt, xt + xs, o, o + os);
+        PairDots.block8Tokens2(slot, pieces, xt, xt + xs, o, o + os);
       }
-      if (t < tokens) PairDots.block8Tokens1(slot, xb + <usize>t * xs, out + <usize>t * os);
+      if (t < tokens) PairDots.block8Tokens1(slot, pieces, xb + <usize>t * xs, out + <usize>t * os);
     }
   }
 }

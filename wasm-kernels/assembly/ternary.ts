@@ -327,7 +327,8 @@ export function ternary_dots(
  * dot-add: two rows per pass). xq holds the tokens one after another, `xStride` bytes
  * apart; xSums holds one i32 per token. Writes out[t · outStride + r]. `scratch`: the
  * row-pair form's unpacked weights, PAIRS_SLOT_BYTES / 4 bytes per row of the matrix
- * (each range of rows uses the slot at its first row, so ranges never share one).
+ * (each range of rows uses the slot at its first row, so ranges never share one). The
+ * row-pair form is exact for activations in [−127, 127] (quantize's; see PairDots).
  */
 export function ternary_dots_batch(
   rowBegin: i32,

@@ -224,6 +224,48 @@ describe.each(FORMS)("ternary_dots_batch (prefill, form %i)", (mode) => {
   }
 });
 
+describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
+  // Over two blocks one pair's first-row sum reaches ±64·127 = ±8128 in a lane, just
+  // inside the ±8192 the 2^14 lane split allows: every product at its extreme, both signs.
+  it("is exact with all activations ±127 and all weights −1 or +1 (eight rows, odd tokens)", () => {
+    const rows = 12; // eight rows in one pass, then a group of four
+    const cols = 640; // five blocks: two pairs of blocks and a single one
+    const codes = new Int8Array(rows * cols);
+    for (let r = 0; r < rows; r++)
+      codes.fill(r % 3 === 2 ? 0 : r % 2 ? 1 : -1, r * cols, (r + 1) * cols);
+    const { w, stride } = packed(codes, rows, cols);
+    const xStride = paddedCols(cols);
+    const tokens = 3;
+    const x = arena.alloc(tokens * xStride);
+    const xs = [
+      new Int8Array(cols).fill(-127),
+      new Int8Array(cols).fill(127),
+      Int8Array.from({ length: cols }, (_, c) => (c % 2 ? 127 : -127)),
+    ];
+    for (const [t, v] of xs.entries()) arena.i8(x + t * xStride, cols).set(v);
+    const out = arena.alloc(tokens * rows * 4);
+    const scratch = arena.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
+    k.ternary_dots_batch(0, rows, w, stride, x, xStride, 0, tokens, out, rows, 3, scratch);
+    for (let t = 0; t < tokens; t++) {
+      const expected = new Int32Array(rows);
+      ternaryDots(expected, codes, rows, cols, xs[t]);
+      expect(arena.i32(out + t * rows * 4, rows)).toEqual(expected);
+    }
+  });
+
+  it("gets activations it can take from quantize: never −128, even at the extremes", () => {
+    // form 3 is exact for activations in [−127, 127]; quantize scales max|x| to 127
+    for (const peak of [-1e-7, -1e-5, -0.3, -1, -3.75, -1e6, -3e38]) {
+      const n = 64;
+      const x = Float32Array.from({ length: n }, (_, i) => (i % 2 ? peak : -peak) * (i / n));
+      x[7] = peak;
+      const out = arena.alloc(n);
+      k.quantize(out, put(x), n, n, arena.alloc(4));
+      expect(Math.min(...arena.i8(out, n))).toBeGreaterThanOrEqual(-127);
+    }
+  });
+});
+
 describe("repacking from GGUF bytes", () => {
   it("I2_S bytes copy into the same layout as packed codes", () => {
     const rows = 3;

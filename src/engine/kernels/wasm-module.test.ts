@@ -31,6 +31,18 @@ describe("ternary form choice", () => {
     expect(chosen).toEqual({ forms: [0, 1, 2], decodeForm: 1, prefillForm: 0 });
   });
 
+  it("never picks the prefill-only row-pair form (3) for decode, however fast", () => {
+    const chosen = chooseForms(
+      [0, 2, 3],
+      () => true,
+      () => ({
+        decode: fakeTimer({ 0: 5, 2: 3, 3: 1 }).time,
+        prefill: fakeTimer({ 0: 50, 2: 60, 3: 30 }).time,
+      }),
+    );
+    expect(chosen).toEqual({ forms: [0, 2, 3], decodeForm: 2, prefillForm: 3 });
+  });
+
   it("never picks a form that fails its self-test, however fast", () => {
     const chosen = chooseForms(
       [0, 1, 2],
@@ -59,7 +71,8 @@ describe("ternary form choice", () => {
 
   it("loads a module whose chosen forms are exact ones (the i16 forms are exact everywhere)", async () => {
     const mod = await loadKernelModule({ build: "simd128", shared: false });
-    expect(mod.forms).toEqual([0, 2]);
+    expect(mod.forms).toEqual([0, 2, 3]);
+    expect(mod.decodeForm).not.toBe(3);
     expect(mod.forms).toContain(mod.decodeForm);
     expect(mod.forms).toContain(mod.prefillForm);
   });

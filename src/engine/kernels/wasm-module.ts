@@ -26,7 +26,7 @@ const PREFILL_ONLY: readonly TernaryForm[] = [3];
  * Scratch bytes per matrix row that ternary_dots_batch's `scratch` needs (the row-pair
  * form's unpacked blocks, wasm-kernels/assembly/ternary-pairs.ts PAIRS_SLOT_BYTES / 4).
  */
-export const BATCH_SCRATCH_BYTES_PER_ROW = 128;
+export const BATCH_SCRATCH_BYTES_PER_ROW = 256;
 
 /** Names of the forms, for benchmarks and diagnostics. */
 export function formName(form: TernaryForm, build: KernelBuild): string {
@@ -155,10 +155,10 @@ export function chooseForms(
       "This browser computes every form of the ternary kernels wrongly (a self-test failed); Trit cannot run here.",
     );
   }
-  const decodeForms = forms.filter((f) => !PREFILL_ONLY.includes(f));
-  // a prefill-only form still computes decode (as form 0): never left without one
-  if (decodeForms.length === 0) decodeForms.push(0);
-  if (forms.length === 1) return { forms, decodeForm: decodeForms[0], prefillForm: forms[0] };
+  // a prefill-only form decodes as form 0 (its self-test checks that too): kept when alone
+  const decoding = forms.filter((f) => !PREFILL_ONLY.includes(f));
+  const decodeForms = decoding.length > 0 ? decoding : forms;
+  if (forms.length === 1) return { forms, decodeForm: forms[0], prefillForm: forms[0] };
   const t = timers(forms);
   return {
     forms,

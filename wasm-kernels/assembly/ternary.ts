@@ -283,6 +283,11 @@ const FORM_DOT_ADD = 1;
 const FORM_MADD = 2;
 /** Prefill only: two rows per i16 lane, unpacked once per block for all tokens (PairDots). */
 const FORM_PAIRS = 3;
+/**
+ * Fewer tokens than this take the multiply-add form instead of the row pairs: the
+ * unpacking, paid once per block, costs about as much as the products of two tokens.
+ */
+const PAIRS_MIN_TOKENS = 4;
 
 // Relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies, sums in fours and
 // accumulates in one operation (made to map onto x86 AVX-VNNI's vpdpbusd): no i16 sums
@@ -348,6 +353,7 @@ export function ternary_dots_batch(
   const xs = <usize>xStride;
   const os = (<usize>outStride) << 2;
   const s = <usize>stride;
+  if (form === FORM_PAIRS && tokens < PAIRS_MIN_TOKENS) form = FORM_MADD;
   if (form === FORM_PAIRS) {
     // sums of x·w (the codes' offset is taken off while unpacking): no xSums
     const slot = scratch + <usize>rowBegin * (PAIRS_SLOT_BYTES >> 2);

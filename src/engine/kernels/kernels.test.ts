@@ -235,13 +235,15 @@ describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
       codes.fill(r % 3 === 2 ? 0 : r % 2 ? 1 : -1, r * cols, (r + 1) * cols);
     const { w, stride } = packed(codes, rows, cols);
     const xStride = paddedCols(cols);
-    const tokens = 3;
-    const x = arena.alloc(tokens * xStride);
     const xs = [
       new Int8Array(cols).fill(-127),
       new Int8Array(cols).fill(127),
       Int8Array.from({ length: cols }, (_, c) => (c % 2 ? 127 : -127)),
+      Int8Array.from({ length: cols }, (_, c) => (c % 3 ? -127 : 127)),
+      new Int8Array(cols).fill(-127),
     ];
+    const tokens = xs.length; // at least 4 (fewer take the multiply-add form)
+    const x = arena.alloc(tokens * xStride);
     for (const [t, v] of xs.entries()) arena.i8(x + t * xStride, cols).set(v);
     const out = arena.alloc(tokens * rows * 4);
     const scratch = arena.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);

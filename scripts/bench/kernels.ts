@@ -17,7 +17,6 @@ import { compileBenchWasm } from "./bench-wasm.ts";
 
 interface CandidateExports {
   lut_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
-  lut2_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
   lut_tables(x: number, cols: number, tables: number): void;
   relaxed_add_dots(
     rows: number,
@@ -136,10 +135,6 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
       cand.lut_dots(r / 16, lw, cc / 4, tp, op);
       if (a.i32(op, r).some((v, i) => v !== expected[i]))
         throw new Error(`lut_dots is wrong (${build})`);
-      a.i32(op, r).fill(0);
-      cand.lut2_dots(r / 16, lw, cc / 4, tp, op);
-      if (a.i32(op, r).some((v, i) => v !== expected[i]))
-        throw new Error(`lut2_dots is wrong (${build})`);
       if (build === "relaxed-simd") {
         const st = packedStride(cc);
         const pw = a.alloc(r * st);
@@ -171,9 +166,6 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     time("candidate: lut_dots 2560×6912", copies * rows * cols, copies * rows * stride, () => {
       // same bytes as the 2-bit layout; the content does not change the speed
       for (const m of mats) cand.lut_dots(rows / 16, m, cols / 4, lutTables, out);
-    });
-    time("candidate: lut2_dots 2560×6912", copies * rows * cols, copies * rows * stride, () => {
-      for (const m of mats) cand.lut2_dots(rows / 16, m, cols / 4, lutTables, out);
     });
     if (relaxedAddOk) {
       time(
@@ -349,8 +341,8 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
     const tables = a.alloc((cols / 2) * 32);
     cand.lut_tables(x, cols, tables);
     runs.push({
-      fig: { build, form: "candidate: lookup tables (lut2)", decode: 0, prefill: 0, chosen: "" },
-      calls: [(c) => cand.lut2_dots(rows / 16, mats[c], cols / 4, tables, out), () => {}],
+      fig: { build, form: "candidate: lookup tables (lut_dots)", decode: 0, prefill: 0, chosen: "" },
+      calls: [(c) => cand.lut_dots(rows / 16, mats[c], cols / 4, tables, out), () => {}],
       best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
     });
   }

@@ -2,63 +2,6 @@
 // (scripts/bench/kernels.ts runs them next to the shipped kernels; the numbers are in
 // the header of kernels.ts). Not used by the engine.
 
-/**
- * Lookup tables with i8x16.swizzle (T-MAC style), exact: rows in groups of 16, each byte
- * holding two column pairs' code indices (c0 + 4·c1, low nibble pair 2q, high 2q + 1).
- * Activations split as x = 16·xh + xl (xl in 0..15, xh in −8..7) so that a pair's table
- * of Σ (c − 1)·x fits int8: per pair 16 bytes for xl, then 16 for xh (lut_tables).
- * Writes dot(x, w) for each of 16·groups rows.
- */
-export function lut_dots(groups: i32, w: usize, quads: i32, tables: usize, out: usize): void {
-  const m = i8x16.splat(15);
-  for (let g = 0; g < groups; g++) {
-    let l0 = i32x4.splat(0);
-    let l1 = i32x4.splat(0);
-    let l2 = i32x4.splat(0);
-    let l3 = i32x4.splat(0);
-    let h0 = i32x4.splat(0);
-    let h1 = i32x4.splat(0);
-    let h2 = i32x4.splat(0);
-    let h3 = i32x4.splat(0);
-    const wg = w + <usize>g * <usize>quads * 16;
-    for (let start = 0; start < quads; start += 256) {
-      const end = min(start + 256, quads);
-      let aL0 = i16x8.splat(0);
-      let aL1 = i16x8.splat(0);
-      let aH0 = i16x8.splat(0);
-      let aH1 = i16x8.splat(0);
-      for (let q = start; q < end; q++) {
-        const v = v128.load(wg + ((<usize>q) << 4));
-        const lo = v128.and(v, m);
-        const hi = v128.and(i16x8.shr_u(v, 4), m);
-        const t = tables + ((<usize>q) << 6);
-        const sL = i8x16.add(i8x16.swizzle(v128.load(t), lo), i8x16.swizzle(v128.load(t, 32), hi));
-        const sH = i8x16.add(
-          i8x16.swizzle(v128.load(t, 16), lo),
-          i8x16.swizzle(v128.load(t, 48), hi),
-        );
-        aL0 = i16x8.add(aL0, i16x8.extend_low_i8x16_s(sL));
-        aL1 = i16x8.add(aL1, i16x8.extend_high_i8x16_s(sL));
-        aH0 = i16x8.add(aH0, i16x8.extend_low_i8x16_s(sH));
-        aH1 = i16x8.add(aH1, i16x8.extend_high_i8x16_s(sH));
-      }
-      l0 = i32x4.add(l0, i32x4.extend_low_i16x8_s(aL0));
-      l1 = i32x4.add(l1, i32x4.extend_high_i16x8_s(aL0));
-      l2 = i32x4.add(l2, i32x4.extend_low_i16x8_s(aL1));
-      l3 = i32x4.add(l3, i32x4.extend_high_i16x8_s(aL1));
-      h0 = i32x4.add(h0, i32x4.extend_low_i16x8_s(aH0));
-      h1 = i32x4.add(h1, i32x4.extend_high_i16x8_s(aH0));
-      h2 = i32x4.add(h2, i32x4.extend_low_i16x8_s(aH1));
-      h3 = i32x4.add(h3, i32x4.extend_high_i16x8_s(aH1));
-    }
-    const o = out + ((<usize>g) << 6);
-    v128.store(o, i32x4.add(l0, i32x4.shl(h0, 4)));
-    v128.store(o, i32x4.add(l1, i32x4.shl(h1, 4)), 16);
-    v128.store(o, i32x4.add(l2, i32x4.shl(h2, 4)), 32);
-    v128.store(o, i32x4.add(l3, i32x4.shl(h3, 4)), 48);
-  }
-}
-
 /** The per-token tables for lut_dots: 32 bytes per column pair. cols even. */
 export function lut_tables(x: usize, cols: i32, tables: usize): void {
   for (let p = 0; p < cols >> 1; p++) {
@@ -235,11 +178,15 @@ export function mask_dots4(
 }
 
 /**
- * lut_dots with fewer widenings: two column quads' lookups are summed in i8 (lo parts
- * within ±120, hi parts within ±64) before widening to i16 sums (per 512 quads to i32).
- * Same layout and tables as lut_dots.
+ * Lookup tables with i8x16.swizzle (T-MAC style), exact: rows in groups of 16, each byte
+ * holding two column pairs' code indices (c0 + 4·c1, low nibble pair 2q, high 2q + 1).
+ * Activations split as x = 16·xh + xl (xl in 0..15, xh in −8..7) so that a pair's table
+ * of Σ (c − 1)·x fits int8: per pair 16 bytes for xl, then 16 for xh (lut_tables).
+ * Writes dot(x, w) for each of 16·groups rows. Two column quads' lookups are summed in
+ * i8 (lo parts within ±120, hi parts within ±64) before widening to i16 (per 512 quads
+ * to i32): 27 against 21 G MAC/s widening every quad. quads even.
  */
-export function lut2_dots(groups: i32, w: usize, quads: i32, tables: usize, out: usize): void {
+export function lut_dots(groups: i32, w: usize, quads: i32, tables: usize, out: usize): void {
   const m = i8x16.splat(15);
   for (let g = 0; g < groups; g++) {
     let l0 = i32x4.splat(0);

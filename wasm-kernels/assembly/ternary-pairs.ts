@@ -9,7 +9,8 @@ const BLOCK_STEP: usize = 128;
 
 /**
  * Scratch bytes per group of four rows: two unpacked blocks of 2 row pairs × 128
- * columns × i16 (ternary_dots_batch gives each range of rows its own).
+ * columns × i16 (ternary_dots_batch gives each range of rows its own; it runs two
+ * groups at a time).
  */
 export const PAIRS_SLOT_BYTES: usize = 1024;
 
@@ -20,11 +21,10 @@ export const PAIRS_SLOT_BYTES: usize = 1024;
  * dot_i16x8_s(x, w_a + 2^14·w_b) = Σ x·w_a + 2^14·Σ x·w_b. While the first sum stays
  * within ±8191, sign-extending the low 14 bits of the i32 lane gives it exactly, and the
  * rest divided by 2^14 gives the second. An i32 lane sums 2 products per block quarter
- * (16 per block): over one block that is ±16·2·128 = ±4096 for any int8, over two blocks
- * ±8128 for activations in [−127, 127], which is what quantize makes (it scales max|x|
- * to 127, so it never rounds to −128); the eight-row path takes two blocks per split
- * (kernels.test.ts checks both bounds). The unpacking (eight operations per 16 codes) is
- * paid once per block for all tokens.
+ * (16 per block): over two blocks that is ±8128 for activations in [−127, 127], which is
+ * what quantize makes (it scales max|x| to 127, so it never rounds to −128;
+ * kernels.test.ts checks both). The unpacking (eight operations per 16 codes) is paid
+ * once per block for all tokens.
  */
 export class PairDots {
   /**
@@ -70,92 +70,6 @@ export class PairDots {
 
   @inline static high(t: v128, low: v128): v128 {
     return i32x4.shr_s(i32x4.sub(t, low), 14);
-  }
-
-  /**
-   * out[t·os + 4j] += Σ x_t·w_j over block b (j = 0..3, the group's rows) for the
-   * unpacked slot, tokens t = 0..tokens − 1 with activations x + t·xs + 128b.
-   */
-  @inline static blockTokens(
-    slot: usize,
-    x: usize,
-    xs: usize,
-    tokens: i32,
-    out: usize,
-    os: usize,
-  ): void {
-    for (let t = 0; t < tokens; t++) {
-      const xo = x + <usize>t * xs;
-      let s0 = i32x4.splat(0);
-      let s1 = i32x4.splat(0);
-      let u0 = i32x4.splat(0);
-      let u1 = i32x4.splat(0);
-      // pieces (h, n, k): columns 16h + 32n + 8k + 0..7 of the block; two sums per pair
-      // to shorten the add chains
-      for (let h: usize = 0; h < 32; h += 16) {
-        const c = slot + (h << 4);
-        const xh = xo + h;
-        let v = v128.load8x8_s(xh);
-        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c)));
-        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 16)));
-        v = v128.load8x8_s(xh, 8);
-        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 32)));
-        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 48)));
-        v = v128.load8x8_s(xh, 32);
-        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c, 64)));
-        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 80)));
-        v = v128.load8x8_s(xh, 40);
-        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 96)));
-        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 112)));
-        v = v128.load8x8_s(xh, 64);
-        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c, 128)));
-        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 144)));
-        v = v128.load8x8_s(xh, 72);
-        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 160)));
-        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 176)));
-        v = v128.load8x8_s(xh, 96);
-        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(v, v128.load(c, 192)));
-        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(c, 208)));
-        v = v128.load8x8_s(xh, 104);
-        u0 = i32x4.add(u0, i32x4.dot_i16x8_s(v, v128.load(c, 224)));
-        u1 = i32x4.add(u1, i32x4.dot_i16x8_s(v, v128.load(c, 240)));
-      }
-      // each of s, u is within ±8·2·128 = ±2048 in its low part: their sum within ±4096
-      const t0 = i32x4.add(s0, u0);
-      const t1 = i32x4.add(s1, u1);
-      const a0 = PairDots.low(t0);
-      const b0 = PairDots.high(t0, a0);
-      const a1 = PairDots.low(t1);
-      const b1 = PairDots.high(t1, a1);
-      // lanes [Σa0, Σb0, Σa1, Σb1]: rows 0..3 of the group
-      const p = i32x4.add(i32x4.shuffle(a0, b0, 0, 4, 1, 5), i32x4.shuffle(a0, b0, 2, 6, 3, 7));
-      const q = i32x4.add(i32x4.shuffle(a1, b1, 0, 4, 1, 5), i32x4.shuffle(a1, b1, 2, 6, 3, 7));
-      const r = i32x4.add(i64x2.shuffle(p, q, 0, 2), i64x2.shuffle(p, q, 1, 3));
-      const o = out + <usize>t * os;
-      v128.store(o, i32x4.add(v128.load(o), r));
-    }
-  }
-
-  /**
-   * Σ x_t·w for the four rows of the group at g (blocks of BLOCK_STEP bytes), tokens
-   * 0..tokens − 1; writes out + t·os + 4j (j = row). `slot`: PAIRS_SLOT_BYTES of scratch
-   * this call owns.
-   */
-  @inline static groupTokens(
-    g: usize,
-    blocks: i32,
-    x: usize,
-    xs: usize,
-    tokens: i32,
-    out: usize,
-    os: usize,
-    slot: usize,
-  ): void {
-    for (let t = 0; t < tokens; t++) v128.store(out + <usize>t * os, i32x4.splat(0));
-    for (let b = 0; b < blocks; b++) {
-      PairDots.unpackBlock(g + <usize>b * BLOCK_STEP, slot, 32);
-      PairDots.blockTokens(slot, x + ((<usize>b) << 7), xs, tokens, out, os);
-    }
   }
 
   /** Rows [Σa0, Σb0, Σa1, Σb1] from two pairs' i32 accumulators (see the class note). */

@@ -357,16 +357,12 @@ export function ternary_dots_batch(
   if (form === FORM_PAIRS) {
     // sums of x·w (the codes' offset is taken off while unpacking): no xSums
     const slot = scratch + <usize>rowBegin * (PAIRS_SLOT_BYTES >> 2);
-    let r = rowBegin;
-    for (; r + 8 <= rowEnd; r += 8) {
-      const o = out + ((<usize>r) << 2);
-      PairDots.groups2Tokens(w + <usize>r * s, 4 * s, blocks, xq, xs, tokens, o, os, slot);
+    for (; rowBegin + 8 <= rowEnd; rowBegin += 8) {
+      const o = out + ((<usize>rowBegin) << 2);
+      PairDots.groups2Tokens(w + <usize>rowBegin * s, 4 * s, blocks, xq, xs, tokens, o, os, slot);
     }
-    if (r < rowEnd) {
-      const o = out + ((<usize>r) << 2);
-      PairDots.groupTokens(w + <usize>r * s, blocks, xq, xs, tokens, o, os, slot);
-    }
-    return;
+    // a last group of four rows: the multiply-add form, below
+    form = FORM_MADD;
   }
   // Tokens in fours outermost: their activations stay in L1 while the chunk's rows
   // stream from L2 (rows outermost re-read all tokens' activations for every group).

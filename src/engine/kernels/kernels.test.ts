@@ -228,7 +228,7 @@ describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
   // Over two blocks one pair's first-row sum reaches ±64·127 = ±8128 in a lane, just
   // inside the ±8192 the 2^14 lane split allows: every product at its extreme, both signs.
   it("is exact with all activations ±127 and all weights −1 or +1 (eight rows, odd tokens)", () => {
-    const rows = 12; // eight rows in one pass, then a group of four
+    const rows = 12; // eight rows in one pass, then a group of four (multiply-add)
     const cols = 640; // five blocks: two pairs of blocks and a single one
     const codes = new Int8Array(rows * cols);
     for (let r = 0; r < rows; r++)
@@ -245,9 +245,11 @@ describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
     const tokens = xs.length; // at least 4 (fewer take the multiply-add form)
     const x = arena.alloc(tokens * xStride);
     for (const [t, v] of xs.entries()) arena.i8(x + t * xStride, cols).set(v);
+    const sums = arena.alloc(tokens * 4);
+    arena.i32(sums, tokens).set(xs.map((v) => v.reduce((a, b) => a + b, 0)));
     const out = arena.alloc(tokens * rows * 4);
     const scratch = arena.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
-    k.ternary_dots_batch(0, rows, w, stride, x, xStride, 0, tokens, out, rows, 3, scratch);
+    k.ternary_dots_batch(0, rows, w, stride, x, xStride, sums, tokens, out, rows, 3, scratch);
     for (let t = 0; t < tokens; t++) {
       const expected = new Int32Array(rows);
       ternaryDots(expected, codes, rows, cols, xs[t]);

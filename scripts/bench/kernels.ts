@@ -341,8 +341,14 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
     const tables = a.alloc((cols / 2) * 32);
     cand.lut_tables(x, cols, tables);
     runs.push({
-      fig: { build, form: "candidate: lookup tables (lut_dots)", decode: 0, prefill: 0, chosen: "" },
-      calls: [(c) => cand.lut_dots(rows / 16, mats[c], cols / 4, tables, out), () => {}],
+      fig: {
+        build,
+        form: "candidate: lookup tables (lut_dots)",
+        decode: 0,
+        prefill: 0,
+        chosen: "",
+      },
+      calls: [(c) => cand.lut_dots(rows / 16, mats[c], cols / 4, tables, out)], // prefill: 0
       best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
     });
   }

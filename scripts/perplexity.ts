@@ -10,9 +10,10 @@
  * --head int8 / --kv bf16 run the kernels' approximate formats (the int8 output head, the
  * bf16 KV cache) instead of the exact ones (f16 head, f32 KV). --compare also runs the exact
  * formats and prints the quality of the chosen ones against them: perplexity change and
- * top-1 agreement over the text, and, with --prompts (a fixture like
- * src/engine/reference/demo-model.fixture.json), greedy continuations of its prompts. On the
- * trained demo model (see scripts/demo-model/README.md for the held-out text):
+ * top-1 agreement over the text, with how close the exact path's two best logits were
+ * where the top-1 token changed, and, with --prompts (a fixture like
+ * src/engine/reference/demo-model.fixture.json), greedy continuations of its prompts. On
+ * the trained demo model (see scripts/demo-model/README.md for the held-out text):
  *
  *   npm run perplexity -- --model public/demo/trit-demo-brown-i2_s.gguf \
  *     --text scripts/demo-model/out/held-out.txt --head int8 --compare \
@@ -47,6 +48,19 @@ interface PromptFixture {
 }
 
 type Engine = Awaited<ReturnType<typeof loadEngine>>;
+
+/** The most likely token and how far its logit is ahead of the runner-up's. */
+function topAndMargin(logits: Float32Array): [number, number] {
+  let best = 0;
+  let second = Number.NEGATIVE_INFINITY;
+  for (let i = 1; i < logits.length; i++) {
+    if (logits[i] > logits[best]) {
+      second = logits[best];
+      best = i;
+    } else if (logits[i] > second) second = logits[i];
+  }
+  return [best, logits[best] - second];
+}
 
 /** Greedy continuation of each prompt (as the app decodes at temperature 0). */
 async function greedyContinuations(
@@ -204,10 +218,15 @@ async function main() {
   const measure = async (f: Formats) => {
     const model = await loadEngine(blob, header, engine, { threads, positions: ctx, ...f });
     try {
-      const top1: number[] = [];
-      const nll = textNll(model, ids, tokenizer.bosId, { top1 });
+      const top1 = new Int32Array(ids.length);
+      const margin = new Float32Array(ids.length);
+      const nll = textNll(model, ids, tokenizer.bosId, {
+        onLogits: (logits, i) => {
+          [top1[i], margin[i]] = topAndMargin(logits);
+        },
+      });
       const greedy = fixture ? await greedyContinuations(model, tokenizer, fixture) : undefined;
-      return { result: summarizeNll(nll, bytes), top1, greedy };
+      return { result: summarizeNll(nll, bytes), top1, margin, greedy };
     } finally {
       model.dispose?.();
     }
@@ -218,13 +237,20 @@ async function main() {
     return;
   }
   const exact = await measure(EXACT);
-  const same = exact.top1.filter((t, i) => t === chosen.top1[i]).length;
+  // where the top-1 choice changed: how close the exact path's two best logits were
+  const flipped = [...exact.margin.filter((_, i) => exact.top1[i] !== chosen.top1[i])];
+  flipped.sort((a, b) => a - b);
   const quality = {
     formats: { head, kv },
     exact: exact.result,
     approx: chosen.result,
     ppl_change_pct: 100 * (chosen.result.perplexity / exact.result.perplexity - 1),
-    top1_agreement: same / exact.top1.length,
+    top1_agreement: 1 - flipped.length / ids.length,
+    top1_changes: {
+      positions: flipped.length,
+      exact_margin_median: flipped.length ? flipped[flipped.length >> 1] : null,
+      exact_margin_max: flipped.length ? flipped[flipped.length - 1] : null,
+    },
     ...(exact.greedy && chosen.greedy
       ? { greedy: compareGreedy(exact.greedy, chosen.greedy) }
       : {}),

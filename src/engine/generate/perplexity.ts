@@ -30,15 +30,17 @@ export function tokenNll(logits: Float32Array, target: number): number {
 
 /**
  * NLL of each of `ids` (the text's tokens, no BOS), reading it in windows of
- * model.maxPositions − 1 tokens after `bos`. Resets the model's cache. `top1`, when
- * given, receives the model's most likely token at each of those positions (to compare
- * two engines' or formats' choices).
+ * model.maxPositions − 1 tokens after `bos`. Resets the model's cache. `onLogits`, when
+ * given, sees the logits that predict ids[i] (to compare two engines' or formats' choices).
  */
 export function textNll(
   model: ForwardModel,
   ids: readonly number[],
   bos: number,
-  options: { onProgress?: (done: number, total: number) => void; top1?: number[] } = {},
+  options: {
+    onProgress?: (done: number, total: number) => void;
+    onLogits?: (logits: Float32Array, i: number) => void;
+  } = {},
 ): number[] {
   const window = model.maxPositions - 1;
   if (window < 1) throw new Error("Perplexity needs a KV cache of at least 2 positions.");
@@ -49,20 +51,13 @@ export function textNll(
     const end = Math.min(start + window, ids.length);
     for (let i = start; i < end; i++) {
       out.push(tokenNll(logits, ids[i]));
-      options.top1?.push(argmax(logits));
+      options.onLogits?.(logits, i);
       if (i + 1 < end) logits = model.forward(ids[i], i - start + 1);
     }
     options.onProgress?.(end, ids.length);
   }
   model.reset();
   return out;
-}
-
-/** The index of the largest value (the first of equal ones). */
-export function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
 }
 
 /** Sums per-token NLLs of a text of `bytes` UTF-8 bytes into the figures above. */

@@ -22,11 +22,10 @@
 import { openAsBlob, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readBitNetConfig } from "../src/engine/bitnet/config.ts";
-import { generate, ModelSession } from "../src/engine/generate/index.ts";
+import { greedyContinuation, ModelSession } from "../src/engine/generate/index.ts";
 import { summarizeNll, textNll } from "../src/engine/generate/perplexity.ts";
 import { readGgufHeader } from "../src/engine/gguf/index.ts";
 import type { KvFormat } from "../src/engine/kernels/memory-layout.ts";
-import { createSampler } from "../src/engine/sampling/sampler.ts";
 import { Tokenizer } from "../src/engine/tokenizer/tokenizer.ts";
 import { loadEngine } from "./load-engine.ts";
 
@@ -71,24 +70,7 @@ async function greedyContinuations(
   const session = new ModelSession(model);
   const out: number[][] = [];
   for (const p of fixture.prompts) {
-    session.reset();
-    const sampler = createSampler({
-      temperature: 0,
-      topK: 0,
-      topP: 1,
-      minP: 0,
-      repetitionPenalty: 1,
-      maxTokens: fixture.max_new_tokens,
-      seed: 0,
-    });
-    const result = await generate({
-      session,
-      tokenizer,
-      sampler,
-      promptTokens: p.ids,
-      maxTokens: fixture.max_new_tokens,
-    });
-    out.push([...result.tokens, ...(result.stopReason === "end-of-turn" ? [-1] : [])]);
+    out.push(await greedyContinuation(session, tokenizer, p.ids, fixture.max_new_tokens));
   }
   return out;
 }

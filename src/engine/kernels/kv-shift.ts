@@ -54,7 +54,7 @@ export function shiftLayerCache(
       for (let p = to; p < to + (end - from); p += d) turn(keys, p, d, rotation);
     } else {
       const row = new Float32Array(d);
-      const rowBits = new Uint32Array(row.buffer);
+      const rowBits = new Int32Array(row.buffer);
       for (let p = to; p < to + (end - from); p += d) {
         for (let i = 0; i < d; i++) rowBits[i] = keys[p + i] << 16;
         turn(row, 0, d, rotation);
@@ -85,5 +85,8 @@ function turn(
  * even (a turned key is never NaN: the kernels' keys are finite).
  */
 function bf16Bits(x: number): number {
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+  // in 32-bit integers throughout (a sum past 2^31 would make V8 work in doubles)
+  const high = x >>> 16;
+  const low = x & 0xffff;
+  return (high + (low > 0x8000 || (low === 0x8000 && (high & 1) === 1) ? 1 : 0)) & 0xffff;
 }

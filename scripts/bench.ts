@@ -430,7 +430,7 @@ function main() {
   const q = summary.int8_head_quality;
   if (q) {
     console.log(
-      `int8 head vs exact head over ${q.positions} positions of the bench prompt: top-1 agreement ${pct(q.top1_agreement)}, perplexity ${f(q.ppl_exact, 2)} → ${f(q.ppl_int8, 2)} (${q.ppl_change_pct >= 0 ? "+" : ""}${f(q.ppl_change_pct, 3)}%; random weights: a trained model is the real check)`,
+      `int8 head vs exact head over ${q.positions} positions of the bench prompt: top-1 agreement ${pct(q.top1_agreement)}, perplexity ${f(q.ppl_exact, 2)} → ${f(q.ppl_int8, 2)} (${q.ppl_change_pct >= 0 ? "+" : ""}${f(q.ppl_change_pct, 3)}%; random weights; on the trained demo model: npm run perplexity -- … --compare, see scripts/demo-model/README.md)`,
     );
   }
   const kq = summary.kv_bf16_quality;

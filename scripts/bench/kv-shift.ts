@@ -3,7 +3,7 @@
  * Run: npx tsx scripts/bench/kv-shift.ts [--model models/tiny-i2_s.gguf]
  *
  * 1. The shift on a 2B4T-shaped KV cache (30 layers, 5 KV heads of 128, 4096 positions,
- *    f32, head-major as the wasm engine keeps it): the oldest half of the turns leave, the
+ *    f32 and bf16, head-major as the wasm engine keeps it): the oldest half of the turns leave, the
  *    rest move down and their keys turn (the same code KernelModel.shiftCache runs).
  * 2. On a real model file (default the tiny test model), in one run: KernelModel.shiftCache
  *    against prefilling the same kept tokens from position 0, which is what a session
@@ -30,13 +30,16 @@ function time(run: () => void, repeats = 5): number {
   return median(ms);
 }
 
-// 1. 2B4T shape
-{
+// 1. 2B4T shape, with each KV cache format
+for (const format of ["f32", "bf16"] as const) {
   const layers = 30;
   const layout = { kvHeads: 5, headDim: 128, capacity: 4096 };
   const floats = layout.kvHeads * layout.headDim * layout.capacity;
-  const keys = Array.from({ length: layers }, () => new Float32Array(floats).fill(0.5));
-  const vals = Array.from({ length: layers }, () => new Float32Array(floats).fill(0.25));
+  // bf16 caches hold bf16 bits: 0x3f00 is 0.5, 0x3e80 is 0.25
+  const cache = (value: number, bits: number) =>
+    format === "f32" ? new Float32Array(floats).fill(value) : new Uint16Array(floats).fill(bits);
+  const keys = Array.from({ length: layers }, () => cache(0.5, 0x3f00));
+  const vals = Array.from({ length: layers }, () => cache(0.25, 0x3e80));
   const freqs = Array.from({ length: 64 }, (_, i) => 500000 ** (-(2 * i) / 128));
   const used = 4096;
   const keep = 64; // BOS and a system prompt
@@ -48,8 +51,9 @@ function time(run: () => void, repeats = 5): number {
     }
   });
   const kept = used - discard;
+  const bytes = format === "f32" ? 4 : 2;
   process.stdout.write(
-    `2B4T-shaped KV cache (30 × 2 × 5 × 4096 × 128 f32 = ${((2 * layers * floats * 4) / 2 ** 20).toFixed(0)} MiB): ` +
+    `2B4T-shaped KV cache (30 × 2 × 5 × 4096 × 128 ${format} = ${((2 * layers * floats * bytes) / 2 ** 20).toFixed(0)} MiB): ` +
       `shift of ${discard} positions keeping ${kept}: ${ms.toFixed(0)} ms (median of 5)\n` +
       `  recomputing those ${kept} tokens instead at the documented 46–77 prefill tok/s (npm run bench, Chromium): ` +
       `${(kept / 77).toFixed(0)}–${(kept / 46).toFixed(0)} s\n`,

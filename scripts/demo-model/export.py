@@ -157,7 +157,7 @@ def main():
     dump_tensors(model, cfg, tok, os.path.join(args.out, "export"))
 
     _, held_docs = brown.load_brown(args.corpus)
-    held_text = "\n\n".join("\n\n".join(paragraphs) for _, paragraphs in held_docs) + "\n"
+    held_text = brown.held_out_text(args.corpus)
     with open(os.path.join(args.out, "held-out.txt"), "w", encoding="utf-8") as f:
         f.write(held_text)
     ids, nll = chunked_nll(exact, tok, held_text, cfg.context)

@@ -4,6 +4,8 @@
  */
 
 import type { ForwardModel } from "../bitnet/forward-model.ts";
+import { greedySampling } from "../sampling/defaults.ts";
+import { createSampler } from "../sampling/sampler.ts";
 
 export interface GenerationStats {
   promptTokens: number;
@@ -239,4 +241,25 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     tokens: generated,
     text,
   };
+}
+
+/**
+ * The greedy continuation of `promptTokens` from a reset session, as parity checks compare
+ * it with another engine's or format's: the tokens, then -1 if the model ended its turn.
+ */
+export async function greedyContinuation(
+  session: ModelSession,
+  tokenizer: GenerationTokenizer,
+  promptTokens: number[],
+  maxTokens: number,
+): Promise<number[]> {
+  session.reset();
+  const result = await generate({
+    session,
+    tokenizer,
+    sampler: createSampler(greedySampling(maxTokens)),
+    promptTokens,
+    maxTokens,
+  });
+  return [...result.tokens, ...(result.stopReason === "end-of-turn" ? [-1] : [])];
 }

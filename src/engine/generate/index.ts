@@ -6,6 +6,7 @@ export {
   type GenerationSampler,
   type GenerationTokenizer,
   generate,
+  greedyContinuation,
   ModelSession,
 } from "./generate.ts";
 export { chatPromptTokens, rawPromptTokens } from "./prompt.ts";

@@ -30,13 +30,17 @@ export function tokenNll(logits: Float32Array, target: number): number {
 
 /**
  * NLL of each of `ids` (the text's tokens, no BOS), reading it in windows of
- * model.maxPositions − 1 tokens after `bos`. Resets the model's cache.
+ * model.maxPositions − 1 tokens after `bos`. Resets the model's cache. `onLogits`, when
+ * given, sees the logits that predict ids[i] (to compare two engines' or formats' choices).
  */
 export function textNll(
   model: ForwardModel,
   ids: readonly number[],
   bos: number,
-  onProgress?: (done: number, total: number) => void,
+  options: {
+    onProgress?: (done: number, total: number) => void;
+    onLogits?: (logits: Float32Array, i: number) => void;
+  } = {},
 ): number[] {
   const window = model.maxPositions - 1;
   if (window < 1) throw new Error("Perplexity needs a KV cache of at least 2 positions.");
@@ -47,9 +51,10 @@ export function textNll(
     const end = Math.min(start + window, ids.length);
     for (let i = start; i < end; i++) {
       out.push(tokenNll(logits, ids[i]));
+      options.onLogits?.(logits, i);
       if (i + 1 < end) logits = model.forward(ids[i], i - start + 1);
     }
-    onProgress?.(end, ids.length);
+    options.onProgress?.(end, ids.length);
   }
   model.reset();
   return out;

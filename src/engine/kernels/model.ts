@@ -303,14 +303,13 @@ export class KernelModel implements ForwardModel {
 
   shiftCache(keep: number, discard: number, used: number): void {
     checkShift(keep, discard, used, this.maxPositions);
-    const c = this.config;
-    const layout = { kvHeads: c.kvHeads, headDim: c.headDim, capacity: this.maxPositions };
+    const kv = this.kv;
     const rotation = shiftRotation(this.ropeFreqs, discard);
-    const floats = this.maxPositions * c.kvHeads * c.headDim;
+    const count = kv.kvHeads * kv.capacity * kv.headDim;
+    const view = (ptr: number) =>
+      kv.format === "bf16" ? this.arena.u16(ptr, count) : this.arena.f32(ptr, count);
     for (const l of this.layers) {
-      const keys = this.arena.f32(l.keyCache, floats);
-      const values = this.arena.f32(l.valueCache, floats);
-      shiftLayerCache(keys, values, layout, keep, discard, used, rotation);
+      shiftLayerCache(view(l.keyCache), view(l.valueCache), kv, keep, discard, used, rotation);
     }
   }
 

@@ -7,6 +7,8 @@ import {
   MAX_CHUNKS,
   POOL_KERNELS,
   type PoolKernel,
+  type PoolWorkerInit,
+  SPIN_MS,
   TAG_MASK,
   TAG_SHIFT,
 } from "./poolProtocol.ts";
@@ -23,9 +25,6 @@ export type RangeArgs<F> = F extends (begin: number, end: number, ...args: infer
 /** Chunks per thread in a job: enough that a stalled thread's share is small. */
 const CHUNKS_PER_THREAD = 8;
 
-/** How long (ms) the calling thread spins on the workers before it sleeps (see poolWorker.js). */
-const SPIN_MS = 3;
-
 interface WorkerLike {
   postMessage(message: unknown): void;
   terminate(): unknown;
@@ -33,23 +32,42 @@ interface WorkerLike {
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
+/**
+ * A Node worker_threads thread running poolWorker.ts. Node runs Trit's engine only in
+ * tests, benchmarks and scripts, so the TypeScript goes through tsx (a dev dependency):
+ * its require hook, because Node 20 applies no module hooks (--import tsx) inside
+ * workers; given by path, so it resolves from this repository whatever the working
+ * directory.
+ */
+async function startNodeWorker(init: PoolWorkerInit): Promise<WorkerLike> {
+  const names = ["node:worker_threads", "node:module", "node:url"];
+  const [{ Worker }, { createRequire }, { fileURLToPath }] = (await Promise.all(
+    names.map((name) => import(/* @vite-ignore */ name)),
+  )) as [
+    typeof import("node:worker_threads"),
+    typeof import("node:module"),
+    typeof import("node:url"),
+  ];
+  const tsx = createRequire(import.meta.url).resolve("tsx/cjs");
+  // a variable, not a literal: Vite would copy a literal new URL(…) into the build
+  const file = "./poolWorker.ts";
+  const entry = fileURLToPath(new URL(file, import.meta.url));
+  const worker = new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, {
+    eval: true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once("message", () => resolve());
+    worker.once("error", reject);
+    worker.postMessage(init);
+  });
+  worker.unref();
+  return worker;
+}
+
 /** Starts one kernel thread; resolves when it has instantiated the kernels. */
-async function startWorker(init: Record<string, unknown>): Promise<WorkerLike> {
-  if (isNode) {
-    const name = "node:worker_threads";
-    const { Worker } = (await import(
-      /* @vite-ignore */ name
-    )) as typeof import("node:worker_threads");
-    const worker = new Worker(new URL("./poolWorker.js", import.meta.url));
-    await new Promise<void>((resolve, reject) => {
-      worker.once("message", () => resolve());
-      worker.once("error", reject);
-      worker.postMessage(init);
-    });
-    worker.unref();
-    return worker;
-  }
-  const worker = new Worker(new URL("./poolWorker.js", import.meta.url), { type: "module" });
+async function startWorker(init: PoolWorkerInit): Promise<WorkerLike> {
+  if (isNode) return startNodeWorker(init);
+  const worker = new Worker(new URL("./poolWorker.ts", import.meta.url), { type: "module" });
   await new Promise<void>((resolve, reject) => {
     worker.onmessage = () => resolve();
     worker.onerror = (e) => reject(new Error(`A kernel thread failed to start: ${e.message}`));
@@ -126,7 +144,6 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
           ctrlOffset,
           kernels: names,
           index: i,
-          count: threads,
         }),
       );
     }
@@ -186,7 +203,7 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     Atomics.store(ctrl, CTRL.claim, tag << TAG_SHIFT);
     Atomics.store(ctrl, CTRL.generation, generation);
     Atomics.notify(ctrl, CTRL.generation);
-    // claim chunks here too, exactly as poolWorker.js does
+    // claim chunks here too, exactly as poolWorker.ts does
     const fn = this.fns[k];
     for (;;) {
       const v = Atomics.load(ctrl, CTRL.claim);

@@ -1,8 +1,8 @@
 /**
- * The thread pool's shared control block (in the kernels' wasm memory, 256 bytes) and
- * the kernels it may run. poolWorker.js repeats the numbers (it is plain JavaScript so
- * that Node's worker_threads and browser Workers can both load it unbundled): keep the
- * two in step. The kernel names reach the workers in their start message.
+ * The thread pool's shared control block (in the kernels' wasm memory, 256 bytes), the
+ * kernels it may run and the message that starts a worker: what pool.ts (the calling
+ * thread) and poolWorker.ts (the other threads) both follow. The kernel names reach the
+ * workers in their start message.
  */
 export const CTRL_BYTES = 256;
 /**
@@ -46,6 +46,28 @@ export const TAG_MASK = 0x3fffff;
 /** Float64 slot where the extra arguments start (byte 64). */
 export const ARGS_F64 = 8;
 export const MAX_ARGS = 24;
+
+/**
+ * How long (ms) a thread spins on the control block before it sleeps: during a forward
+ * pass the next job follows within tens of microseconds, and waking from Atomics.wait is
+ * slow (in Chromium 156, decode fell from 19 to 8 tok/s with 0.1 ms spins). The cost: on a
+ * machine whose cores are taken by other processes, spinning threads slow each other down
+ * (use one thread there).
+ */
+export const SPIN_MS = 3;
+
+/** What a worker gets to start: the kernels, the shared memory and its place in the pool. */
+export interface PoolWorkerInit {
+  /** A kernel module built like the kernels (imported memory, the shared build). */
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** Byte offset of the control block in `memory`. */
+  ctrlOffset: number;
+  /** The names of the range kernels, in the order the control block indexes them. */
+  kernels: readonly string[];
+  /** This thread's place in the pool (the calling thread is 0). */
+  index: number;
+}
 
 /** Kernels whose first two parameters are a [begin, end) range (rows, heads or tokens) the pool splits. */
 export const POOL_KERNELS = [

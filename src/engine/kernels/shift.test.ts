@@ -1,11 +1,14 @@
 // The wasm engine's context shift (KernelModel.shiftCache) against the reference's
 // (src/engine/reference/shift.test.ts checks that one against RoPE itself): after the same
 // tokens and the same shift, the next tokens' logits agree within the tolerance the
-// engines agree to anyway (1e-3, model.test.ts), and greedy decoding goes on alike.
+// engines agree to anyway (1e-3, model.test.ts; with a bf16 KV cache, the 3% of the
+// logits' range that cache is held to there), and greedy decoding goes on alike.
 import { afterAll, describe, expect, it } from "vitest";
 import { proportionedConfig, randomBitNetWeights } from "../../../test-support/random-weights.ts";
 import type { ForwardModel } from "../bitnet/forward-model.ts";
+import { bf16ToFloat, floatToBf16 } from "../gguf/index.ts";
 import { ReferenceModel } from "../reference/forward.ts";
+import { shiftLayerCache, shiftRotation } from "./kv-shift.ts";
 import { KernelModel } from "./model.ts";
 import type { KernelBuild } from "./wasm-module.ts";
 
@@ -68,6 +71,74 @@ describe("KernelModel context shift", () => {
       for (let i = 0; i < truth.length; i++) {
         expect(maxAbsDiff(fast[i], truth[i])).toBeLessThan(1e-3);
         expect(argmax(fast[i])).toBe(argmax(truth[i]));
+      }
+    }
+  });
+
+  it("with a bf16 KV cache, continues as the reference does after the same shift", async () => {
+    const truth = afterShift(new ReferenceModel(weights), (m) =>
+      m.shiftCache?.(keep, discard, tokens.length),
+    );
+    for (const threads of [1, 2]) {
+      const model = await KernelModel.create(weights, { threads, build: BUILD, kvCache: "bf16" });
+      models.push(model);
+      expect(model.kv.format).toBe("bf16");
+      const fast = afterShift(model, (m) => m.shiftCache?.(keep, discard, tokens.length));
+      for (let i = 0; i < truth.length; i++) {
+        const range = Math.max(...truth[i]) - Math.min(...truth[i]);
+        expect(maxAbsDiff(fast[i], truth[i])).toBeLessThan(0.03 * range);
+        expect(argmax(fast[i])).toBe(argmax(truth[i]));
+      }
+    }
+  });
+
+  it("shifts a bf16 cache to the reference's shifted keys and values, rounded to bf16", () => {
+    // The reference's cache is [position][kvHead · headDim] f32; the wasm engine's bf16
+    // one is [kvHead][position][headDim] bf16 bits. Both start from the same bf16 values.
+    const { kvHeads, headDim: d, layers } = config;
+    const capacity = config.contextLength;
+    const used = 50;
+    const layout = { kvHeads, headDim: d, capacity };
+    const reference = new ReferenceModel(weights, capacity);
+    const { keyCache, valueCache } = reference.state;
+    const rand = (i: number) => bf16ToFloat(floatToBf16(Math.sin(i * 12.9898) * 3));
+    const headMajor = (cache: Float32Array) => {
+      const bits = new Uint16Array(kvHeads * capacity * d);
+      for (let p = 0; p < used; p++) {
+        for (let h = 0; h < kvHeads; h++) {
+          for (let i = 0; i < d; i++) {
+            bits[(h * capacity + p) * d + i] = floatToBf16(cache[p * kvHeads * d + h * d + i]);
+          }
+        }
+      }
+      return bits;
+    };
+    const ours: [Uint16Array, Uint16Array][] = [];
+    for (let l = 0; l < layers; l++) {
+      for (let i = 0; i < used * kvHeads * d; i++) {
+        keyCache[l][i] = rand(l * 1e5 + i);
+        valueCache[l][i] = rand(-l * 1e5 - i - 1);
+      }
+      ours.push([headMajor(keyCache[l]), headMajor(valueCache[l])]);
+    }
+    reference.shiftCache(keep, discard, used);
+    const freqs = Array.from({ length: d / 2 }, (_, i) => config.ropeTheta ** (-(2 * i) / d));
+    const rotation = shiftRotation(freqs, discard);
+    for (let l = 0; l < layers; l++) {
+      const [keys, values] = ours[l];
+      shiftLayerCache(keys, values, layout, keep, discard, used, rotation);
+      const wantKeys = headMajor(keyCache[l]);
+      const wantValues = headMajor(valueCache[l]);
+      for (let h = 0; h < kvHeads; h++) {
+        for (let p = 0; p < used - discard; p++) {
+          const at = (h * capacity + p) * d;
+          expect(Array.from(keys.subarray(at, at + d))).toEqual(
+            Array.from(wantKeys.subarray(at, at + d)),
+          );
+          expect(Array.from(values.subarray(at, at + d))).toEqual(
+            Array.from(wantValues.subarray(at, at + d)),
+          );
+        }
       }
     }
   });

@@ -9,12 +9,11 @@
 import { openAsBlob, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ForwardModel } from "../bitnet/forward-model.ts";
-import { generate, ModelSession } from "../generate/index.ts";
+import { greedyContinuation, ModelSession } from "../generate/index.ts";
 import { summarizeNll, textNll } from "../generate/perplexity.ts";
 import { readGgufHeader } from "../gguf/index.ts";
 import { loadKernelWeights } from "../kernels/gguf-weights.ts";
 import { KernelModel } from "../kernels/model.ts";
-import { createSampler } from "../sampling/sampler.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { ReferenceModel } from "./forward.ts";
 import { loadBitNetWeights } from "./load-weights.ts";
@@ -92,23 +91,7 @@ describe.each(engines)("demo model on the %s engine matches PyTorch", (_name, ma
     const session = new ModelSession(model);
     let same = 0;
     for (const p of fixture.prompts) {
-      session.reset();
-      const result = await generate({
-        session,
-        tokenizer,
-        sampler: createSampler({
-          temperature: 0,
-          topK: 0,
-          topP: 1,
-          minP: 0,
-          repetitionPenalty: 1,
-          maxTokens: fixture.max_new_tokens,
-          seed: 0,
-        }),
-        promptTokens: p.ids,
-        maxTokens: fixture.max_new_tokens,
-      });
-      const ours = [...result.tokens, ...(result.stopReason === "end-of-turn" ? [-1] : [])];
+      const ours = await greedyContinuation(session, tokenizer, p.ids, fixture.max_new_tokens);
       const theirs = [...p.greedy, ...(p.stopped ? [-1] : [])];
       const split = ours.findIndex((t, i) => t !== theirs[i]);
       if (split < 0 && ours.length === theirs.length) {

@@ -19,6 +19,14 @@ export const DEFAULT_SAMPLING: Readonly<SamplingSettings> = Object.freeze({
   seed: RANDOM_SEED,
 });
 
+/**
+ * Plain greedy decoding (the most likely token every step, no filter, no repetition
+ * penalty): what parity checks against another implementation's greedy tokens use.
+ */
+export function greedySampling(maxTokens: number): SamplingSettings {
+  return { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, maxTokens, seed: 0 };
+}
+
 /** The settings the engine receives: a random seed resolved to a concrete one. */
 export function resolveSeed(
   settings: SamplingSettings,

@@ -139,6 +139,14 @@ try {
   const memory = new RendererMemory(browserPid);
   await memory.start();
   const page = context.pages()[0] ?? (await context.newPage());
+  // the worker's phase timings (engine.worker.ts logMarks), with the time since the reload
+  let reloadedAt = performance.now();
+  page.on("console", (m) => {
+    if (m.text().startsWith("trit:")) {
+      const at = ((performance.now() - reloadedAt) / 1000).toFixed(2);
+      process.stderr.write(`[${at} s] ${m.text()}\n`);
+    }
+  });
   memory.phase = "download";
   await page.goto(appUrl);
   await page.getByLabel("Add a model by URL").fill(`${server.url}/bench.gguf`);
@@ -152,6 +160,7 @@ try {
   memory.phase = "cached";
   for (let i = 0; i < reloads; i++) {
     const t = performance.now();
+    reloadedAt = t;
     await page.reload();
     await waitLoaded(page, 300_000);
     loaded_s.push((performance.now() - t) / 1000);

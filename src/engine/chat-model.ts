@@ -26,8 +26,10 @@ export async function loadChatModel(
 ): Promise<ChatModel> {
   const { onProgress, ...modelOptions } = options;
   const header = await readGgufHeader(blob);
+  performance.mark("trit:load header");
   const config = readBitNetConfig(header);
   const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
+  performance.mark("trit:load tokenizer");
   const weights = await loadKernelWeights(blob, { header, onProgress });
   const model = await KernelModel.create(weights, {
     ...modelOptions,

@@ -42,6 +42,8 @@ const engine: EngineApi = {
   async loadModel(id, onProgress) {
     if (loaded?.id === id) return loaded.info;
     unload();
+    performance.clearMarks();
+    performance.mark("trit:load start");
     const record = await store.record(id);
     if (record && record.shards.length > 1) {
       throw new Error(
@@ -49,6 +51,7 @@ const engine: EngineApi = {
       );
     }
     const blob = await store.openBlob(id);
+    performance.mark("trit:load blob opened");
     let chat: ChatModel;
     try {
       chat = await loadChatModel(blob, {
@@ -81,6 +84,7 @@ const engine: EngineApi = {
       session: new ChatSession(chat.model, chat.tokenizer, chat.chatTemplate),
       info,
     };
+    logMarks("trit:load");
     return info;
   },
 
@@ -91,6 +95,9 @@ const engine: EngineApi = {
     // Pieces travel on the callback's own port: wait for the last one before returning,
     // so the reply never resolves ahead of its text.
     let delivered: unknown = Promise.resolve();
+    performance.clearMarks();
+    performance.mark("trit:reply start");
+    let first = true;
     try {
       const {
         tokens: _tokens,
@@ -100,6 +107,11 @@ const engine: EngineApi = {
         settings,
         conversationId,
         onToken: (piece) => {
+          if (first) {
+            first = false;
+            performance.mark("trit:reply first token");
+            logMarks("trit:reply");
+          }
           if (piece) delivered = onPiece(piece);
         },
         signal: running.signal,
@@ -127,6 +139,18 @@ const engine: EngineApi = {
     running?.abort();
   },
 };
+
+/** Logs the time (ms) between the marks of one phase, for the cached-start benchmark. */
+function logMarks(prefix: string) {
+  const marks = performance.getEntriesByType("mark").filter((m) => m.name.startsWith(prefix));
+  const steps = marks
+    .slice(1)
+    .map(
+      (m, i) =>
+        `${m.name.slice(prefix.length + 1)} ${(m.startTime - marks[i].startTime).toFixed(0)}`,
+    );
+  console.debug(`${prefix}: ${steps.join(", ")}`);
+}
 
 /** The wasm memory the engine holds and the part of it the KV cache takes. */
 function engineMemory(chat: ChatModel): EngineMemory {

@@ -174,16 +174,22 @@ export class KernelModel implements ForwardModel {
         `Threads need SharedArrayBuffer, which is missing here (${why}). Use one thread.`,
       );
     }
+    performance.mark("trit:load tensor table");
     const module = await loadKernelModule({ build: options.build, shared });
+    performance.mark("trit:load kernels compiled+timed");
     const memory = createMemory(shared);
     const arena = new Arena(memory);
     const kernels = instantiateKernels(module.module, memory);
     const pool = await KernelPool.create(kernels, module, arena, threads);
+    performance.mark("trit:load pool started");
     try {
       const model = new KernelModel(arena, pool, weights, module, options);
+      performance.mark("trit:load memory laid out");
       await model.loadPending();
+      performance.mark("trit:load weights read");
       if (options.int8Head) model.setInt8Head(true);
       model.probeThreads();
+      performance.mark("trit:load threads probed");
       return model;
     } catch (e) {
       pool.close();

@@ -2,14 +2,24 @@ import * as Comlink from "comlink";
 import { readBitNetConfig } from "../engine/bitnet/config.ts";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
 import { ChatSession } from "../engine/generate/index.ts";
-import { readGgufHeader } from "../engine/gguf/index.ts";
+import { type GgufHeader, readGgufHeader } from "../engine/gguf/index.ts";
 import { KernelModel } from "../engine/kernels/index.ts";
 import { type EngineMemory, kvCacheBytes, planModelMemory } from "../engine/memory.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
 import { ModelLibrary } from "../storage/model-library.ts";
+import type { ModelRecord } from "../storage/records.ts";
+import { ThreadChoices } from "../storage/thread-choices.ts";
+import { WeightImages } from "../storage/weight-images.ts";
 import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
 const store = new ModelLibrary();
+/** Kernel-layout copies of the models' weights, where the private file system works. */
+const images = WeightImages.open();
+const threadChoices = new ThreadChoices();
+/** The header planMemory parsed, for the loadModel that follows it to reuse. */
+let lastHeader: { id: string; blob: Blob; header: Promise<GgufHeader> } | null = null;
+/** The image being written after a load from the file (deleting its model stops it). */
+let saving: { id: string; stop: AbortController; done: Promise<void> } | null = null;
 
 /** The loaded model, and its chat session (which knows the conversation its KV cache holds). */
 let loaded: { id: string; chat: ChatModel; session: ChatSession; info: LoadedModelInfo } | null =
@@ -29,13 +39,25 @@ const engine: EngineApi = {
   cancelDownload: (id) => store.cancel(id),
   async deleteModel(id) {
     if (loaded?.id === id) unload();
+    if (saving?.id === id) {
+      saving.stop.abort();
+      await saving.done;
+    }
+    if (lastHeader?.id === id) lastHeader = null;
     await store.delete(id);
+    await (await images)?.delete(id);
+    await threadChoices.delete(id, KernelModel.defaultThreads());
   },
-  storageEstimate: () => store.estimate(),
+
+  async storageEstimate() {
+    const figures = await store.estimate();
+    const imageBytes = (await (await images)?.bytes()) ?? 0;
+    return { ...figures, imageBytes };
+  },
 
   async planMemory(id) {
     const blob = await store.openBlob(id);
-    const config = readBitNetConfig(await readGgufHeader(blob));
+    const config = readBitNetConfig(await headerOf(id, blob));
     return planModelMemory(config, blob.size);
   },
 
@@ -52,10 +74,18 @@ const engine: EngineApi = {
     }
     const blob = await store.openBlob(id);
     performance.mark("trit:load blob opened");
+    const threads = KernelModel.defaultThreads();
+    const imageStore = (await images)?.forModel(id);
     let chat: ChatModel;
     try {
       chat = await loadChatModel(blob, {
-        threads: KernelModel.defaultThreads(),
+        header: await headerOf(id, blob),
+        threads,
+        threadsHint: await threadChoices.get(id, threads),
+        weightImage:
+          imageStore && record
+            ? { store: imageStore, modelKey: modelKey(record), onProgress }
+            : undefined,
         // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
         // memory but changes greedy tokens on the random-weight test models (their logits
         // are near ties); make it the default once a trained model shows it costs nothing.
@@ -66,6 +96,8 @@ const engine: EngineApi = {
       // Weights that do not load are not "ready": say so in the list, offer Retry/Delete.
       if (!outOfMemory(e)) await store.markFailed(id, e).catch(() => undefined);
       throw e;
+    } finally {
+      lastHeader = null;
     }
     const info: LoadedModelInfo = {
       modelId: id,
@@ -85,6 +117,8 @@ const engine: EngineApi = {
       info,
     };
     logMarks("trit:load");
+    if (!chat.model.fromImage && record) saveImage(id, chat, modelKey(record));
+    if (threads > 1) void threadChoices.save(id, threads, chat.model.activeThreads);
     return info;
   },
 
@@ -120,6 +154,11 @@ const engine: EngineApi = {
       return stats;
     } finally {
       running = null;
+      // the count decoding found fastest, for the next load to start with
+      const model = loaded?.chat.model;
+      if (loaded && model && model.threads > 1) {
+        void threadChoices.save(loaded.id, model.threads, model.activeThreads);
+      }
     }
   },
 
@@ -139,6 +178,44 @@ const engine: EngineApi = {
     running?.abort();
   },
 };
+
+/** The file's header, parsed once for planMemory and the loadModel after it. */
+function headerOf(id: string, blob: Blob): Promise<GgufHeader> {
+  if (lastHeader?.id !== id || lastHeader.blob.size !== blob.size) {
+    lastHeader = { id, blob, header: readGgufHeader(blob) };
+  }
+  return lastHeader.header;
+}
+
+/** Which stored bytes a weight image was made from: a model added again is another. */
+function modelKey(record: ModelRecord): string {
+  const shard = record.shards[0];
+  return [record.id, record.createdAt, shard?.size, shard?.hashes.at(-1) ?? ""].join("|");
+}
+
+/**
+ * Writes the kernel-layout image after a load from the file, in steps between which the
+ * worker answers (the first reply need not wait for it); the next load copies it back.
+ */
+function saveImage(id: string, chat: ChatModel, key: string) {
+  const stop = new AbortController();
+  const previous = saving?.done ?? Promise.resolve();
+  const done = (async () => {
+    await previous;
+    const imageStore = (await images)?.forModel(id, stop.signal);
+    if (!imageStore || stop.signal.aborted) return;
+    const t0 = performance.now();
+    await chat.model.saveWeightImage(imageStore, key).catch(() => undefined);
+    if (!stop.signal.aborted) {
+      console.debug(`trit:image written in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+  })();
+  const job = { id, stop, done };
+  saving = job;
+  void done.then(() => {
+    if (saving === job) saving = null;
+  });
+}
 
 /** Logs the time (ms) between the marks of one phase, for the cached-start benchmark. */
 function logMarks(prefix: string) {
@@ -168,6 +245,8 @@ function outOfMemory(e: unknown): boolean {
 
 function unload() {
   running?.abort();
+  // an image half written is removed; the next load from the file writes it again
+  saving?.stop.abort();
   loaded?.chat.model.dispose();
   loaded = null;
 }

@@ -29,6 +29,7 @@ import {
   type KvLayout,
   type LayerLayout,
   layOutMemory,
+  type MemoryLayout,
   type PackedLinear,
   type Scratch,
 } from "./memory-layout.ts";
@@ -42,6 +43,12 @@ import {
   loadKernelModule,
   type TernaryForm,
 } from "./wasm-module.ts";
+import {
+  describeImage,
+  imageScales,
+  restoreScales,
+  type WeightImageStore,
+} from "./weight-image.ts";
 
 export interface KernelModelOptions {
   /** Kernel threads (1 = no workers; more need SharedArrayBuffer). Default 1. */
@@ -65,6 +72,21 @@ export interface KernelModelOptions {
    * a pool round trip costs more than the work). Default 2^16.
    */
   attentionPoolMin?: number;
+  /**
+   * The thread count an earlier load found fastest here: the load then skips timing
+   * every count (1 + 3 × threads decode steps); the first decode steps still time each.
+   */
+  threadsHint?: number;
+  /**
+   * Where the weights' kernel-layout image is kept (weight-image.ts): a stored image that
+   * matches is copied back instead of reading the file; `fromImage` says which happened.
+   */
+  weightImage?: {
+    store: WeightImageStore;
+    /** Which model and which bytes of it (the store's record of the file). */
+    modelKey: string;
+    onProgress?: (fraction: number) => void;
+  };
 }
 
 export class KernelModel implements ForwardModel {
@@ -79,6 +101,8 @@ export class KernelModel implements ForwardModel {
   readonly prefillForm: TernaryForm;
   /** The KV cache's format and layout (memory-layout.ts). */
   readonly kv: KvLayout;
+  /** The weights were copied back from a stored image (weight-image.ts), not read from the file. */
+  fromImage = false;
 
   private readonly k: KernelExports;
   private readonly head: Head;
@@ -93,6 +117,7 @@ export class KernelModel implements ForwardModel {
   private readonly tuner: ThreadTuner;
   private logitsView: Float32Array;
   private readonly ropeFreqs: Float64Array;
+  private readonly layout: MemoryLayout;
   /** Weight reads the layout left to do; create() runs them in order. */
   private pendingLoads: (() => Promise<void>)[];
   /** Milliseconds per op family of the passes since profile(true) (benchmarks only). */
@@ -133,6 +158,7 @@ export class KernelModel implements ForwardModel {
     this.xqStride = layout.xqStride;
     this.dotsStride = layout.dotsStride;
     this.pendingLoads = layout.loads;
+    this.layout = layout;
     this.ropeFreqs = Float64Array.from(
       { length: c.headDim / 2 },
       (_, i) => c.ropeTheta ** (-(2 * i) / c.headDim),
@@ -153,6 +179,47 @@ export class KernelModel implements ForwardModel {
     };
     await Promise.all([lane(), lane()]);
     this.pendingLoads = [];
+  }
+
+  /**
+   * Copies the weights back from a stored image when one matches (weight-image.ts), else
+   * runs the file reads. An image read that fails half way leaves zeros, not its bytes,
+   * under the file's (head rows' padding is read by the head kernels).
+   */
+  private async loadWeights(image: KernelModelOptions["weightImage"]): Promise<void> {
+    if (image) {
+      const { start, end } = this.layout.weights;
+      const description = describeImage(image.modelKey, this.layout);
+      let scales: number[] | null = null;
+      try {
+        scales = await image.store.read(
+          this.arena.u8(start, end - start),
+          description,
+          image.onProgress,
+        );
+      } catch {
+        this.arena.u8(start, end - start).fill(0);
+      }
+      if (scales && restoreScales(this.layout, scales)) {
+        this.pendingLoads = [];
+        this.fromImage = true;
+        return;
+      }
+    }
+    await this.loadPending();
+  }
+
+  /**
+   * Stores the weights as an image (weight-image.ts) that a later load copies back. A
+   * refusal (storage full, no private file system) only means the next load reads the file.
+   */
+  saveWeightImage(store: WeightImageStore, modelKey: string): Promise<void> {
+    const { start, end } = this.layout.weights;
+    return store.write(
+      () => this.arena.u8(start, end - start),
+      describeImage(modelKey, this.layout),
+      imageScales(this.layout),
+    );
   }
 
   /** Threads to use here (see thread-mode.ts). */
@@ -185,10 +252,10 @@ export class KernelModel implements ForwardModel {
     try {
       const model = new KernelModel(arena, pool, weights, module, options);
       performance.mark("trit:load memory laid out");
-      await model.loadPending();
+      await model.loadWeights(options.weightImage);
       performance.mark("trit:load weights read");
       if (options.int8Head) model.setInt8Head(true);
-      model.probeThreads();
+      model.probeThreads(options.threadsHint);
       performance.mark("trit:load threads probed");
       return model;
     } catch (e) {
@@ -244,8 +311,12 @@ export class KernelModel implements ForwardModel {
    * reading) with each thread count, after one warm-up step, so that the first prefill
    * already runs the fastest count rather than the count the runtime reports.
    */
-  private probeThreads(): void {
+  private probeThreads(hint?: number): void {
     if (this.threads === 1) return;
+    if (hint !== undefined && Number.isInteger(hint) && hint >= 1 && hint <= this.threads) {
+      this.pool.active = hint;
+      return;
+    }
     this.run([0], 0, true);
     for (let round = 0; round < 3; round++) {
       for (let n = 1; n <= this.threads; n++) {

@@ -1,0 +1,290 @@
+/**
+ * Each model's weight image (engine/kernels/weight-image.ts) as one file in the origin
+ * private file system, read and written from the engine worker with a sync access handle
+ * straight from and into wasm memory. Where the file system or sync handles are missing
+ * (Firefox private windows, older WebKit), or a file is refused (storage full, another tab
+ * holds it), there is simply no image and models load from their GGUF as before.
+ *
+ * A file: a 64 KiB header (magic, the JSON's length and checksum, the JSON: what the image
+ * describes, its scales, its size and a checksum of sampled bytes), then the image. The
+ * header is written last, after the bytes are flushed: a write cut short leaves no header,
+ * so a half-written image is never used.
+ */
+import type { WeightImageStore } from "../engine/kernels/weight-image.ts";
+
+/** The part of FileSystemSyncAccessHandle used here. */
+export interface SyncFile {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  getSize(): number;
+  truncate(size: number): void;
+  flush(): void;
+  close(): void;
+}
+
+/** A directory of files opened for sync access (the origin private file system, or a fake). */
+export interface SyncDirectory {
+  /** Opens (creating when asked) a file; null when it does not exist and `create` is false. */
+  open(name: string, create: boolean): Promise<SyncFile | null>;
+  remove(name: string): Promise<void>;
+  /** The files' names and sizes. */
+  list(): Promise<{ name: string; size: number }[]>;
+}
+
+const MAGIC = [0x54, 0x52, 0x49, 0x54, 0x57, 0x49, 0x4d, 0x47]; // "TRITWIMG"
+const HEADER_BYTES = 65536;
+/** Bytes per read or write call (progress steps, and the staging buffer's size). */
+const STEP = 32 << 20;
+/** One sampled run of bytes every SAMPLE_EVERY bytes goes into the data checksum. */
+const SAMPLE_EVERY = 1 << 20;
+const SAMPLE_BYTES = 64;
+
+interface ImageHeader {
+  description: string;
+  scales: number[];
+  bytes: number;
+  sampleSum: number;
+}
+
+/** FNV-1a (32-bit) of bytes, continuing from `h`. */
+function fnv1a(bytes: Uint8Array, h = 0x811c9dc5): number {
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  return h;
+}
+
+/** The checksum of a few bytes of every MiB (a full one would cost a second per GB). */
+function sampleSum(view: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let at = 0; at < view.length; at += SAMPLE_EVERY) {
+    h = fnv1a(view.subarray(at, Math.min(at + SAMPLE_BYTES, view.length)), h);
+  }
+  return fnv1a(view.subarray(Math.max(0, view.length - SAMPLE_BYTES)), h);
+}
+
+/** A file name for a model id (ids hold URL characters). */
+export function imageFileName(modelId: string): string {
+  const bytes = new TextEncoder().encode(modelId);
+  const a = fnv1a(bytes).toString(16).padStart(8, "0");
+  const b = fnv1a(bytes, 0x12345678).toString(16).padStart(8, "0");
+  return `${a}${b}.weights`;
+}
+
+function encodeHeader(h: ImageHeader): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(h));
+  if (json.length > HEADER_BYTES - 16) throw new Error("The weight image's header is too long.");
+  const out = new Uint8Array(HEADER_BYTES);
+  out.set(MAGIC);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(8, json.length, true);
+  dv.setUint32(12, fnv1a(json), true);
+  out.set(json, 16);
+  return out;
+}
+
+function decodeHeader(bytes: Uint8Array): ImageHeader | null {
+  if (!MAGIC.every((m, i) => bytes[i] === m)) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = dv.getUint32(8, true);
+  if (length > HEADER_BYTES - 16) return null;
+  const json = bytes.subarray(16, 16 + length);
+  if (fnv1a(json) !== dv.getUint32(12, true)) return null;
+  try {
+    const h = JSON.parse(new TextDecoder().decode(json)) as ImageHeader;
+    const ok =
+      typeof h.description === "string" &&
+      Array.isArray(h.scales) &&
+      Number.isSafeInteger(h.bytes) &&
+      typeof h.sampleSum === "number";
+    return ok ? h : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Copies file bytes [at, at + dst.length) into dst: straight in when the engine accepts
+ * the view (a shared wasm memory is allowed by the spec), else through one staging buffer.
+ */
+function readInto(file: SyncFile, dst: Uint8Array, at: number, staging: () => Uint8Array): number {
+  try {
+    return file.read(dst, { at });
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    const buffer = staging().subarray(0, dst.length);
+    const n = file.read(buffer, { at });
+    dst.set(buffer.subarray(0, n));
+    return n;
+  }
+}
+
+function writeFrom(file: SyncFile, src: Uint8Array, at: number, staging: () => Uint8Array): number {
+  try {
+    return file.write(src, { at });
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    const buffer = staging().subarray(0, src.length);
+    buffer.set(src);
+    return file.write(buffer, { at });
+  }
+}
+
+/** Weight images in a SyncDirectory, one file per model. */
+export class WeightImages {
+  constructor(private readonly dir: SyncDirectory) {}
+
+  /** The images in the origin private file system, or null where it cannot be used. */
+  static async open(): Promise<WeightImages | null> {
+    const dir = await opfsDirectory("trit-weight-images");
+    return dir ? new WeightImages(dir) : null;
+  }
+
+  /**
+   * The store of one model's image (`modelId` names its file); a write stops, leaving no
+   * image, when `signal` aborts (the model is deleted meanwhile).
+   */
+  forModel(modelId: string, signal?: AbortSignal): WeightImageStore {
+    const name = imageFileName(modelId);
+    return {
+      read: (dst, description, onProgress) => this.read(name, dst, description, onProgress),
+      write: (view, description, scales) => this.write(name, view, description, scales, signal),
+    };
+  }
+
+  /** Deletes a model's image (nothing when there is none). */
+  async delete(modelId: string): Promise<void> {
+    await this.dir.remove(imageFileName(modelId)).catch(() => undefined);
+  }
+
+  /** Bytes every image takes. */
+  async bytes(): Promise<number> {
+    const files = await this.dir.list().catch(() => []);
+    return files.reduce((sum, f) => sum + f.size, 0);
+  }
+
+  private async read(
+    name: string,
+    dst: Uint8Array,
+    description: string,
+    onProgress?: (fraction: number) => void,
+  ): Promise<number[] | null> {
+    const file = await this.dir.open(name, false).catch(() => null);
+    if (!file) return null;
+    try {
+      const headerBytes = new Uint8Array(HEADER_BYTES);
+      if (file.read(headerBytes, { at: 0 }) !== HEADER_BYTES) return null;
+      const header = decodeHeader(headerBytes);
+      if (
+        !header ||
+        header.description !== description ||
+        header.bytes !== dst.length ||
+        file.getSize() !== HEADER_BYTES + header.bytes
+      ) {
+        return null;
+      }
+      let staging: Uint8Array | undefined;
+      const stage = () => {
+        staging ??= new Uint8Array(STEP);
+        return staging;
+      };
+      for (let at = 0; at < dst.length; at += STEP) {
+        const part = dst.subarray(at, Math.min(at + STEP, dst.length));
+        if (readInto(file, part, HEADER_BYTES + at, stage) !== part.length) {
+          throw new Error("The weight image ended early.");
+        }
+        onProgress?.(Math.min(1, (at + part.length) / dst.length));
+      }
+      if (sampleSum(dst) !== header.sampleSum) throw new Error("The weight image is damaged.");
+      return header.scales;
+    } finally {
+      file.close();
+    }
+  }
+
+  private async write(
+    name: string,
+    view: () => Uint8Array,
+    description: string,
+    scales: number[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const file = await this.dir.open(name, true).catch(() => null);
+    if (!file) return;
+    let whole = false;
+    try {
+      file.truncate(0);
+      const bytes = view().length;
+      let staging: Uint8Array | undefined;
+      const stage = () => {
+        staging ??= new Uint8Array(STEP);
+        return staging;
+      };
+      for (let at = 0; at < bytes; at += STEP) {
+        if (signal?.aborted) return;
+        const part = view().subarray(at, Math.min(at + STEP, bytes));
+        if (writeFrom(file, part, HEADER_BYTES + at, stage) !== part.length) return;
+        // let the worker answer messages between steps (the UI stays live)
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      file.flush();
+      const header = encodeHeader({ description, scales, bytes, sampleSum: sampleSum(view()) });
+      if (file.write(header, { at: 0 }) !== HEADER_BYTES) return;
+      file.flush();
+      whole = true;
+    } catch {
+      // storage full or the file refused: no image this time
+    } finally {
+      file.close();
+      if (!whole) await this.dir.remove(name).catch(() => undefined);
+    }
+  }
+}
+
+/** A SyncDirectory over the origin private file system, or null where it cannot be used. */
+async function opfsDirectory(name: string): Promise<SyncDirectory | null> {
+  try {
+    const storage = globalThis.navigator?.storage;
+    if (typeof storage?.getDirectory !== "function") return null;
+    if (typeof FileSystemFileHandle === "undefined") return null;
+    if (!("createSyncAccessHandle" in FileSystemFileHandle.prototype)) return null;
+    const root = await storage.getDirectory();
+    const dir = await root.getDirectoryHandle(name, { create: true });
+    return {
+      async open(file, create) {
+        let handle: FileSystemFileHandle;
+        try {
+          handle = await dir.getFileHandle(file, { create });
+        } catch (e) {
+          if (!create && e instanceof DOMException && e.name === "NotFoundError") return null;
+          throw e;
+        }
+        // the DOM typings of this TypeScript list sync handles for workers only
+        const sync = handle as unknown as { createSyncAccessHandle(): Promise<SyncFile> };
+        return await sync.createSyncAccessHandle();
+      },
+      async remove(file) {
+        try {
+          await dir.removeEntry(file);
+        } catch (e) {
+          if (!(e instanceof DOMException && e.name === "NotFoundError")) throw e;
+        }
+      },
+      async list() {
+        const out: { name: string; size: number }[] = [];
+        // biome-ignore lint/suspicious/noExplicitAny: entries() is missing from older DOM typings
+        for await (const [entryName, entry] of (dir as any).entries() as AsyncIterable<
+          [string, FileSystemHandle]
+        >) {
+          if (entry.kind === "file") {
+            out.push({
+              name: entryName,
+              size: (await (entry as FileSystemFileHandle).getFile()).size,
+            });
+          }
+        }
+        return out;
+      },
+    };
+  } catch {
+    return null;
+  }
+}

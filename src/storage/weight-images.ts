@@ -10,7 +10,19 @@
  * header is written last, after the bytes are flushed: a write cut short leaves no header,
  * so a half-written image is never used.
  */
-import type { WeightImageStore } from "../engine/kernels/weight-image.ts";
+
+/**
+ * One model's image, as the kernels ask for it (engine/kernels/weight-image.ts
+ * WeightImageStore: storage does not import the engine, the worker joins the two).
+ */
+export interface ModelImageStore {
+  read(
+    dst: Uint8Array,
+    description: string,
+    onProgress?: (fraction: number) => void,
+  ): Promise<number[] | null>;
+  write(view: () => Uint8Array, description: string, scales: number[]): Promise<void>;
+}
 
 /** The part of FileSystemSyncAccessHandle used here. */
 export interface SyncFile {
@@ -33,7 +45,6 @@ export interface SyncDirectory {
 
 const MAGIC = [0x54, 0x52, 0x49, 0x54, 0x57, 0x49, 0x4d, 0x47]; // "TRITWIMG"
 const HEADER_BYTES = 65536;
-/** Bytes per read or write call (progress steps, and the staging buffer's size). */
 const STEP = 32 << 20;
 /** One sampled run of bytes every SAMPLE_EVERY bytes goes into the data checksum. */
 const SAMPLE_EVERY = 1 << 20;
@@ -130,7 +141,11 @@ function writeFrom(file: SyncFile, src: Uint8Array, at: number, staging: () => U
 
 /** Weight images in a SyncDirectory, one file per model. */
 export class WeightImages {
-  constructor(private readonly dir: SyncDirectory) {}
+  constructor(
+    private readonly dir: SyncDirectory,
+    /** Bytes per read or write call (progress steps, and the staging buffer's size). */
+    private readonly step = STEP,
+  ) {}
 
   /** The images in the origin private file system, or null where it cannot be used. */
   static async open(): Promise<WeightImages | null> {
@@ -142,7 +157,7 @@ export class WeightImages {
    * The store of one model's image (`modelId` names its file); a write stops, leaving no
    * image, when `signal` aborts (the model is deleted meanwhile).
    */
-  forModel(modelId: string, signal?: AbortSignal): WeightImageStore {
+  forModel(modelId: string, signal?: AbortSignal): ModelImageStore {
     const name = imageFileName(modelId);
     return {
       read: (dst, description, onProgress) => this.read(name, dst, description, onProgress),
@@ -183,11 +198,11 @@ export class WeightImages {
       }
       let staging: Uint8Array | undefined;
       const stage = () => {
-        staging ??= new Uint8Array(STEP);
+        staging ??= new Uint8Array(this.step);
         return staging;
       };
-      for (let at = 0; at < dst.length; at += STEP) {
-        const part = dst.subarray(at, Math.min(at + STEP, dst.length));
+      for (let at = 0; at < dst.length; at += this.step) {
+        const part = dst.subarray(at, Math.min(at + this.step, dst.length));
         if (readInto(file, part, HEADER_BYTES + at, stage) !== part.length) {
           throw new Error("The weight image ended early.");
         }
@@ -215,12 +230,12 @@ export class WeightImages {
       const bytes = view().length;
       let staging: Uint8Array | undefined;
       const stage = () => {
-        staging ??= new Uint8Array(STEP);
+        staging ??= new Uint8Array(this.step);
         return staging;
       };
-      for (let at = 0; at < bytes; at += STEP) {
+      for (let at = 0; at < bytes; at += this.step) {
         if (signal?.aborted) return;
-        const part = view().subarray(at, Math.min(at + STEP, bytes));
+        const part = view().subarray(at, Math.min(at + this.step, bytes));
         if (writeFrom(file, part, HEADER_BYTES + at, stage) !== part.length) return;
         // let the worker answer messages between steps (the UI stays live)
         await new Promise((resolve) => setTimeout(resolve, 0));

@@ -28,6 +28,7 @@ let running: AbortController | null = null;
 
 const engine: EngineApi = {
   async ping() {
+    console.debug("trit:ping");
     return { pong: true, capabilities: await detectCapabilities() };
   },
 
@@ -56,8 +57,13 @@ const engine: EngineApi = {
   },
 
   async planMemory(id) {
+    performance.clearMarks();
+    performance.mark("trit:plan start");
     const blob = await store.openBlob(id);
+    performance.mark("trit:plan blob opened");
     const config = readBitNetConfig(await headerOf(id, blob));
+    performance.mark("trit:plan header");
+    logMarks("trit:plan");
     return planModelMemory(config, blob.size);
   },
 

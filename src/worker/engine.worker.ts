@@ -78,7 +78,8 @@ const engine: EngineApi = {
         `"${record.name}" is a split GGUF set: it is stored, but Trit loads single-file models only for now.`,
       );
     }
-    const blob = await store.openBlob(id);
+    // the blob planMemory opened, if it asked for this model just before
+    const blob = lastHeader?.id === id ? lastHeader.blob : await store.openBlob(id);
     performance.mark("trit:load blob opened");
     const threads = KernelModel.defaultThreads();
     const imageStore = (await images)?.forModel(id);

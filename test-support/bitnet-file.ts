@@ -2,7 +2,7 @@
  * A small BitNet GGUF in memory (2 layers, hidden 256, vocab 64) with ternary weights in a
  * chosen type, an F16 embedding and F32 norms, for tests that load a file.
  */
-import { bitnetTensorShapes } from "../src/engine/bitnet/config.ts";
+import { type BitNetConfig, bitnetTensorShapes } from "../src/engine/bitnet/config.ts";
 import {
   encodeFloats,
   encodeGguf,
@@ -25,13 +25,11 @@ export const bitnetFileConfig = smallConfig({
   ropeTheta: 500000,
 });
 
-export function bitnetFile(ternaryType: GgmlType, seed = 99): Uint8Array {
-  const config = bitnetFileConfig;
-  const rand = mulberry32(seed);
-  const arch = "bitnet-b1.58";
+/** A BitNet GGUF's hyperparameter keys for `config` under architecture `arch`. */
+export function bitnetMetadata(config: BitNetConfig, arch: string): Record<string, GgufTypedValue> {
   const u32 = (value: number): GgufTypedValue => ({ type: T.UINT32, value });
   const f32 = (value: number): GgufTypedValue => ({ type: T.FLOAT32, value });
-  const metadata: Record<string, GgufTypedValue> = {
+  return {
     "general.architecture": { type: T.STRING, value: arch },
     [`${arch}.block_count`]: u32(config.layers),
     [`${arch}.embedding_length`]: u32(config.hidden),
@@ -43,6 +41,13 @@ export function bitnetFile(ternaryType: GgmlType, seed = 99): Uint8Array {
     [`${arch}.rope.freq_base`]: f32(config.ropeTheta),
     [`${arch}.attention.layer_norm_rms_epsilon`]: f32(config.normEps),
   };
+}
+
+export function bitnetFile(ternaryType: GgmlType, seed = 99): Uint8Array {
+  const config = bitnetFileConfig;
+  const rand = mulberry32(seed);
+  const arch = "bitnet-b1.58";
+  const metadata = bitnetMetadata(config, arch);
   const tensors = bitnetTensorShapes(config).map((t) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
     let type: GgmlType;

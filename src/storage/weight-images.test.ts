@@ -125,6 +125,17 @@ describe("WeightImages", () => {
     expect(await store.read(new Uint8Array(smaller.length), "layout B")).toBeNull();
   });
 
+  it("keeps only the images of the models it is told are stored", async () => {
+    const { images } = setup();
+    await images.forModel("a").write(() => image, "layout A", scales);
+    await images.forModel("b").write(() => image, "layout A", scales);
+    await images.keepOnly(["b", "c"]);
+    expect(await images.forModel("a").read(new Uint8Array(image.length), "layout A")).toBeNull();
+    expect(await images.forModel("b").read(new Uint8Array(image.length), "layout A")).toEqual(
+      scales,
+    );
+  });
+
   it("is missing where there is no origin private file system (Node here)", async () => {
     expect(await WeightImages.open()).toBeNull();
   });

@@ -11,19 +11,6 @@
  * so a half-written image is never used.
  */
 
-/**
- * One model's image, as the kernels ask for it (engine/kernels/weight-image.ts
- * WeightImageStore: storage does not import the engine, the worker joins the two).
- */
-export interface ModelImageStore {
-  read(
-    dst: Uint8Array,
-    description: string,
-    onProgress?: (fraction: number) => void,
-  ): Promise<number[] | null>;
-  write(view: () => Uint8Array, description: string, scales: number[]): Promise<void>;
-}
-
 /** The part of FileSystemSyncAccessHandle used here. */
 export interface SyncFile {
   read(buffer: Uint8Array, options: { at: number }): number;
@@ -157,17 +144,29 @@ export class WeightImages {
    * The store of one model's image (`modelId` names its file); a write stops, leaving no
    * image, when `signal` aborts (the model is deleted meanwhile).
    */
-  forModel(modelId: string, signal?: AbortSignal): ModelImageStore {
+  forModel(modelId: string, signal?: AbortSignal) {
     const name = imageFileName(modelId);
+    // the kernels' WeightImageStore (engine/kernels/weight-image.ts), by shape: storage
+    // does not import the engine, the worker joins the two
     return {
-      read: (dst, description, onProgress) => this.read(name, dst, description, onProgress),
-      write: (view, description, scales) => this.write(name, view, description, scales, signal),
+      read: (dst: Uint8Array, description: string, onProgress?: (fraction: number) => void) =>
+        this.read(name, dst, description, onProgress),
+      write: (view: () => Uint8Array, description: string, scales: number[]) =>
+        this.write(name, view, description, scales, signal),
     };
   }
 
   /** Deletes a model's image (nothing when there is none). */
   async delete(modelId: string): Promise<void> {
     await this.dir.remove(imageFileName(modelId)).catch(() => undefined);
+  }
+
+  /** Deletes the images of models not in `modelIds` (one deleted while its file was held). */
+  async keepOnly(modelIds: readonly string[]): Promise<void> {
+    const keep = new Set(modelIds.map(imageFileName));
+    for (const f of await this.dir.list().catch(() => [])) {
+      if (!keep.has(f.name)) await this.dir.remove(f.name).catch(() => undefined);
+    }
   }
 
   /** Bytes every image takes. */
@@ -289,12 +288,10 @@ async function opfsDirectory(name: string): Promise<SyncDirectory | null> {
         for await (const [entryName, entry] of (dir as any).entries() as AsyncIterable<
           [string, FileSystemHandle]
         >) {
-          if (entry.kind === "file") {
-            out.push({
-              name: entryName,
-              size: (await (entry as FileSystemFileHandle).getFile()).size,
-            });
-          }
+          if (entry.kind !== "file") continue;
+          // a file being written (a sync handle open) may refuse getFile: count it as 0
+          const file = await (entry as FileSystemFileHandle).getFile().catch(() => null);
+          out.push({ name: entryName, size: file?.size ?? 0 });
         }
         return out;
       },

@@ -46,7 +46,9 @@ const engine: EngineApi = {
     }
     if (lastHeader?.id === id) lastHeader = null;
     await store.delete(id);
-    await (await images)?.delete(id);
+    const kept = await images;
+    await kept?.delete(id);
+    await kept?.keepOnly((await store.list()).map((m) => m.id));
     await threadChoices.delete(id, KernelModel.defaultThreads());
   },
 
@@ -123,7 +125,10 @@ const engine: EngineApi = {
       session: new ChatSession(chat.model, chat.tokenizer, chat.chatTemplate),
       info,
     };
-    logMarks("trit:load");
+    logMarks(
+      "trit:load",
+      chat.model.fromImage ? "weights from the stored image" : "weights from the file",
+    );
     if (!chat.model.fromImage && record) saveImage(id, chat, modelKey(record));
     if (threads > 1) void threadChoices.save(id, threads, chat.model.activeThreads);
     return info;
@@ -225,7 +230,7 @@ function saveImage(id: string, chat: ChatModel, key: string) {
 }
 
 /** Logs the time (ms) between the marks of one phase, for the cached-start benchmark. */
-function logMarks(prefix: string) {
+function logMarks(prefix: string, note = "") {
   const marks = performance.getEntriesByType("mark").filter((m) => m.name.startsWith(prefix));
   const steps = marks
     .slice(1)
@@ -233,7 +238,7 @@ function logMarks(prefix: string) {
       (m, i) =>
         `${m.name.slice(prefix.length + 1)} ${(m.startTime - marks[i].startTime).toFixed(0)}`,
     );
-  console.debug(`${prefix}: ${steps.join(", ")}`);
+  console.debug(`${prefix}: ${steps.join(", ")}${note ? ` (${note})` : ""}`);
 }
 
 /** The wasm memory the engine holds and the part of it the KV cache takes. */

@@ -23,8 +23,11 @@ export interface SyncFile {
 
 /** A directory of files opened for sync access (the origin private file system, or a fake). */
 export interface SyncDirectory {
-  /** Opens (creating when asked) a file; null when it does not exist and `create` is false. */
-  open(name: string, create: boolean): Promise<SyncFile | null>;
+  /**
+   * Opens (creating when asked) a file; null when it does not exist and `create` is false.
+   * "read-only" lets other read-only handles open it too (where the browser knows the mode).
+   */
+  open(name: string, create: boolean, mode?: "read-only"): Promise<SyncFile | null>;
   remove(name: string): Promise<void>;
   /** The files' names and sizes. */
   list(): Promise<{ name: string; size: number }[]>;
@@ -33,6 +36,8 @@ export interface SyncDirectory {
 const MAGIC = [0x54, 0x52, 0x49, 0x54, 0x57, 0x49, 0x4d, 0x47]; // "TRITWIMG"
 const HEADER_BYTES = 65536;
 const STEP = 32 << 20;
+/** The private file system's directory of the images. */
+export const DIRECTORY = "trit-weight-images";
 /** One sampled run of bytes every SAMPLE_EVERY bytes goes into the data checksum. */
 const SAMPLE_EVERY = 1 << 20;
 const SAMPLE_BYTES = 64;
@@ -126,18 +131,54 @@ function writeFrom(file: SyncFile, src: Uint8Array, at: number, staging: () => U
   }
 }
 
+function isShared(view: Uint8Array): boolean {
+  return typeof SharedArrayBuffer === "function" && view.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * Reads file bytes [at, at + dst.length) into dst in steps of `step` bytes; `done` gets
+ * the bytes read so far. Throws when the file ends early.
+ */
+export function readRange(
+  file: SyncFile,
+  dst: Uint8Array,
+  at: number,
+  step: number,
+  done?: (bytes: number) => void,
+): void {
+  let staging: Uint8Array | undefined;
+  const stage = () => {
+    staging ??= new Uint8Array(step);
+    return staging;
+  };
+  for (let i = 0; i < dst.length; i += step) {
+    const part = dst.subarray(i, Math.min(i + step, dst.length));
+    if (readInto(file, part, at + i, stage) !== part.length) {
+      throw new Error("The weight image ended early.");
+    }
+    done?.(i + part.length);
+  }
+}
+
+/**
+ * Reads file bytes [at, at + dst.length) of an image into `dst` (a view of shared memory)
+ * on another thread; false when it could not (the caller reads them itself).
+ */
+export type PartReader = (fileName: string, dst: Uint8Array, at: number) => Promise<boolean>;
+
 /** Weight images in a SyncDirectory, one file per model. */
 export class WeightImages {
   constructor(
     private readonly dir: SyncDirectory,
     /** Bytes per read or write call (progress steps, and the staging buffer's size). */
     private readonly step = STEP,
+    private readonly partReader?: PartReader,
   ) {}
 
   /** The images in the origin private file system, or null where it cannot be used. */
   static async open(): Promise<WeightImages | null> {
-    const dir = await opfsDirectory("trit-weight-images");
-    return dir ? new WeightImages(dir) : null;
+    const dir = await opfsDirectory(DIRECTORY);
+    return dir ? new WeightImages(dir, STEP, workerPartReader) : null;
   }
 
   /**
@@ -181,7 +222,7 @@ export class WeightImages {
     description: string,
     onProgress?: (fraction: number) => void,
   ): Promise<number[] | null> {
-    const file = await this.dir.open(name, false).catch(() => null);
+    const file = await this.dir.open(name, false, "read-only").catch(() => null);
     if (!file) return null;
     try {
       const headerBytes = new Uint8Array(HEADER_BYTES);
@@ -195,18 +236,21 @@ export class WeightImages {
       ) {
         return null;
       }
-      let staging: Uint8Array | undefined;
-      const stage = () => {
-        staging ??= new Uint8Array(this.step);
-        return staging;
-      };
-      for (let at = 0; at < dst.length; at += this.step) {
-        const part = dst.subarray(at, Math.min(at + this.step, dst.length));
-        if (readInto(file, part, HEADER_BYTES + at, stage) !== part.length) {
-          throw new Error("The weight image ended early.");
-        }
-        onProgress?.(Math.min(1, (at + part.length) / dst.length));
+      // A shared memory's second half is read by another thread meanwhile (the copy
+      // and its page faults are most of a load's time), where one can open the file too.
+      const half =
+        this.partReader && isShared(dst) ? Math.floor(dst.length / 2 / 65536) * 65536 : dst.length;
+      const other =
+        half < dst.length
+          ? this.partReader?.(name, dst.subarray(half), HEADER_BYTES + half)
+          : undefined;
+      readRange(file, dst.subarray(0, half), HEADER_BYTES, this.step, (n) =>
+        onProgress?.(n / dst.length),
+      );
+      if (other && !(await other)) {
+        readRange(file, dst.subarray(half), HEADER_BYTES + half, this.step);
       }
+      onProgress?.(1);
       if (sampleSum(dst) !== header.sampleSum) throw new Error("The weight image is damaged.");
       return header.scales;
     } finally {
@@ -263,7 +307,7 @@ async function opfsDirectory(name: string): Promise<SyncDirectory | null> {
     const root = await storage.getDirectory();
     const dir = await root.getDirectoryHandle(name, { create: true });
     return {
-      async open(file, create) {
+      async open(file, create, mode) {
         let handle: FileSystemFileHandle;
         try {
           handle = await dir.getFileHandle(file, { create });
@@ -272,8 +316,10 @@ async function opfsDirectory(name: string): Promise<SyncDirectory | null> {
           throw e;
         }
         // the DOM typings of this TypeScript list sync handles for workers only
-        const sync = handle as unknown as { createSyncAccessHandle(): Promise<SyncFile> };
-        return await sync.createSyncAccessHandle();
+        const sync = handle as unknown as {
+          createSyncAccessHandle(options?: { mode: string }): Promise<SyncFile>;
+        };
+        return await sync.createSyncAccessHandle(mode ? { mode } : undefined);
       },
       async remove(file) {
         try {
@@ -300,3 +346,28 @@ async function opfsDirectory(name: string): Promise<SyncDirectory | null> {
     return null;
   }
 }
+
+/** Reads part of an image in a worker of its own (image-reader.worker.ts). */
+const workerPartReader: PartReader = (fileName, dst, at) =>
+  new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL("./image-reader.worker.ts", import.meta.url), { type: "module" });
+    } catch {
+      resolve(false);
+      return;
+    }
+    const end = (ok: boolean) => {
+      worker.terminate();
+      resolve(ok);
+    };
+    worker.onmessage = (e: MessageEvent<{ ok: boolean }>) => end(e.data.ok === true);
+    worker.onerror = () => end(false);
+    worker.postMessage({
+      fileName,
+      buffer: dst.buffer,
+      offset: dst.byteOffset,
+      length: dst.length,
+      at,
+    });
+  });

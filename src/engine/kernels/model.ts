@@ -5,7 +5,7 @@
  * wasm memory. Where buffers live: memory-layout.ts; the head's formats: head-formats.ts;
  * how many threads: thread-mode.ts; the context shift: kv-shift.ts.
  *
- * About 500 lines on purpose: the forward pass reads top to bottom beside the reference's,
+ * About 550 lines on purpose: the forward pass reads top to bottom beside the reference's,
  * step by step, and splitting its steps across files would break that side-by-side reading.
  *
  *   const model = await KernelModel.create(await loadKernelWeights(blob), {
@@ -43,12 +43,7 @@ import {
   loadKernelModule,
   type TernaryForm,
 } from "./wasm-module.ts";
-import {
-  describeImage,
-  imageScales,
-  restoreScales,
-  type WeightImageStore,
-} from "./weight-image.ts";
+import { copyBackImage, saveImage, type WeightImageStore } from "./weight-image.ts";
 
 export interface KernelModelOptions {
   /** Kernel threads (1 = no workers; more need SharedArrayBuffer). Default 1. */
@@ -181,45 +176,19 @@ export class KernelModel implements ForwardModel {
     this.pendingLoads = [];
   }
 
-  /**
-   * Copies the weights back from a stored image when one matches (weight-image.ts), else
-   * runs the file reads. An image read that fails half way leaves zeros, not its bytes,
-   * under the file's (head rows' padding is read by the head kernels).
-   */
+  /** Copies the weights back from a matching stored image (weight-image.ts), else reads the file. */
   private async loadWeights(image: KernelModelOptions["weightImage"]): Promise<void> {
-    if (image) {
-      const { start, end } = this.layout.weights;
-      const description = describeImage(image.modelKey, this.layout);
-      let scales: number[] | null = null;
-      try {
-        scales = await image.store.read(
-          this.arena.u8(start, end - start),
-          description,
-          image.onProgress,
-        );
-      } catch {
-        this.arena.u8(start, end - start).fill(0);
-      }
-      if (scales && restoreScales(this.layout, scales)) {
-        this.pendingLoads = [];
-        this.fromImage = true;
-        return;
-      }
+    if (image && (await copyBackImage(this.arena, this.layout, image))) {
+      this.pendingLoads = [];
+      this.fromImage = true;
+      return;
     }
     await this.loadPending();
   }
 
-  /**
-   * Stores the weights as an image (weight-image.ts) that a later load copies back. A
-   * refusal (storage full, no private file system) only means the next load reads the file.
-   */
+  /** Stores the weights as an image (weight-image.ts) that a later load copies back. */
   saveWeightImage(store: WeightImageStore, modelKey: string): Promise<void> {
-    const { start, end } = this.layout.weights;
-    return store.write(
-      () => this.arena.u8(start, end - start),
-      describeImage(modelKey, this.layout),
-      imageScales(this.layout),
-    );
+    return saveImage(this.arena, this.layout, store, modelKey);
   }
 
   /** Threads to use here (see thread-mode.ts). */

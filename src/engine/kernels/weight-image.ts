@@ -5,6 +5,7 @@
  * no file reads, no repacking, no JavaScript copy of a tensor. Where images are kept is the
  * caller's (storage/weight-images.ts keeps them in the origin private file system).
  */
+import type { Arena } from "./arena.ts";
 import type { MemoryLayout } from "./memory-layout.ts";
 
 /** Bump when the kernel layout (pack.ts, memory-layout.ts, head-formats.ts) changes. */
@@ -57,4 +58,47 @@ export function restoreScales(layout: MemoryLayout, scales: readonly number[]): 
     p.scale = scales[i];
   });
   return true;
+}
+
+/**
+ * Copies a stored image that matches the layout into its weight block and restores the
+ * scales; false when there is none (the caller reads the file). An image read that fails
+ * half way leaves zeros, not its bytes, under the file's (the head kernels read the rows'
+ * padding).
+ */
+export async function copyBackImage(
+  arena: Arena,
+  layout: MemoryLayout,
+  image: { store: WeightImageStore; modelKey: string; onProgress?: (fraction: number) => void },
+): Promise<boolean> {
+  const { start, end } = layout.weights;
+  let scales: number[] | null = null;
+  try {
+    const description = describeImage(image.modelKey, layout);
+    scales = await image.store.read(arena.u8(start, end - start), description, image.onProgress);
+  } catch {
+    arena.u8(start, end - start).fill(0);
+  }
+  if (scales === null) return false;
+  if (restoreScales(layout, scales)) return true;
+  arena.u8(start, end - start).fill(0);
+  return false;
+}
+
+/**
+ * Stores the layout's weights as an image. A refusal (storage full, no private file
+ * system) only means the next load reads the file.
+ */
+export function saveImage(
+  arena: Arena,
+  layout: MemoryLayout,
+  store: WeightImageStore,
+  modelKey: string,
+): Promise<void> {
+  const { start, end } = layout.weights;
+  return store.write(
+    () => arena.u8(start, end - start),
+    describeImage(modelKey, layout),
+    imageScales(layout),
+  );
 }

@@ -359,6 +359,8 @@ const workerPartReader: PartReader = (fileName, dst, at) =>
     }
     const end = (ok: boolean) => {
       worker.terminate();
+      // for the cached-start benchmark's log: whether the second thread did its part
+      console.debug(`trit:image second half ${ok ? "read by a second thread" : "read here"}`);
       resolve(ok);
     };
     worker.onmessage = (e: MessageEvent<{ ok: boolean }>) => end(e.data.ok === true);

@@ -382,7 +382,9 @@ function main() {
     kv_bf16_quality: streamQuality(kvF32, kvBf16),
     cached_first_token_s: n(cached, "cached_first_token_s"),
     cached_loaded_s: n(cached, "cached_loaded_s"),
+    cached_first_token_cpu_s: n(cached, "cached_first_token_cpu_s"),
     renderer_peak_mib: n(cached, "renderer_peak_mib"),
+    renderer_peak_new_tab_mib: n(cached, "renderer_peak_new_tab_mib"),
     renderer_peak_download_mib: n(cached, "renderer_peak_download_mib"),
     /** Each browser's figures (chromium is `browser` above), side by side. */
     browsers: Object.fromEntries(
@@ -460,7 +462,7 @@ function main() {
   }
   if (cached) {
     console.log(
-      `cached start in the app (${o.reloads} reloads, model in IndexedDB): first token ${f(summary.cached_first_token_s, 2)} s after reload (loaded at ${f(summary.cached_loaded_s, 2)} s); renderer peak RSS ${f(summary.renderer_peak_mib, 0)} MiB (${f(summary.renderer_peak_download_mib, 0)} MiB during download and first load)`,
+      `cached start in the app (${o.reloads} reloads, model in IndexedDB, weights' image in the private file system): first token ${f(summary.cached_first_token_s, 2)} s after reload (loaded at ${f(summary.cached_loaded_s, 2)} s; the browser's processes used ${f(summary.cached_first_token_cpu_s, 2)} CPU s meanwhile); renderer peak RSS ${f(summary.renderer_peak_mib, 0)} MiB across reloads (the old page's memory is freed a few seconds into the new one), ${f(summary.renderer_peak_new_tab_mib, 0)} MiB in a new tab (${f(summary.renderer_peak_download_mib, 0)} MiB during download and first load)`,
     );
   }
   if (node) {

@@ -120,8 +120,19 @@ test("persistence: the conversation survives a reload and a new engine worker, a
   await addModelByUrl(page, `${server.url}/models/demo.gguf`);
   // Stored, not loaded while another model is in use: load it from its card.
   const demoCard = page.locator("li.model-card", { hasText: "/models/demo.gguf" });
+  const imageWritten = page.waitForEvent("console", {
+    predicate: (m) => m.text().startsWith("trit:image written"),
+    timeout: 60_000,
+  });
   await demoCard.getByRole("button", { name: "Load" }).click({ timeout: 60_000 });
   await expect(page.getByTestId("current-model")).toHaveText(/^Loaded: .*demo/i, {
+    timeout: 60_000,
+  });
+  // After a load from the file the worker stores the weights in kernel layout (origin
+  // private file system); the reload copies them back, and must reply as the file does.
+  await imageWritten;
+  const reloaded = page.waitForEvent("console", {
+    predicate: (m) => m.text().startsWith("trit:load:"),
     timeout: 60_000,
   });
   await page.reload();
@@ -131,6 +142,7 @@ test("persistence: the conversation survives a reload and a new engine worker, a
   await expect(messages.locator("li.message.assistant")).toHaveCount(1);
   // The model used last time comes back by itself, in the new page's new worker.
   await waitForLoaded(page);
+  expect((await reloaded).text()).toContain("(weights from the stored image)");
 
   // A second turn on the fresh worker: it must rebuild the whole conversation's tokens.
   await sendAndWait(page, "Tell me more");

@@ -8,7 +8,7 @@
 //   npx tsx scripts/bench/cached-start.ts MODEL [RELOADS]
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { build, preview } from "vite";
@@ -59,6 +59,26 @@ function rssMib(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds (user + system) the browser's processes have used so far: beside the wall
+ * clock, what a reload costs when other processes share the cores (on an idle machine the
+ * wall clock is at least this over the cores that run it).
+ */
+async function browserCpuSeconds(browserPid: number): Promise<number> {
+  const pids = [browserPid, ...(await descendants(browserPid)).map((p) => p.pid)];
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
 /** Samples the largest renderer's RSS every 200 ms; `phase` names what is going on. */
 class RendererMemory {
   peak = new Map<string, number>();
@@ -66,16 +86,17 @@ class RendererMemory {
   private timer: ReturnType<typeof setInterval> | undefined;
   private renderers: number[] = [];
   constructor(private readonly browserPid: number) {}
+  /** Finds the renderers again (a new tab may have its own). */
+  async refresh() {
+    this.renderers = (await descendants(this.browserPid))
+      .filter((p) => p.cmd.includes("--type=renderer"))
+      .map((p) => p.pid);
+  }
   async start() {
-    const refresh = async () => {
-      this.renderers = (await descendants(this.browserPid))
-        .filter((p) => p.cmd.includes("--type=renderer"))
-        .map((p) => p.pid);
-    };
-    await refresh();
+    await this.refresh();
     let ticks = 0;
     this.timer = setInterval(() => {
-      if (++ticks % 10 === 0) void refresh();
+      if (++ticks % 10 === 0) void this.refresh();
       const now = Math.max(0, ...this.renderers.map(rssMib));
       this.peak.set(this.phase, Math.max(this.peak.get(this.phase) ?? 0, now));
     }, 200);
@@ -139,6 +160,21 @@ try {
   const memory = new RendererMemory(browserPid);
   await memory.start();
   const page = context.pages()[0] ?? (await context.newPage());
+  // the worker's phase timings (engine.worker.ts logMarks), with the time since the reload
+  let reloadedAt = performance.now();
+  const imageWritten = page
+    .waitForEvent("console", {
+      predicate: (m) => m.text().startsWith("trit:image written"),
+      timeout: 300_000,
+    })
+    .then(() => true)
+    .catch(() => false);
+  page.on("console", (m) => {
+    if (m.text().startsWith("trit:")) {
+      const at = ((performance.now() - reloadedAt) / 1000).toFixed(2);
+      process.stderr.write(`[${at} s] ${m.text()}\n`);
+    }
+  });
   memory.phase = "download";
   await page.goto(appUrl);
   await page.getByLabel("Add a model by URL").fill(`${server.url}/bench.gguf`);
@@ -147,32 +183,60 @@ try {
   await waitLoaded(page, 1_800_000);
   const firstLoadSeconds = (performance.now() - t0) / 1000;
   await firstToken(page);
+  // the worker writes the weights' kernel-layout image after the first load (where the
+  // private file system works): let it finish, as a user's first chat would
+  if (!(await imageWritten)) process.stderr.write("no weight image was written\n");
   const firstToken_s: number[] = [];
   const loaded_s: number[] = [];
+  const cpu_s: number[] = [];
   memory.phase = "cached";
   for (let i = 0; i < reloads; i++) {
+    const cpu0 = await browserCpuSeconds(browserPid);
     const t = performance.now();
+    reloadedAt = t;
     await page.reload();
     await waitLoaded(page, 300_000);
     loaded_s.push((performance.now() - t) / 1000);
     await firstToken(page);
     firstToken_s.push((performance.now() - t) / 1000);
+    cpu_s.push((await browserCpuSeconds(browserPid)) - cpu0);
   }
   const atFirstToken = memory.now();
   // what stays once the load's garbage is collected (V8 collects when it likes)
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const settled = memory.now();
+  // A reload keeps the renderer process, and Chromium frees the old page's memory (the
+  // model) a few seconds into the new page, which may be loading the model by then: the
+  // peak above can hold both. A new tab, opened once the old one is closed and its memory
+  // gone, has the tab's own peak for a cached start.
+  await page.close();
+  for (let i = 0; i < 50 && memory.now() > 600; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  memory.phase = "fresh";
+  const tab = await context.newPage();
+  const freshAt = performance.now();
+  await tab.goto(appUrl);
+  await memory.refresh();
+  await waitLoaded(tab, 300_000);
+  await firstToken(tab);
+  const freshFirstToken = (performance.now() - freshAt) / 1000;
+  await memory.refresh();
   memory.stop();
   console.log(
     JSON.stringify({
       cached_first_token_s: median(firstToken_s),
       cached_first_token_s_all: firstToken_s,
       cached_loaded_s: median(loaded_s),
+      cached_first_token_cpu_s: median(cpu_s),
+      load_average: loadavg()[0],
       download_and_load_s: firstLoadSeconds,
       renderer_peak_mib: memory.peak.get("cached") ?? null,
       renderer_peak_download_mib: memory.peak.get("download") ?? null,
       renderer_at_first_token_mib: atFirstToken,
       renderer_settled_mib: settled,
+      renderer_peak_new_tab_mib: memory.peak.get("fresh") ?? null,
+      new_tab_first_token_s: freshFirstToken,
       browser: `Chromium ${context.browser()?.version() ?? ""}`.trim(),
     }),
   );

@@ -17,6 +17,8 @@ export interface ChatModel {
 export interface LoadChatModelOptions extends KernelModelOptions {
   /** Fraction of the weights read and repacked so far. */
   onProgress?: (fraction: number) => void;
+  /** The file's header, when the caller already parsed it. */
+  header?: GgufHeader;
 }
 
 /** Reads a BitNet GGUF and builds the wasm engine for it (the worker and the CLI share this). */
@@ -24,10 +26,12 @@ export async function loadChatModel(
   blob: Blob,
   options: LoadChatModelOptions = {},
 ): Promise<ChatModel> {
-  const { onProgress, ...modelOptions } = options;
-  const header = await readGgufHeader(blob);
+  const { onProgress, header: parsed, ...modelOptions } = options;
+  const header = parsed ?? (await readGgufHeader(blob));
+  performance.mark("trit:load header");
   const config = readBitNetConfig(header);
   const tokenizer = Tokenizer.fromGgufMetadata(header.metadata);
+  performance.mark("trit:load tokenizer");
   const weights = await loadKernelWeights(blob, { header, onProgress });
   const model = await KernelModel.create(weights, {
     ...modelOptions,

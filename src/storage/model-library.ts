@@ -343,17 +343,19 @@ export class ModelLibrary {
     }
     const info = rec.shards[shard];
     if (!info) throw new StoreError("bad-input", `"${rec.name}" has no shard ${shard}.`);
-    let blob = new Blob([]);
-    for (let i = 0; i < info.chunks; i++) {
-      const parts = await this.db.chunkParts(id, shard, i);
-      if (parts.length === 0) {
-        throw new StoreError(
-          "damaged",
-          `Chunk ${i + 1} of "${rec.name}" is missing from storage (was the model deleted in another tab?).`,
-        );
-      }
-      blob = new Blob([blob, ...parts]);
+    // every chunk's read at once: a transaction each, one after another, costs a few
+    // milliseconds apiece (75 chunks in a 2B4T file)
+    const chunks = await Promise.all(
+      Array.from({ length: info.chunks }, (_, i) => this.db.chunkParts(id, shard, i)),
+    );
+    const missing = chunks.findIndex((parts) => parts.length === 0);
+    if (missing >= 0) {
+      throw new StoreError(
+        "damaged",
+        `Chunk ${missing + 1} of "${rec.name}" is missing from storage (was the model deleted in another tab?).`,
+      );
     }
+    const blob = new Blob(chunks.flat());
     if (blob.size !== info.size) {
       throw new StoreError(
         "damaged",

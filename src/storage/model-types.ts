@@ -22,6 +22,11 @@ export interface StoredModel {
 export interface StorageFigures {
   /** Bytes of models stored (every stored byte, finished or not). */
   modelBytes: number;
+  /**
+   * Bytes of the models' kernel-layout copies (storage/weight-images.ts), which make a
+   * later start a straight read; 0 or absent where there are none.
+   */
+  imageBytes?: number;
   usedBytes: number | null;
   quotaBytes: number | null;
   /** Whether the browser keeps this site's data when space runs low; null when it will not say. */

@@ -300,10 +300,13 @@ function StorageLine() {
       : storage.persisted
         ? " (persistent)"
         : " (the browser may clear it when space runs low)";
+  const imageBytes = storage.imageBytes ?? 0;
   return (
     <p className="muted small" data-testid="storage">
-      Trit stores {formatBytes(storage.modelBytes + chatBytes)} (models{" "}
-      {formatBytes(storage.modelBytes)}, chats {formatBytes(chatBytes)}). {browser}
+      Trit stores {formatBytes(storage.modelBytes + imageBytes + chatBytes)} (models{" "}
+      {formatBytes(storage.modelBytes)},{" "}
+      {imageBytes > 0 ? `their fast-start copies ${formatBytes(imageBytes)}, ` : ""}chats{" "}
+      {formatBytes(chatBytes)}). {browser}
       {persisted}.
     </p>
   );

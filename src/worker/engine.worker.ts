@@ -2,14 +2,24 @@ import * as Comlink from "comlink";
 import { readBitNetConfig } from "../engine/bitnet/config.ts";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
 import { ChatSession } from "../engine/generate/index.ts";
-import { readGgufHeader } from "../engine/gguf/index.ts";
+import { type GgufHeader, readGgufHeader } from "../engine/gguf/index.ts";
 import { KernelModel } from "../engine/kernels/index.ts";
 import { type EngineMemory, kvCacheBytes, planModelMemory } from "../engine/memory.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
 import { ModelLibrary } from "../storage/model-library.ts";
+import type { ModelRecord } from "../storage/records.ts";
+import { ThreadChoices } from "../storage/thread-choices.ts";
+import { WeightImages } from "../storage/weight-images.ts";
 import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
 const store = new ModelLibrary();
+/** Kernel-layout copies of the models' weights, where the private file system works. */
+const images = WeightImages.open();
+const threadChoices = new ThreadChoices();
+/** The header planMemory parsed, for the loadModel that follows it to reuse. */
+let lastHeader: { id: string; blob: Blob; header: Promise<GgufHeader> } | null = null;
+/** The image being written after a load from the file (deleting its model stops it). */
+let saving: { id: string; stop: AbortController; done: Promise<void> } | null = null;
 
 /** The loaded model, and its chat session (which knows the conversation its KV cache holds). */
 let loaded: { id: string; chat: ChatModel; session: ChatSession; info: LoadedModelInfo } | null =
@@ -18,6 +28,7 @@ let running: AbortController | null = null;
 
 const engine: EngineApi = {
   async ping() {
+    console.debug("trit:ping");
     return { pong: true, capabilities: await detectCapabilities() };
   },
 
@@ -29,30 +40,61 @@ const engine: EngineApi = {
   cancelDownload: (id) => store.cancel(id),
   async deleteModel(id) {
     if (loaded?.id === id) unload();
+    if (saving?.id === id) {
+      saving.stop.abort();
+      await saving.done;
+    }
+    if (lastHeader?.id === id) lastHeader = null;
     await store.delete(id);
+    const kept = await images;
+    await kept?.delete(id);
+    await kept?.keepOnly((await store.list()).map((m) => m.id));
+    await threadChoices.delete(id, KernelModel.defaultThreads());
   },
-  storageEstimate: () => store.estimate(),
+
+  async storageEstimate() {
+    const figures = await store.estimate();
+    const imageBytes = (await (await images)?.bytes()) ?? 0;
+    return { ...figures, imageBytes };
+  },
 
   async planMemory(id) {
+    performance.clearMarks();
+    performance.mark("trit:plan start");
     const blob = await store.openBlob(id);
-    const config = readBitNetConfig(await readGgufHeader(blob));
+    performance.mark("trit:plan blob opened");
+    const config = readBitNetConfig(await headerOf(id, blob));
+    performance.mark("trit:plan header");
+    logMarks("trit:plan");
     return planModelMemory(config, blob.size);
   },
 
   async loadModel(id, onProgress) {
     if (loaded?.id === id) return loaded.info;
     unload();
+    performance.clearMarks();
+    performance.mark("trit:load start");
     const record = await store.record(id);
     if (record && record.shards.length > 1) {
       throw new Error(
         `"${record.name}" is a split GGUF set: it is stored, but Trit loads single-file models only for now.`,
       );
     }
-    const blob = await store.openBlob(id);
+    // the blob planMemory opened, if it asked for this model just before
+    const blob = lastHeader?.id === id ? lastHeader.blob : await store.openBlob(id);
+    performance.mark("trit:load blob opened");
+    const threads = KernelModel.defaultThreads();
+    const imageStore = (await images)?.forModel(id);
     let chat: ChatModel;
     try {
       chat = await loadChatModel(blob, {
-        threads: KernelModel.defaultThreads(),
+        header: await headerOf(id, blob),
+        threads,
+        threadsHint: await threadChoices.get(id, threads),
+        weightImage:
+          imageStore && record
+            ? { store: imageStore, modelKey: modelKey(record), onProgress }
+            : undefined,
         // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
         // memory but is not free: on the trained demo model it changes the top-1 token at
         // 0.58% of held-out positions and the greedy continuation of 3 of 24 held-out
@@ -64,6 +106,8 @@ const engine: EngineApi = {
       // Weights that do not load are not "ready": say so in the list, offer Retry/Delete.
       if (!outOfMemory(e)) await store.markFailed(id, e).catch(() => undefined);
       throw e;
+    } finally {
+      lastHeader = null;
     }
     const info: LoadedModelInfo = {
       modelId: id,
@@ -82,6 +126,12 @@ const engine: EngineApi = {
       session: new ChatSession(chat.model, chat.tokenizer, chat.chatTemplate),
       info,
     };
+    logMarks(
+      "trit:load",
+      chat.model.fromImage ? "weights from the stored image" : "weights from the file",
+    );
+    if (!chat.model.fromImage && record) saveImage(id, chat, modelKey(record));
+    if (threads > 1) void threadChoices.save(id, threads, chat.model.activeThreads);
     return info;
   },
 
@@ -92,6 +142,9 @@ const engine: EngineApi = {
     // Pieces travel on the callback's own port: wait for the last one before returning,
     // so the reply never resolves ahead of its text.
     let delivered: unknown = Promise.resolve();
+    performance.clearMarks();
+    performance.mark("trit:reply start");
+    let first = true;
     try {
       const {
         tokens: _tokens,
@@ -101,6 +154,11 @@ const engine: EngineApi = {
         settings,
         conversationId,
         onToken: (piece) => {
+          if (first) {
+            first = false;
+            performance.mark("trit:reply first token");
+            logMarks("trit:reply");
+          }
           if (piece) delivered = onPiece(piece);
         },
         signal: running.signal,
@@ -109,6 +167,11 @@ const engine: EngineApi = {
       return stats;
     } finally {
       running = null;
+      // the count decoding found fastest, for the next load to start with
+      const model = loaded?.chat.model;
+      if (loaded && model && model.threads > 1) {
+        void threadChoices.save(loaded.id, model.threads, model.activeThreads);
+      }
     }
   },
 
@@ -129,6 +192,56 @@ const engine: EngineApi = {
   },
 };
 
+/** The file's header, parsed once for planMemory and the loadModel after it. */
+function headerOf(id: string, blob: Blob): Promise<GgufHeader> {
+  if (lastHeader?.id !== id || lastHeader.blob.size !== blob.size) {
+    lastHeader = { id, blob, header: readGgufHeader(blob) };
+  }
+  return lastHeader.header;
+}
+
+/** Which stored bytes a weight image was made from: a model added again is another. */
+function modelKey(record: ModelRecord): string {
+  const shard = record.shards[0];
+  return [record.id, record.createdAt, shard?.size, shard?.hashes.at(-1) ?? ""].join("|");
+}
+
+/**
+ * Writes the kernel-layout image after a load from the file, in steps between which the
+ * worker answers (the first reply need not wait for it); the next load copies it back.
+ */
+function saveImage(id: string, chat: ChatModel, key: string) {
+  const stop = new AbortController();
+  const previous = saving?.done ?? Promise.resolve();
+  const done = (async () => {
+    await previous;
+    const imageStore = (await images)?.forModel(id, stop.signal);
+    if (!imageStore || stop.signal.aborted) return;
+    const t0 = performance.now();
+    await chat.model.saveWeightImage(imageStore, key).catch(() => undefined);
+    if (!stop.signal.aborted) {
+      console.debug(`trit:image written in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+  })();
+  const job = { id, stop, done };
+  saving = job;
+  void done.then(() => {
+    if (saving === job) saving = null;
+  });
+}
+
+/** Logs the time (ms) between the marks of one phase, for the cached-start benchmark. */
+function logMarks(prefix: string, note = "") {
+  const marks = performance.getEntriesByType("mark").filter((m) => m.name.startsWith(prefix));
+  const steps = marks
+    .slice(1)
+    .map(
+      (m, i) =>
+        `${m.name.slice(prefix.length + 1)} ${(m.startTime - marks[i].startTime).toFixed(0)}`,
+    );
+  console.debug(`${prefix}: ${steps.join(", ")}${note ? ` (${note})` : ""}`);
+}
+
 /** The wasm memory the engine holds and the part of it the KV cache takes. */
 function engineMemory(chat: ChatModel): EngineMemory {
   return {
@@ -145,6 +258,8 @@ function outOfMemory(e: unknown): boolean {
 
 function unload() {
   running?.abort();
+  // an image half written is removed; the next load from the file writes it again
+  saving?.stop.abort();
   loaded?.chat.model.dispose();
   loaded = null;
 }

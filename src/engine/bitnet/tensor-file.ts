@@ -104,11 +104,16 @@ export class BitNetTensorFile {
   }
 
   /** Walks the model in file order: embedding, then each layer's tensors, then the final norm. */
-  async assemble<Linear, Embedding>(read: {
+  async assemble<Linear, Embedding, Floats = Float32Array>(read: {
     embedding: () => Promise<Embedding>;
     linear: (base: string, rows: number, cols: number) => Promise<Linear>;
+    /** A norm's weights; default read now (readFloats). */
+    floats?: (name: string, count: number) => Promise<Floats>;
   }) {
     const c = this.config;
+    const floats =
+      read.floats ??
+      ((name: string, count: number) => this.readFloats(name, count) as Promise<Floats>);
     const q = c.heads * c.headDim;
     const kv = c.kvHeads * c.headDim;
     const tokenEmbedding = await read.embedding();
@@ -116,20 +121,20 @@ export class BitNetTensorFile {
     for (let l = 0; l < c.layers; l++) {
       const p = `blk.${l}`;
       layers.push({
-        attnNorm: await this.readFloats(`${p}.attn_norm.weight`, c.hidden),
+        attnNorm: await floats(`${p}.attn_norm.weight`, c.hidden),
         wq: await read.linear(`${p}.attn_q`, q, c.hidden),
         wk: await read.linear(`${p}.attn_k`, kv, c.hidden),
         wv: await read.linear(`${p}.attn_v`, kv, c.hidden),
-        attnSubNorm: await this.readFloats(`${p}.attn_sub_norm.weight`, q),
+        attnSubNorm: await floats(`${p}.attn_sub_norm.weight`, q),
         wo: await read.linear(`${p}.attn_output`, c.hidden, q),
-        ffnNorm: await this.readFloats(`${p}.ffn_norm.weight`, c.hidden),
+        ffnNorm: await floats(`${p}.ffn_norm.weight`, c.hidden),
         wGate: await read.linear(`${p}.ffn_gate`, c.ffn, c.hidden),
         wUp: await read.linear(`${p}.ffn_up`, c.ffn, c.hidden),
-        ffnSubNorm: await this.readFloats(`${p}.ffn_sub_norm.weight`, c.ffn),
+        ffnSubNorm: await floats(`${p}.ffn_sub_norm.weight`, c.ffn),
         wDown: await read.linear(`${p}.ffn_down`, c.hidden, c.ffn),
       });
     }
-    const outputNorm = await this.readFloats("output_norm.weight", c.hidden);
+    const outputNorm = await floats("output_norm.weight", c.hidden);
     return { config: c, tokenEmbedding, layers, outputNorm };
   }
 }

@@ -245,19 +245,27 @@ export class GgufStreamParser {
   }
 
   private string(maxBytes: number, what: string): string {
-    const length = this.u64();
+    // the length as two halves: a BigInt per string costs a third of a vocabulary's parse
+    this.need(8);
+    const length =
+      this.view.getUint32(this.cur + 4, true) * 2 ** 32 + this.view.getUint32(this.cur, true);
+    this.cur += 8;
     const room = this.remaining();
-    if (length > BigInt(Math.min(maxBytes, room))) {
+    if (length > Math.min(maxBytes, room)) {
       throw new GgufError(
         length > BigInt(room)
           ? `${what} has length ${length}, larger than the ${room} bytes left in the file`
           : `${what} has length ${length}, longer than the ${maxBytes}-byte limit`,
       );
     }
-    const n = Number(length);
+    const n = length;
     this.need(n);
     const bytes = this.buf.subarray(this.cur, this.cur + n);
     this.cur += n;
+    if (n <= 32) {
+      const short = shortUtf8(bytes);
+      if (short !== undefined) return short;
+    }
     try {
       return utf8.decode(bytes);
     } catch {
@@ -543,4 +551,23 @@ export class GgufStreamParser {
 export function parseGgufHeader(bytes: Uint8Array): GgufHeader {
   const parser = new GgufStreamParser({ fileSize: bytes.length });
   return parser.push(bytes) ?? parser.end();
+}
+
+const codes: number[] = [];
+
+/**
+ * A short string of one- and two-byte UTF-8 sequences (most tokens and merges: byte-level
+ * BPE spells a space as U+0120), decoded without a TextDecoder call, which costs more than
+ * the decoding for a few bytes; undefined for anything else (the decoder then checks it).
+ */
+function shortUtf8(bytes: Uint8Array): string | undefined {
+  codes.length = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b < 0x80) codes.push(b);
+    else if (b >= 0xc2 && b <= 0xdf && i + 1 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80) {
+      codes.push(((b & 0x1f) << 6) | (bytes[++i] & 0x3f));
+    } else return undefined;
+  }
+  return String.fromCharCode.apply(null, codes);
 }

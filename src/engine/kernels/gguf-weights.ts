@@ -7,7 +7,7 @@
 
 import { BitNetTensorFile, type TensorFileOptions } from "../bitnet/tensor-file.ts";
 import { elementCount, GgmlType, GgufError, readTernary } from "../gguf/index.ts";
-import type { KernelWeights, TernarySource } from "./memory-layout.ts";
+import type { KernelWeights, LazyFloats, TernarySource } from "./memory-layout.ts";
 import { packI2S, packTernaryCodes, packTQ2 } from "./pack.ts";
 
 export type LoadKernelWeightsOptions = TensorFileOptions;
@@ -64,5 +64,12 @@ export async function loadKernelWeights(
     };
   };
 
-  return file.assemble({ embedding, linear });
+  // Norms too are read when the model asks: a model copied back from a stored image
+  // (weight-image.ts) reads nothing from the file.
+  const floats = async (name: string, count: number): Promise<LazyFloats> => {
+    file.tensor(name);
+    return { length: count, load: () => file.readFloats(name, count) };
+  };
+
+  return file.assemble({ embedding, linear, floats });
 }

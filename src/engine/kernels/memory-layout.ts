@@ -1,8 +1,9 @@
 /**
- * Where everything lives in the one wasm memory the thread pool shares: the head, each
- * layer's norms, packed ternary linears and KV cache, the final norm, then the scratch of
- * a forward pass (sized for maxBatch tokens). Laid out once at load; weights that stream
- * from a file are read afterwards, in file order, by the returned `loads`.
+ * Where everything lives in the one wasm memory the thread pool shares: the weights in one
+ * block (the head, each layer's norms and packed ternary linears, the final norm), then each
+ * layer's KV cache, then the scratch of a forward pass (sized for maxBatch tokens). Laid out
+ * once at load; weights that stream from a file are read afterwards, in file order, by the
+ * returned `loads` (or the whole block is copied back from a stored image: weight-image.ts).
  */
 import type { BitNetConfig } from "../bitnet/config.ts";
 import type { TernaryMatrix } from "../bitnet/weights.ts";
@@ -39,6 +40,15 @@ export type TernarySource =
       load: (dst: Uint8Array) => Promise<number>;
     };
 
+/** A norm's weights read when the model asks (see TernarySource's load). */
+export interface LazyFloats {
+  length: number;
+  load: () => Promise<Float32Array>;
+}
+
+/** A norm's weights: in hand, or read later. */
+export type FloatSource = Float32Array | LazyFloats;
+
 /** An f16 token embedding read a block of rows at a time (see TernarySource's load). */
 export interface EmbeddingHalfRows {
   /** vocab × hidden. */
@@ -51,18 +61,18 @@ export interface KernelWeights {
   config: BitNetConfig;
   /** vocab × hidden: f32 values, or raw f16 bits (the published file's token_embd). */
   tokenEmbedding: Float32Array | Uint16Array | EmbeddingHalfRows;
-  outputNorm: Float32Array;
+  outputNorm: FloatSource;
   layers: {
-    attnNorm: Float32Array;
+    attnNorm: FloatSource;
     wq: TernarySource;
     wk: TernarySource;
     wv: TernarySource;
-    attnSubNorm: Float32Array;
+    attnSubNorm: FloatSource;
     wo: TernarySource;
-    ffnNorm: Float32Array;
+    ffnNorm: FloatSource;
     wGate: TernarySource;
     wUp: TernarySource;
-    ffnSubNorm: Float32Array;
+    ffnSubNorm: FloatSource;
     wDown: TernarySource;
   }[];
 }
@@ -146,6 +156,10 @@ export interface MemoryLayout {
   /** Weight reads laid out but not yet done; run them in order, one at a time. */
   loads: (() => Promise<void>)[];
   kv: KvLayout;
+  /** The block [start, end) that holds every weight (and nothing else). */
+  weights: { start: number; end: number };
+  /** Every ternary linear's parts, in layout order (their scales complete the weights). */
+  linearParts: PackedLinear["parts"];
 }
 
 /** Checks the weights against the config, then lays out the memory (see the file header). */
@@ -172,9 +186,18 @@ export function layOutMemory(
   const kvDim = c.kvHeads * c.headDim;
   const loads: (() => Promise<void>)[] = [];
 
-  const floats = (v: Float32Array) => {
+  const floats = (v: FloatSource) => {
     const p = a.alloc(v.length * 4);
-    a.f32(p, v.length).set(v);
+    if (v instanceof Float32Array) a.f32(p, v.length).set(v);
+    else {
+      loads.push(async () => {
+        const values = await v.load();
+        if (values.length !== v.length) {
+          throw new Error(`A norm has ${values.length} values; the config needs ${v.length}.`);
+        }
+        a.f32(p, v.length).set(values);
+      });
+    }
     return p;
   };
   const linear = (parts: TernarySource[]): PackedLinear => {
@@ -204,23 +227,32 @@ export function layOutMemory(
   };
 
   // head first: the biggest block, and the embedding lookup reads it
+  const weightsStart = a.alloc(0, 65536);
   const head = Head.place(a, weights.tokenEmbedding, c.vocab, c.hidden, loads);
 
-  const layers = weights.layers.map(
+  const layerWeights = weights.layers.map((l) => ({
+    attnNorm: floats(l.attnNorm),
+    qkv: linear([l.wq, l.wk, l.wv]),
+    attnSubNorm: floats(l.attnSubNorm),
+    wo: linear([l.wo]),
+    ffnNorm: floats(l.ffnNorm),
+    gateUp: linear([l.wGate, l.wUp]),
+    ffnSubNorm: floats(l.ffnSubNorm),
+    down: linear([l.wDown]),
+  }));
+  const outputNorm = floats(weights.outputNorm);
+  const weightsEnd = a.alloc(0, 65536);
+  const linearParts = layerWeights.flatMap((l) =>
+    [l.qkv, l.wo, l.gateUp, l.down].flatMap((w) => w.parts),
+  );
+  // the KV caches after the weights, so that the weights are one block
+  const layers = layerWeights.map(
     (l): LayerLayout => ({
-      attnNorm: floats(l.attnNorm),
-      qkv: linear([l.wq, l.wk, l.wv]),
-      attnSubNorm: floats(l.attnSubNorm),
-      wo: linear([l.wo]),
-      ffnNorm: floats(l.ffnNorm),
-      gateUp: linear([l.wGate, l.wUp]),
-      ffnSubNorm: floats(l.ffnSubNorm),
-      down: linear([l.wDown]),
+      ...l,
       keyCache: a.alloc(kvCacheBytes, 64),
       valueCache: a.alloc(kvCacheBytes, 64),
     }),
   );
-  const outputNorm = floats(weights.outputNorm);
 
   const B = maxBatch;
   const xqStride = Math.max(paddedCols(c.hidden), paddedCols(qDim), paddedCols(c.ffn));
@@ -255,7 +287,18 @@ export function layOutMemory(
     xhsum: a.alloc(4),
     logits: f32(c.vocab),
   };
-  return { head, layers, outputNorm, scratch, xqStride, dotsStride, loads, kv };
+  return {
+    head,
+    layers,
+    outputNorm,
+    scratch,
+    xqStride,
+    dotsStride,
+    loads,
+    kv,
+    weights: { start: weightsStart, end: weightsEnd },
+    linearParts,
+  };
 }
 
 function checkShapes(c: BitNetConfig, w: KernelWeights, maxPositions: number, maxBatch: number) {

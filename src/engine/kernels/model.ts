@@ -5,7 +5,7 @@
  * wasm memory. Where buffers live: memory-layout.ts; the head's formats: head-formats.ts;
  * how many threads: thread-mode.ts; the context shift: kv-shift.ts.
  *
- * About 500 lines on purpose: the forward pass reads top to bottom beside the reference's,
+ * About 550 lines on purpose: the forward pass reads top to bottom beside the reference's,
  * step by step, and splitting its steps across files would break that side-by-side reading.
  *
  *   const model = await KernelModel.create(await loadKernelWeights(blob), {
@@ -29,6 +29,7 @@ import {
   type KvLayout,
   type LayerLayout,
   layOutMemory,
+  type MemoryLayout,
   type PackedLinear,
   type Scratch,
 } from "./memory-layout.ts";
@@ -42,6 +43,7 @@ import {
   loadKernelModule,
   type TernaryForm,
 } from "./wasm-module.ts";
+import { copyBackImage, saveImage, type WeightImageStore } from "./weight-image.ts";
 
 export interface KernelModelOptions {
   /** Kernel threads (1 = no workers; more need SharedArrayBuffer). Default 1. */
@@ -65,6 +67,21 @@ export interface KernelModelOptions {
    * a pool round trip costs more than the work). Default 2^16.
    */
   attentionPoolMin?: number;
+  /**
+   * The thread count an earlier load found fastest here: the load then skips timing
+   * every count (1 + 3 × threads decode steps); the first decode steps still time each.
+   */
+  threadsHint?: number;
+  /**
+   * Where the weights' kernel-layout image is kept (weight-image.ts): a stored image that
+   * matches is copied back instead of reading the file; `fromImage` says which happened.
+   */
+  weightImage?: {
+    store: WeightImageStore;
+    /** Which model and which bytes of it (the store's record of the file). */
+    modelKey: string;
+    onProgress?: (fraction: number) => void;
+  };
 }
 
 export class KernelModel implements ForwardModel {
@@ -79,6 +96,8 @@ export class KernelModel implements ForwardModel {
   readonly prefillForm: TernaryForm;
   /** The KV cache's format and layout (memory-layout.ts). */
   readonly kv: KvLayout;
+  /** The weights were copied back from a stored image (weight-image.ts), not read from the file. */
+  fromImage = false;
 
   private readonly k: KernelExports;
   private readonly head: Head;
@@ -93,6 +112,7 @@ export class KernelModel implements ForwardModel {
   private readonly tuner: ThreadTuner;
   private logitsView: Float32Array;
   private readonly ropeFreqs: Float64Array;
+  private readonly layout: MemoryLayout;
   /** Weight reads the layout left to do; create() runs them in order. */
   private pendingLoads: (() => Promise<void>)[];
   /** Milliseconds per op family of the passes since profile(true) (benchmarks only). */
@@ -133,6 +153,7 @@ export class KernelModel implements ForwardModel {
     this.xqStride = layout.xqStride;
     this.dotsStride = layout.dotsStride;
     this.pendingLoads = layout.loads;
+    this.layout = layout;
     this.ropeFreqs = Float64Array.from(
       { length: c.headDim / 2 },
       (_, i) => c.ropeTheta ** (-(2 * i) / c.headDim),
@@ -155,6 +176,21 @@ export class KernelModel implements ForwardModel {
     this.pendingLoads = [];
   }
 
+  /** Copies the weights back from a matching stored image (weight-image.ts), else reads the file. */
+  private async loadWeights(image: KernelModelOptions["weightImage"]): Promise<void> {
+    if (image && (await copyBackImage(this.arena, this.layout, image))) {
+      this.pendingLoads = [];
+      this.fromImage = true;
+      return;
+    }
+    await this.loadPending();
+  }
+
+  /** Stores the weights as an image (weight-image.ts) that a later load copies back. */
+  saveWeightImage(store: WeightImageStore, modelKey: string): Promise<void> {
+    return saveImage(this.arena, this.layout, store, modelKey);
+  }
+
   /** Threads to use here (see thread-mode.ts). */
   static defaultThreads(): number {
     return defaultThreads();
@@ -174,16 +210,22 @@ export class KernelModel implements ForwardModel {
         `Threads need SharedArrayBuffer, which is missing here (${why}). Use one thread.`,
       );
     }
+    performance.mark("trit:load tensor table");
     const module = await loadKernelModule({ build: options.build, shared });
+    performance.mark("trit:load kernels compiled+timed");
     const memory = createMemory(shared);
     const arena = new Arena(memory);
     const kernels = instantiateKernels(module.module, memory);
     const pool = await KernelPool.create(kernels, module, arena, threads);
+    performance.mark("trit:load pool started");
     try {
       const model = new KernelModel(arena, pool, weights, module, options);
-      await model.loadPending();
+      performance.mark("trit:load memory laid out");
+      await model.loadWeights(options.weightImage);
+      performance.mark("trit:load weights read");
       if (options.int8Head) model.setInt8Head(true);
-      model.probeThreads();
+      model.probeThreads(options.threadsHint);
+      performance.mark("trit:load threads probed");
       return model;
     } catch (e) {
       pool.close();
@@ -238,8 +280,12 @@ export class KernelModel implements ForwardModel {
    * reading) with each thread count, after one warm-up step, so that the first prefill
    * already runs the fastest count rather than the count the runtime reports.
    */
-  private probeThreads(): void {
+  private probeThreads(hint?: number): void {
     if (this.threads === 1) return;
+    if (hint !== undefined && Number.isInteger(hint) && hint >= 1 && hint <= this.threads) {
+      this.pool.active = hint;
+      return;
+    }
     this.run([0], 0, true);
     for (let round = 0; round < 3; round++) {
       for (let n = 1; n <= this.threads; n++) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { bitnetMetadata } from "../../../test-support/bitnet-file.ts";
 import { randomBitNetWeights } from "../../../test-support/random-weights.ts";
 import type { BitNetConfig } from "../bitnet/config.ts";
 import type { BitNetWeights, TernaryMatrix } from "../bitnet/weights.ts";
@@ -10,8 +11,6 @@ import {
   floatToBf16,
   GgmlType,
   type GgufTensorSpec,
-  type GgufTypedValue,
-  GgufValueType as T,
 } from "../gguf/index.ts";
 import { ReferenceModel } from "./forward.ts";
 import { loadBitNetWeights } from "./load-weights.ts";
@@ -65,18 +64,7 @@ const LINEARS = [
 
 /** The weights as a GGUF file, linears in `type`; `scaleTensors` moves the scale into `.scale`. */
 function toGguf(w: BitNetWeights, type: GgmlType, arch: string, scaleTensors = false): Blob {
-  const md: Record<string, GgufTypedValue> = {
-    "general.architecture": { type: T.STRING, value: arch },
-    [`${arch}.block_count`]: { type: T.UINT32, value: config.layers },
-    [`${arch}.embedding_length`]: { type: T.UINT32, value: config.hidden },
-    [`${arch}.feed_forward_length`]: { type: T.UINT32, value: config.ffn },
-    [`${arch}.attention.head_count`]: { type: T.UINT32, value: config.heads },
-    [`${arch}.attention.head_count_kv`]: { type: T.UINT32, value: config.kvHeads },
-    [`${arch}.context_length`]: { type: T.UINT32, value: config.contextLength },
-    [`${arch}.rope.freq_base`]: { type: T.FLOAT32, value: config.ropeTheta },
-    [`${arch}.attention.layer_norm_rms_epsilon`]: { type: T.FLOAT32, value: config.normEps },
-    [`${arch}.vocab_size`]: { type: T.UINT32, value: config.vocab },
-  };
+  const md = bitnetMetadata(config, arch);
   const tensors: (GgufTensorSpec & { data: Uint8Array })[] = [];
   const floats = (name: string, shape: number[], values: Float32Array, t = GgmlType.F32) =>
     tensors.push({ name, type: t, shape, data: encodeFloats(t, values) });

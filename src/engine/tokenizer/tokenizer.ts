@@ -232,10 +232,12 @@ export class Tokenizer {
         // Llama 3 takes a whole pre-token straight from the vocabulary when it is there.
         ignore_merges: true,
         vocab,
-        merges,
+        // the ranks are built on first use (lazyMergeRanks)
+        merges: [],
       },
     };
     const hf = new HfTokenizer(json, { clean_up_tokenization_spaces: false });
+    (hf as unknown as { model: { bpe_ranks: unknown } }).model.bpe_ranks = lazyMergeRanks(merges);
     return new Tokenizer(texts, types, hf, { bos, eos, eot, stop }, addBosToken);
   }
 
@@ -349,4 +351,20 @@ export class Tokenizer {
       throw new Error(`Token id ${id} is outside the vocabulary (0..${this.vocabSize - 1}).`);
     }
   }
+}
+
+/**
+ * The BPE merge ranks as @huggingface/tokenizers' BPE model reads them (bpe_ranks.get of
+ * the JSON of a pair), made on the first lookup: building the 280 000 ranks of Llama 3's
+ * merges takes seconds, and a pre-token that is whole in the vocabulary (most of a
+ * prompt; Llama 3 ignores merges for those) never looks one up.
+ */
+function lazyMergeRanks(merges: string[]): { get(pair: string): number | undefined } {
+  let ranks: Map<string, number> | undefined;
+  return {
+    get(pair) {
+      ranks ??= new Map(merges.map((m, i) => [JSON.stringify(m.split(" ", 2)), i]));
+      return ranks.get(pair);
+    },
+  };
 }

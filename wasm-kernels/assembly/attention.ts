@@ -75,13 +75,23 @@ class AttentionTiles {
   }
 
   /**
-   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t]); the
-   * first tile starts from zero. 32 outputs (8 vectors) at a time stay in registers.
+   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t]), for
+   * the bytes [i0, i1) of a row (hd bytes); the first tile starts from zero. 32 outputs (8
+   * vectors) at a time stay in registers.
    */
-  @inline static valueRange(sc: usize, vg: usize, hd: usize, t0: i32, t1: i32, oh: usize): void {
+  @inline static valueRange(
+    sc: usize,
+    vg: usize,
+    hd: usize,
+    t0: i32,
+    t1: i32,
+    oh: usize,
+    i0: usize,
+    i1: usize,
+  ): void {
     const first = t0 === 0;
-    let i: usize = 0;
-    for (; i + 128 <= hd; i += 128) {
+    let i = i0;
+    for (; i + 128 <= i1; i += 128) {
       const op = oh + i;
       const zero = f32x4.splat(0);
       let o0 = first ? zero : v128.load(op);
@@ -114,7 +124,7 @@ class AttentionTiles {
       v128.store(op, o6, 96);
       v128.store(op, o7, 112);
     }
-    for (; i < hd; i += 16) {
+    for (; i < i1; i += 16) {
       let o0 = first ? f32x4.splat(0) : v128.load(oh + i);
       let vp = vg + <usize>t0 * hd + i;
       for (let u = t0; u < t1; u++) {
@@ -191,7 +201,10 @@ class AttentionTiles {
     }
   }
 
-  /** valueRange over a bf16 cache (rb bytes per cached row); 32 outputs at a time. */
+  /**
+   * valueRange over a bf16 cache (rb bytes per cached row; [i0, i1) in cached bytes); 32
+   * outputs at a time.
+   */
   @inline static valueRangeBf16(
     sc: usize,
     vg: usize,
@@ -199,11 +212,13 @@ class AttentionTiles {
     t0: i32,
     t1: i32,
     oh: usize,
+    i0: usize,
+    i1: usize,
   ): void {
     const first = t0 === 0;
     // rb is headDim · 2 bytes, a multiple of 8: 32 outputs are 64 cached bytes
-    let i: usize = 0;
-    for (; i + 64 <= rb; i += 64) {
+    let i = i0;
+    for (; i + 64 <= i1; i += 64) {
       const op = oh + (i << 1);
       const zero = f32x4.splat(0);
       let o0 = first ? zero : v128.load(op);
@@ -240,7 +255,7 @@ class AttentionTiles {
       v128.store(op, o6, 96);
       v128.store(op, o7, 112);
     }
-    for (; i < rb; i += 8) {
+    for (; i < i1; i += 8) {
       let o0 = first ? f32x4.splat(0) : v128.load(oh + (i << 1));
       let vp = vg + <usize>t0 * rb + i;
       for (let u = t0; u < t1; u++) {
@@ -428,8 +443,8 @@ function attentionOf<K>(
       for (let h = h0; h < h1; h++) {
         const sc = scores + <usize>h * scoreBytes;
         const oh = out + <usize>h * hd;
-        if (sizeof<K>() === 2) AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh);
-        else AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh);
+        if (sizeof<K>() === 2) AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh, 0, rb);
+        else AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh, 0, hd);
       }
     }
     for (let h = h0; h < h1; h++) {
@@ -551,6 +566,209 @@ export function attention_tokens_bf16(
     scores,
     capacity,
   );
+}
+
+/*
+ * One query's attention (decode) in three pool jobs, so that every thread takes a share
+ * of one head group's work: attention_scores by positions, attention_softmax by head,
+ * attention_values by slice of the head dimension. Each head's arithmetic is attention()'s
+ * in the same order (a score is one position's dot; a value sum runs over positions in
+ * order), so the result is attention()'s bit for bit. `bf16` (0 or 1) says the cache's
+ * format.
+ */
+
+/** Outputs per value slice: the 32 that valueRange holds in registers. */
+const VALUE_SLICE = 32;
+
+/**
+ * scores[h][t] = q_h · k_t / √headDim for positions [t0, t1) of every head (TILE-aligned
+ * t0 keeps attention()'s tiles), a head group at a time (see attention).
+ */
+function attentionScoresOf<K>(
+  t0: i32,
+  t1: i32,
+  q: usize,
+  keys: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
+  const group = heads / kvHeads;
+  const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
+  const hd = (<usize>headDim) << 2;
+  const rb = <usize>headDim * sizeof<K>();
+  const scoreBytes = (<usize>capacity) << 2;
+  for (let g = 0; g < kvHeads; g++) {
+    const kg = keys + <usize>g * <usize>capacity * rb;
+    for (let a = t0; a < t1; a += TILE) {
+      const b = min(t1, a + TILE);
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        const qh = q + <usize>h * hd;
+        const sc = scores + <usize>h * scoreBytes;
+        if (sizeof<K>() === 2) AttentionTiles.scoreRangeBf16(qh, kg, rb, a, b, sc, invSqrt);
+        else AttentionTiles.scoreRange(qh, kg, hd, a, b, sc, invSqrt);
+      }
+    }
+  }
+}
+
+export function attention_scores(
+  positionBegin: i32,
+  positionEnd: i32,
+  q: usize,
+  keys: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+  bf16: i32,
+): void {
+  if (bf16) {
+    attentionScoresOf<u16>(
+      positionBegin,
+      positionEnd,
+      q,
+      keys,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+    );
+  } else {
+    attentionScoresOf<f32>(
+      positionBegin,
+      positionEnd,
+      q,
+      keys,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+    );
+  }
+}
+
+/** Heads [headBegin, headEnd): scores → e^(score − max) in place, inv[h] = 1 / Σ. */
+export function attention_softmax(
+  headBegin: i32,
+  headEnd: i32,
+  scores: usize,
+  pos: i32,
+  capacity: i32,
+  inv: usize,
+): void {
+  for (let h = headBegin; h < headEnd; h++) {
+    const sum = expShifted(scores + ((<usize>h * <usize>capacity) << 2), pos + 1);
+    store<f32>(inv + ((<usize>h) << 2), <f32>(1 / sum));
+  }
+}
+
+/** How many units attention_values splits: a head group's value slices, for each group. */
+export function attention_value_units(kvHeads: i32, headDim: i32): i32 {
+  return kvHeads * ((headDim + VALUE_SLICE - 1) / VALUE_SLICE);
+}
+
+/**
+ * out_h = inv[h] · Σ_t e_t · v_t over positions 0..pos, for units [unitBegin, unitEnd):
+ * unit u is slice u mod slices (VALUE_SLICE outputs) of head group u / slices.
+ */
+function attentionValuesOf<K>(
+  unitBegin: i32,
+  unitEnd: i32,
+  out: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+  inv: usize,
+): void {
+  const group = heads / kvHeads;
+  const slices = (headDim + VALUE_SLICE - 1) / VALUE_SLICE;
+  const hd = (<usize>headDim) << 2;
+  const rb = <usize>headDim * sizeof<K>();
+  const scoreBytes = (<usize>capacity) << 2;
+  const n = pos + 1;
+  let u = unitBegin;
+  while (u < unitEnd) {
+    // the units of one group in this range: outputs [e0, e1) of its heads
+    const g = u / slices;
+    const u1 = min(unitEnd, (g + 1) * slices);
+    const e0 = (u - g * slices) * VALUE_SLICE;
+    const e1 = min(headDim, (u1 - g * slices) * VALUE_SLICE);
+    const vg = values + <usize>g * <usize>capacity * rb;
+    for (let t0 = 0; t0 < n; t0 += TILE) {
+      const t1 = min(n, t0 + TILE);
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        const sc = scores + <usize>h * scoreBytes;
+        const oh = out + <usize>h * hd;
+        if (sizeof<K>() === 2) {
+          const b0 = (<usize>e0) << 1;
+          const b1 = (<usize>e1) << 1;
+          AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh, b0, b1);
+        } else {
+          AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh, (<usize>e0) << 2, (<usize>e1) << 2);
+        }
+      }
+    }
+    for (let h = g * group; h < (g + 1) * group; h++) {
+      const s = load<f32>(inv + ((<usize>h) << 2));
+      AttentionTiles.scaleInPlace(out + <usize>h * hd + ((<usize>e0) << 2), <usize>(e1 - e0), s);
+    }
+    u = u1;
+  }
+}
+
+export function attention_values(
+  unitBegin: i32,
+  unitEnd: i32,
+  out: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+  inv: usize,
+  bf16: i32,
+): void {
+  if (bf16) {
+    attentionValuesOf<u16>(
+      unitBegin,
+      unitEnd,
+      out,
+      values,
+      pos,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+      inv,
+    );
+  } else {
+    attentionValuesOf<f32>(
+      unitBegin,
+      unitEnd,
+      out,
+      values,
+      pos,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+      inv,
+    );
+  }
 }
 
 /**

@@ -123,6 +123,7 @@ export type Scratch = Record<
   | "xscale"
   | "dots"
   | "scores"
+  | "attInv"
   | "cosSin"
   | "xh"
   | "xhq"
@@ -244,6 +245,7 @@ export function layOutMemory(
     xscale: a.alloc(B * 8),
     dots: a.alloc(B * dotsStride * 4),
     scores: f32(c.heads * maxPositions),
+    attInv: f32(c.heads),
     cosSin: a.alloc(B * c.headDim * 8),
     xh: f32(head.cols),
     xhq: a.alloc(head.cols),

@@ -21,20 +21,40 @@ class AttentionTiles {
     return f32x4.add(acc, f32x4.mul(a, b));
   }
 
-  /** sc[t] = (q · k_t) · invSqrt for positions [t0, t1) of one KV head's keys kg. */
-  @inline static scoreRange(
+  /** The low four bf16 values of v as f32 lanes (a bf16 is an f32's upper 16 bits). */
+  @inline static bf16Low(v: v128): v128 {
+    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 16, 17, 0, 0, 18, 19, 0, 0, 20, 21, 0, 0, 22, 23);
+  }
+
+  /**
+   * Four cached values at p as f32 lanes: K = f32, or u16 for bf16 (eight bytes, widened).
+   * The tiles below are written once for both formats; this load is their one difference.
+   */
+  @inline static load4<K>(p: usize): v128 {
+    if (sizeof<K>() === 2) return AttentionTiles.bf16Low(v128.load64_zero(p));
+    return v128.load(p);
+  }
+
+  /**
+   * sc[t] = (q · k_t) · invSqrt for positions [t0, t1) of one KV head's keys kg (rows of
+   * headDim values of K).
+   */
+  @inline static scoreRange<K>(
     qh: usize,
     kg: usize,
-    hd: usize,
+    headDim: usize,
     t0: i32,
     t1: i32,
     sc: usize,
     invSqrt: f32,
   ): void {
+    const rb = headDim * sizeof<K>();
+    const hd = headDim << 2;
+    const step = 4 * sizeof<K>(); // bytes of four cached values
     let t = t0;
     // eight positions per pass: eight independent sums (one position's is a chain of adds)
     for (; t + 8 <= t1; t += 8) {
-      const k0 = kg + <usize>t * hd;
+      const k0 = kg + <usize>t * rb;
       let a0 = f32x4.splat(0);
       let a1 = f32x4.splat(0);
       let a2 = f32x4.splat(0);
@@ -43,17 +63,18 @@ class AttentionTiles {
       let a5 = f32x4.splat(0);
       let a6 = f32x4.splat(0);
       let a7 = f32x4.splat(0);
+      let kp = k0;
       for (let i: usize = 0; i < hd; i += 16) {
         const qv = v128.load(qh + i);
-        const kp = k0 + i;
-        a0 = AttentionTiles.madd(qv, v128.load(kp), a0);
-        a1 = AttentionTiles.madd(qv, v128.load(kp + hd), a1);
-        a2 = AttentionTiles.madd(qv, v128.load(kp + 2 * hd), a2);
-        a3 = AttentionTiles.madd(qv, v128.load(kp + 3 * hd), a3);
-        a4 = AttentionTiles.madd(qv, v128.load(kp + 4 * hd), a4);
-        a5 = AttentionTiles.madd(qv, v128.load(kp + 5 * hd), a5);
-        a6 = AttentionTiles.madd(qv, v128.load(kp + 6 * hd), a6);
-        a7 = AttentionTiles.madd(qv, v128.load(kp + 7 * hd), a7);
+        a0 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp), a0);
+        a1 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + rb), a1);
+        a2 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 2 * rb), a2);
+        a3 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 3 * rb), a3);
+        a4 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 4 * rb), a4);
+        a5 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 5 * rb), a5);
+        a6 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 6 * rb), a6);
+        a7 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 7 * rb), a7);
+        kp += step;
       }
       const o = sc + ((<usize>t) << 2);
       store<f32>(o, AttentionTiles.hsumF(a0) * invSqrt);
@@ -66,33 +87,37 @@ class AttentionTiles {
       store<f32>(o, AttentionTiles.hsumF(a7) * invSqrt, 28);
     }
     for (; t < t1; t++) {
-      const kp = kg + <usize>t * hd;
+      let kp = kg + <usize>t * rb;
       let a = f32x4.splat(0);
-      for (let i: usize = 0; i < hd; i += 16)
-        a = AttentionTiles.madd(v128.load(qh + i), v128.load(kp + i), a);
+      for (let i: usize = 0; i < hd; i += 16) {
+        a = AttentionTiles.madd(v128.load(qh + i), AttentionTiles.load4<K>(kp), a);
+        kp += step;
+      }
       store<f32>(sc + ((<usize>t) << 2), AttentionTiles.hsumF(a) * invSqrt);
     }
   }
 
   /**
-   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t]), for
-   * the bytes [i0, i1) of a row (hd bytes); the first tile starts from zero. 32 outputs (8
-   * vectors) at a time stay in registers.
+   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t];
+   * rows of headDim values of K), for outputs [e0, e1) of the row; the first tile starts
+   * from zero. 32 outputs (8 vectors) at a time stay in registers.
    */
-  @inline static valueRange(
+  @inline static valueRange<K>(
     sc: usize,
     vg: usize,
-    hd: usize,
+    headDim: usize,
     t0: i32,
     t1: i32,
     oh: usize,
-    i0: usize,
-    i1: usize,
+    e0: usize,
+    e1: usize,
   ): void {
     const first = t0 === 0;
-    let i = i0;
-    for (; i + 128 <= i1; i += 128) {
-      const op = oh + i;
+    const rb = headDim * sizeof<K>();
+    const step = 4 * sizeof<K>(); // bytes of four cached values
+    let e = e0;
+    for (; e + 32 <= e1; e += 32) {
+      const op = oh + (e << 2);
       const zero = f32x4.splat(0);
       let o0 = first ? zero : v128.load(op);
       let o1 = first ? zero : v128.load(op, 16);
@@ -102,148 +127,17 @@ class AttentionTiles {
       let o5 = first ? zero : v128.load(op, 80);
       let o6 = first ? zero : v128.load(op, 96);
       let o7 = first ? zero : v128.load(op, 112);
-      let vp = vg + <usize>t0 * hd + i;
+      let vp = vg + <usize>t0 * rb + e * sizeof<K>();
       for (let u = t0; u < t1; u++) {
         const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
-        o0 = AttentionTiles.madd(p, v128.load(vp), o0);
-        o1 = AttentionTiles.madd(p, v128.load(vp, 16), o1);
-        o2 = AttentionTiles.madd(p, v128.load(vp, 32), o2);
-        o3 = AttentionTiles.madd(p, v128.load(vp, 48), o3);
-        o4 = AttentionTiles.madd(p, v128.load(vp, 64), o4);
-        o5 = AttentionTiles.madd(p, v128.load(vp, 80), o5);
-        o6 = AttentionTiles.madd(p, v128.load(vp, 96), o6);
-        o7 = AttentionTiles.madd(p, v128.load(vp, 112), o7);
-        vp += hd;
-      }
-      v128.store(op, o0);
-      v128.store(op, o1, 16);
-      v128.store(op, o2, 32);
-      v128.store(op, o3, 48);
-      v128.store(op, o4, 64);
-      v128.store(op, o5, 80);
-      v128.store(op, o6, 96);
-      v128.store(op, o7, 112);
-    }
-    for (; i < i1; i += 16) {
-      let o0 = first ? f32x4.splat(0) : v128.load(oh + i);
-      let vp = vg + <usize>t0 * hd + i;
-      for (let u = t0; u < t1; u++) {
-        o0 = AttentionTiles.madd(f32x4.splat(load<f32>(sc + ((<usize>u) << 2))), v128.load(vp), o0);
-        vp += hd;
-      }
-      v128.store(oh + i, o0);
-    }
-  }
-
-  /** The low four bf16 values of v as f32 lanes (a bf16 is an f32's upper 16 bits). */
-  @inline static bf16Low(v: v128): v128 {
-    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 16, 17, 0, 0, 18, 19, 0, 0, 20, 21, 0, 0, 22, 23);
-  }
-
-  /** The high four bf16 values of v as f32 lanes. */
-  @inline static bf16High(v: v128): v128 {
-    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 24, 25, 0, 0, 26, 27, 0, 0, 28, 29, 0, 0, 30, 31);
-  }
-
-  /** scoreRange over a bf16 cache: rb bytes per cached row (headDim · 2), q in f32. */
-  @inline static scoreRangeBf16(
-    qh: usize,
-    kg: usize,
-    rb: usize,
-    t0: i32,
-    t1: i32,
-    sc: usize,
-    invSqrt: f32,
-  ): void {
-    let t = t0;
-    for (; t + 4 <= t1; t += 4) {
-      const k0 = kg + <usize>t * rb;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      let b0 = f32x4.splat(0);
-      let b1 = f32x4.splat(0);
-      let b2 = f32x4.splat(0);
-      let b3 = f32x4.splat(0);
-      for (let i: usize = 0; i < rb; i += 16) {
-        const qa = v128.load(qh + (i << 1));
-        const qb = v128.load(qh + (i << 1), 16);
-        const kp = k0 + i;
-        const k0v = v128.load(kp);
-        const k1v = v128.load(kp + rb);
-        const k2v = v128.load(kp + 2 * rb);
-        const k3v = v128.load(kp + 3 * rb);
-        a0 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k0v), a0);
-        b0 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k0v), b0);
-        a1 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k1v), a1);
-        b1 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k1v), b1);
-        a2 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k2v), a2);
-        b2 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k2v), b2);
-        a3 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k3v), a3);
-        b3 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k3v), b3);
-      }
-      const o = sc + ((<usize>t) << 2);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a0, b0)) * invSqrt);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a1, b1)) * invSqrt, 4);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a2, b2)) * invSqrt, 8);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a3, b3)) * invSqrt, 12);
-    }
-    for (; t < t1; t++) {
-      const kp = kg + <usize>t * rb;
-      let a = f32x4.splat(0);
-      for (let i: usize = 0; i < rb; i += 16) {
-        const kv = v128.load(kp + i);
-        a = AttentionTiles.madd(v128.load(qh + (i << 1)), AttentionTiles.bf16Low(kv), a);
-        a = AttentionTiles.madd(v128.load(qh + (i << 1), 16), AttentionTiles.bf16High(kv), a);
-      }
-      store<f32>(sc + ((<usize>t) << 2), AttentionTiles.hsumF(a) * invSqrt);
-    }
-  }
-
-  /**
-   * valueRange over a bf16 cache (rb bytes per cached row; [i0, i1) in cached bytes); 32
-   * outputs at a time.
-   */
-  @inline static valueRangeBf16(
-    sc: usize,
-    vg: usize,
-    rb: usize,
-    t0: i32,
-    t1: i32,
-    oh: usize,
-    i0: usize,
-    i1: usize,
-  ): void {
-    const first = t0 === 0;
-    // rb is headDim · 2 bytes, a multiple of 8: 32 outputs are 64 cached bytes
-    let i = i0;
-    for (; i + 64 <= i1; i += 64) {
-      const op = oh + (i << 1);
-      const zero = f32x4.splat(0);
-      let o0 = first ? zero : v128.load(op);
-      let o1 = first ? zero : v128.load(op, 16);
-      let o2 = first ? zero : v128.load(op, 32);
-      let o3 = first ? zero : v128.load(op, 48);
-      let o4 = first ? zero : v128.load(op, 64);
-      let o5 = first ? zero : v128.load(op, 80);
-      let o6 = first ? zero : v128.load(op, 96);
-      let o7 = first ? zero : v128.load(op, 112);
-      let vp = vg + <usize>t0 * rb + i;
-      for (let u = t0; u < t1; u++) {
-        const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
-        const v0 = v128.load(vp);
-        const v1 = v128.load(vp, 16);
-        const v2 = v128.load(vp, 32);
-        const v3 = v128.load(vp, 48);
-        o0 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v0), o0);
-        o1 = AttentionTiles.madd(p, AttentionTiles.bf16High(v0), o1);
-        o2 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v1), o2);
-        o3 = AttentionTiles.madd(p, AttentionTiles.bf16High(v1), o3);
-        o4 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v2), o4);
-        o5 = AttentionTiles.madd(p, AttentionTiles.bf16High(v2), o5);
-        o6 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v3), o6);
-        o7 = AttentionTiles.madd(p, AttentionTiles.bf16High(v3), o7);
+        o0 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp), o0);
+        o1 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + step), o1);
+        o2 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 2 * step), o2);
+        o3 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 3 * step), o3);
+        o4 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 4 * step), o4);
+        o5 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 5 * step), o5);
+        o6 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 6 * step), o6);
+        o7 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 7 * step), o7);
         vp += rb;
       }
       v128.store(op, o0);
@@ -255,19 +149,16 @@ class AttentionTiles {
       v128.store(op, o6, 96);
       v128.store(op, o7, 112);
     }
-    for (; i < i1; i += 8) {
-      let o0 = first ? f32x4.splat(0) : v128.load(oh + (i << 1));
-      let vp = vg + <usize>t0 * rb + i;
+    for (; e < e1; e += 4) {
+      const op = oh + (e << 2);
+      let o0 = first ? f32x4.splat(0) : v128.load(op);
+      let vp = vg + <usize>t0 * rb + e * sizeof<K>();
       for (let u = t0; u < t1; u++) {
-        const kv = v128.load64_zero(vp);
-        o0 = AttentionTiles.madd(
-          f32x4.splat(load<f32>(sc + ((<usize>u) << 2))),
-          AttentionTiles.bf16Low(kv),
-          o0,
-        );
+        const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
+        o0 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp), o0);
         vp += rb;
       }
-      v128.store(oh + (i << 1), o0);
+      v128.store(op, o0);
     }
   }
 
@@ -421,8 +312,7 @@ function attentionOf<K>(
       for (let h = h0; h < h1; h++) {
         const qh = q + <usize>h * hd;
         const sc = scores + <usize>h * scoreBytes;
-        if (sizeof<K>() === 2) AttentionTiles.scoreRangeBf16(qh, kg, rb, t0, t1, sc, invSqrt);
-        else AttentionTiles.scoreRange(qh, kg, hd, t0, t1, sc, invSqrt);
+        AttentionTiles.scoreRange<K>(qh, kg, <usize>headDim, t0, t1, sc, invSqrt);
       }
     }
     // softmax numerators; out = Σ e_t · v_t / Σ e_t
@@ -443,8 +333,7 @@ function attentionOf<K>(
       for (let h = h0; h < h1; h++) {
         const sc = scores + <usize>h * scoreBytes;
         const oh = out + <usize>h * hd;
-        if (sizeof<K>() === 2) AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh, 0, rb);
-        else AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh, 0, hd);
+        AttentionTiles.valueRange<K>(sc, vg, <usize>headDim, t0, t1, oh, 0, <usize>headDim);
       }
     }
     for (let h = h0; h < h1; h++) {
@@ -607,8 +496,7 @@ function attentionScoresOf<K>(
       for (let h = g * group; h < (g + 1) * group; h++) {
         const qh = q + <usize>h * hd;
         const sc = scores + <usize>h * scoreBytes;
-        if (sizeof<K>() === 2) AttentionTiles.scoreRangeBf16(qh, kg, rb, a, b, sc, invSqrt);
-        else AttentionTiles.scoreRange(qh, kg, hd, a, b, sc, invSqrt);
+        AttentionTiles.scoreRange<K>(qh, kg, <usize>headDim, a, b, sc, invSqrt);
       }
     }
   }
@@ -709,13 +597,8 @@ function attentionValuesOf<K>(
       for (let h = g * group; h < (g + 1) * group; h++) {
         const sc = scores + <usize>h * scoreBytes;
         const oh = out + <usize>h * hd;
-        if (sizeof<K>() === 2) {
-          const b0 = (<usize>e0) << 1;
-          const b1 = (<usize>e1) << 1;
-          AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh, b0, b1);
-        } else {
-          AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh, (<usize>e0) << 2, (<usize>e1) << 2);
-        }
+        const d = <usize>headDim;
+        AttentionTiles.valueRange<K>(sc, vg, d, t0, t1, oh, <usize>e0, <usize>e1);
       }
     }
     for (let h = g * group; h < (g + 1) * group; h++) {

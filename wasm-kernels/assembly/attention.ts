@@ -2,6 +2,9 @@
 
 import { Lanes } from "./lanes";
 
+/** Positions per tile: a tile of keys (or values) stays in L1 while each head of a set reads it. */
+const TILE = 32;
+
 class AttentionTiles {
   /** Sum of the four f32 lanes. */
   @inline static hsumF(a: v128): f32 {
@@ -162,6 +165,62 @@ class AttentionTiles {
     }
   }
 
+  /**
+   * scoreRange for heads [h0, h1) of KV head g over positions [t0, t1), a tile of
+   * positions at a time: each tile of keys comes from memory once for all the heads.
+   */
+  @inline static scoreHeads<K>(
+    h0: i32,
+    h1: i32,
+    g: i32,
+    t0: i32,
+    t1: i32,
+    q: usize,
+    keys: usize,
+    headDim: i32,
+    scores: usize,
+    capacity: i32,
+  ): void {
+    const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
+    const kg = keys + <usize>g * <usize>capacity * <usize>headDim * sizeof<K>();
+    for (let a = t0; a < t1; a += TILE) {
+      const b = min(t1, a + TILE);
+      for (let h = h0; h < h1; h++) {
+        const qh = q + ((<usize>h * <usize>headDim) << 2);
+        const sc = scores + ((<usize>h * <usize>capacity) << 2);
+        AttentionTiles.scoreRange<K>(qh, kg, <usize>headDim, a, b, sc, invSqrt);
+      }
+    }
+  }
+
+  /**
+   * out_h[e0, e1) = Σ_t e_t · v_t (unscaled) for heads [h0, h1) of KV head g over positions
+   * 0..n − 1 (e_t = scores_h[t]), a tile of positions at a time as scoreHeads.
+   */
+  @inline static valueHeads<K>(
+    h0: i32,
+    h1: i32,
+    g: i32,
+    n: i32,
+    out: usize,
+    values: usize,
+    headDim: i32,
+    scores: usize,
+    capacity: i32,
+    e0: usize,
+    e1: usize,
+  ): void {
+    const vg = values + <usize>g * <usize>capacity * <usize>headDim * sizeof<K>();
+    for (let t0 = 0; t0 < n; t0 += TILE) {
+      const t1 = min(n, t0 + TILE);
+      for (let h = h0; h < h1; h++) {
+        const sc = scores + ((<usize>h * <usize>capacity) << 2);
+        const oh = out + ((<usize>h * <usize>headDim) << 2);
+        AttentionTiles.valueRange<K>(sc, vg, <usize>headDim, t0, t1, oh, e0, e1);
+      }
+    }
+  }
+
   /** x[0..n) ×= s (n a multiple of 4). */
   @inline static scaleInPlace(x: usize, n: usize, s: f32): void {
     const sv = f32x4.splat(s);
@@ -233,9 +292,6 @@ export function softmax(x: usize, n: i32): void {
   }
 }
 
-/** Positions per tile: a tile of keys (or values) stays in L1 while each head of a set reads it. */
-const TILE = 32;
-
 /**
  * Causal GQA attention for one query over cache positions 0..pos, heads [headBegin,
  * headEnd). Caches are [kvHead][capacity][headDim] f32, so that a head's keys and values
@@ -294,10 +350,7 @@ function attentionOf<K>(
   capacity: i32,
 ): void {
   const group = heads / kvHeads;
-  const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
   const hd = (<usize>headDim) << 2;
-  // bytes of one cached row: f32 or bf16 (K = u16)
-  const rb = <usize>headDim * sizeof<K>();
   const scoreBytes = (<usize>capacity) << 2;
   const n = pos + 1;
   let h0 = headBegin;
@@ -305,16 +358,7 @@ function attentionOf<K>(
     // a set: up to four heads of one KV group
     const g = h0 / group;
     const h1 = min(headEnd, min((g + 1) * group, h0 + 4));
-    const kg = keys + <usize>g * <usize>capacity * rb;
-    const vg = values + <usize>g * <usize>capacity * rb;
-    for (let t0 = 0; t0 < n; t0 += TILE) {
-      const t1 = min(n, t0 + TILE);
-      for (let h = h0; h < h1; h++) {
-        const qh = q + <usize>h * hd;
-        const sc = scores + <usize>h * scoreBytes;
-        AttentionTiles.scoreRange<K>(qh, kg, <usize>headDim, t0, t1, sc, invSqrt);
-      }
-    }
+    AttentionTiles.scoreHeads<K>(h0, h1, g, 0, n, q, keys, headDim, scores, capacity);
     // softmax numerators; out = Σ e_t · v_t / Σ e_t
     let inv0: f32 = 0;
     let inv1: f32 = 0;
@@ -328,14 +372,8 @@ function attentionOf<K>(
       else if (j === 2) inv2 = inv;
       else inv3 = inv;
     }
-    for (let t0 = 0; t0 < n; t0 += TILE) {
-      const t1 = min(n, t0 + TILE);
-      for (let h = h0; h < h1; h++) {
-        const sc = scores + <usize>h * scoreBytes;
-        const oh = out + <usize>h * hd;
-        AttentionTiles.valueRange<K>(sc, vg, <usize>headDim, t0, t1, oh, 0, <usize>headDim);
-      }
-    }
+    const d = <usize>headDim;
+    AttentionTiles.valueHeads<K>(h0, h1, g, n, out, values, headDim, scores, capacity, 0, d);
     for (let h = h0; h < h1; h++) {
       const j = h - h0;
       const inv = j === 0 ? inv0 : j === 1 ? inv1 : j === 2 ? inv2 : inv3;
@@ -485,20 +523,9 @@ function attentionScoresOf<K>(
   capacity: i32,
 ): void {
   const group = heads / kvHeads;
-  const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
-  const hd = (<usize>headDim) << 2;
-  const rb = <usize>headDim * sizeof<K>();
-  const scoreBytes = (<usize>capacity) << 2;
   for (let g = 0; g < kvHeads; g++) {
-    const kg = keys + <usize>g * <usize>capacity * rb;
-    for (let a = t0; a < t1; a += TILE) {
-      const b = min(t1, a + TILE);
-      for (let h = g * group; h < (g + 1) * group; h++) {
-        const qh = q + <usize>h * hd;
-        const sc = scores + <usize>h * scoreBytes;
-        AttentionTiles.scoreRange<K>(qh, kg, <usize>headDim, a, b, sc, invSqrt);
-      }
-    }
+    const h0 = g * group;
+    AttentionTiles.scoreHeads<K>(h0, h0 + group, g, t0, t1, q, keys, headDim, scores, capacity);
   }
 }
 
@@ -580,30 +607,32 @@ function attentionValuesOf<K>(
 ): void {
   const group = heads / kvHeads;
   const slices = (headDim + VALUE_SLICE - 1) / VALUE_SLICE;
-  const hd = (<usize>headDim) << 2;
-  const rb = <usize>headDim * sizeof<K>();
-  const scoreBytes = (<usize>capacity) << 2;
-  const n = pos + 1;
   let u = unitBegin;
   while (u < unitEnd) {
     // the units of one group in this range: outputs [e0, e1) of its heads
     const g = u / slices;
     const u1 = min(unitEnd, (g + 1) * slices);
-    const e0 = (u - g * slices) * VALUE_SLICE;
-    const e1 = min(headDim, (u1 - g * slices) * VALUE_SLICE);
-    const vg = values + <usize>g * <usize>capacity * rb;
-    for (let t0 = 0; t0 < n; t0 += TILE) {
-      const t1 = min(n, t0 + TILE);
-      for (let h = g * group; h < (g + 1) * group; h++) {
-        const sc = scores + <usize>h * scoreBytes;
-        const oh = out + <usize>h * hd;
-        const d = <usize>headDim;
-        AttentionTiles.valueRange<K>(sc, vg, d, t0, t1, oh, <usize>e0, <usize>e1);
-      }
-    }
-    for (let h = g * group; h < (g + 1) * group; h++) {
+    const e0 = <usize>((u - g * slices) * VALUE_SLICE);
+    const e1 = <usize>min(headDim, (u1 - g * slices) * VALUE_SLICE);
+    const h0 = g * group;
+    const h1 = h0 + group;
+    AttentionTiles.valueHeads<K>(
+      h0,
+      h1,
+      g,
+      pos + 1,
+      out,
+      values,
+      headDim,
+      scores,
+      capacity,
+      e0,
+      e1,
+    );
+    for (let h = h0; h < h1; h++) {
       const s = load<f32>(inv + ((<usize>h) << 2));
-      AttentionTiles.scaleInPlace(out + <usize>h * hd + ((<usize>e0) << 2), <usize>(e1 - e0), s);
+      const oh = out + ((<usize>h * <usize>headDim) << 2);
+      AttentionTiles.scaleInPlace(oh + (e0 << 2), e1 - e0, s);
     }
     u = u1;
   }

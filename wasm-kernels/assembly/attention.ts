@@ -2,6 +2,9 @@
 
 import { Lanes } from "./lanes";
 
+/** Positions per tile: a tile of keys (or values) stays in L1 while each head of a set reads it. */
+const TILE = 32;
+
 class AttentionTiles {
   /** Sum of the four f32 lanes. */
   @inline static hsumF(a: v128): f32 {
@@ -21,20 +24,40 @@ class AttentionTiles {
     return f32x4.add(acc, f32x4.mul(a, b));
   }
 
-  /** sc[t] = (q · k_t) · invSqrt for positions [t0, t1) of one KV head's keys kg. */
-  @inline static scoreRange(
+  /** The low four bf16 values of v as f32 lanes (a bf16 is an f32's upper 16 bits). */
+  @inline static bf16Low(v: v128): v128 {
+    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 16, 17, 0, 0, 18, 19, 0, 0, 20, 21, 0, 0, 22, 23);
+  }
+
+  /**
+   * Four cached values at p as f32 lanes: K = f32, or u16 for bf16 (eight bytes, widened).
+   * The tiles below are written once for both formats; this load is their one difference.
+   */
+  @inline static load4<K>(p: usize): v128 {
+    if (sizeof<K>() === 2) return AttentionTiles.bf16Low(v128.load64_zero(p));
+    return v128.load(p);
+  }
+
+  /**
+   * sc[t] = (q · k_t) · invSqrt for positions [t0, t1) of one KV head's keys kg (rows of
+   * headDim values of K).
+   */
+  @inline static scoreRange<K>(
     qh: usize,
     kg: usize,
-    hd: usize,
+    headDim: usize,
     t0: i32,
     t1: i32,
     sc: usize,
     invSqrt: f32,
   ): void {
+    const rb = headDim * sizeof<K>();
+    const hd = headDim << 2;
+    const step = 4 * sizeof<K>(); // bytes of four cached values
     let t = t0;
     // eight positions per pass: eight independent sums (one position's is a chain of adds)
     for (; t + 8 <= t1; t += 8) {
-      const k0 = kg + <usize>t * hd;
+      const k0 = kg + <usize>t * rb;
       let a0 = f32x4.splat(0);
       let a1 = f32x4.splat(0);
       let a2 = f32x4.splat(0);
@@ -43,17 +66,18 @@ class AttentionTiles {
       let a5 = f32x4.splat(0);
       let a6 = f32x4.splat(0);
       let a7 = f32x4.splat(0);
+      let kp = k0;
       for (let i: usize = 0; i < hd; i += 16) {
         const qv = v128.load(qh + i);
-        const kp = k0 + i;
-        a0 = AttentionTiles.madd(qv, v128.load(kp), a0);
-        a1 = AttentionTiles.madd(qv, v128.load(kp + hd), a1);
-        a2 = AttentionTiles.madd(qv, v128.load(kp + 2 * hd), a2);
-        a3 = AttentionTiles.madd(qv, v128.load(kp + 3 * hd), a3);
-        a4 = AttentionTiles.madd(qv, v128.load(kp + 4 * hd), a4);
-        a5 = AttentionTiles.madd(qv, v128.load(kp + 5 * hd), a5);
-        a6 = AttentionTiles.madd(qv, v128.load(kp + 6 * hd), a6);
-        a7 = AttentionTiles.madd(qv, v128.load(kp + 7 * hd), a7);
+        a0 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp), a0);
+        a1 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + rb), a1);
+        a2 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 2 * rb), a2);
+        a3 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 3 * rb), a3);
+        a4 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 4 * rb), a4);
+        a5 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 5 * rb), a5);
+        a6 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 6 * rb), a6);
+        a7 = AttentionTiles.madd(qv, AttentionTiles.load4<K>(kp + 7 * rb), a7);
+        kp += step;
       }
       const o = sc + ((<usize>t) << 2);
       store<f32>(o, AttentionTiles.hsumF(a0) * invSqrt);
@@ -66,145 +90,37 @@ class AttentionTiles {
       store<f32>(o, AttentionTiles.hsumF(a7) * invSqrt, 28);
     }
     for (; t < t1; t++) {
-      const kp = kg + <usize>t * hd;
+      let kp = kg + <usize>t * rb;
       let a = f32x4.splat(0);
-      for (let i: usize = 0; i < hd; i += 16)
-        a = AttentionTiles.madd(v128.load(qh + i), v128.load(kp + i), a);
+      for (let i: usize = 0; i < hd; i += 16) {
+        a = AttentionTiles.madd(v128.load(qh + i), AttentionTiles.load4<K>(kp), a);
+        kp += step;
+      }
       store<f32>(sc + ((<usize>t) << 2), AttentionTiles.hsumF(a) * invSqrt);
     }
   }
 
   /**
-   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t]); the
-   * first tile starts from zero. 32 outputs (8 vectors) at a time stay in registers.
+   * oh += Σ p_t · v_t over positions [t0, t1) of one KV head's values vg (p_t = sc[t];
+   * rows of headDim values of K), for outputs [e0, e1) of the row; the first tile starts
+   * from zero. 32 outputs (8 vectors) at a time stay in registers.
    */
-  @inline static valueRange(sc: usize, vg: usize, hd: usize, t0: i32, t1: i32, oh: usize): void {
-    const first = t0 === 0;
-    let i: usize = 0;
-    for (; i + 128 <= hd; i += 128) {
-      const op = oh + i;
-      const zero = f32x4.splat(0);
-      let o0 = first ? zero : v128.load(op);
-      let o1 = first ? zero : v128.load(op, 16);
-      let o2 = first ? zero : v128.load(op, 32);
-      let o3 = first ? zero : v128.load(op, 48);
-      let o4 = first ? zero : v128.load(op, 64);
-      let o5 = first ? zero : v128.load(op, 80);
-      let o6 = first ? zero : v128.load(op, 96);
-      let o7 = first ? zero : v128.load(op, 112);
-      let vp = vg + <usize>t0 * hd + i;
-      for (let u = t0; u < t1; u++) {
-        const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
-        o0 = AttentionTiles.madd(p, v128.load(vp), o0);
-        o1 = AttentionTiles.madd(p, v128.load(vp, 16), o1);
-        o2 = AttentionTiles.madd(p, v128.load(vp, 32), o2);
-        o3 = AttentionTiles.madd(p, v128.load(vp, 48), o3);
-        o4 = AttentionTiles.madd(p, v128.load(vp, 64), o4);
-        o5 = AttentionTiles.madd(p, v128.load(vp, 80), o5);
-        o6 = AttentionTiles.madd(p, v128.load(vp, 96), o6);
-        o7 = AttentionTiles.madd(p, v128.load(vp, 112), o7);
-        vp += hd;
-      }
-      v128.store(op, o0);
-      v128.store(op, o1, 16);
-      v128.store(op, o2, 32);
-      v128.store(op, o3, 48);
-      v128.store(op, o4, 64);
-      v128.store(op, o5, 80);
-      v128.store(op, o6, 96);
-      v128.store(op, o7, 112);
-    }
-    for (; i < hd; i += 16) {
-      let o0 = first ? f32x4.splat(0) : v128.load(oh + i);
-      let vp = vg + <usize>t0 * hd + i;
-      for (let u = t0; u < t1; u++) {
-        o0 = AttentionTiles.madd(f32x4.splat(load<f32>(sc + ((<usize>u) << 2))), v128.load(vp), o0);
-        vp += hd;
-      }
-      v128.store(oh + i, o0);
-    }
-  }
-
-  /** The low four bf16 values of v as f32 lanes (a bf16 is an f32's upper 16 bits). */
-  @inline static bf16Low(v: v128): v128 {
-    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 16, 17, 0, 0, 18, 19, 0, 0, 20, 21, 0, 0, 22, 23);
-  }
-
-  /** The high four bf16 values of v as f32 lanes. */
-  @inline static bf16High(v: v128): v128 {
-    return i8x16.shuffle(i32x4.splat(0), v, 0, 0, 24, 25, 0, 0, 26, 27, 0, 0, 28, 29, 0, 0, 30, 31);
-  }
-
-  /** scoreRange over a bf16 cache: rb bytes per cached row (headDim · 2), q in f32. */
-  @inline static scoreRangeBf16(
-    qh: usize,
-    kg: usize,
-    rb: usize,
-    t0: i32,
-    t1: i32,
-    sc: usize,
-    invSqrt: f32,
-  ): void {
-    let t = t0;
-    for (; t + 4 <= t1; t += 4) {
-      const k0 = kg + <usize>t * rb;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      let b0 = f32x4.splat(0);
-      let b1 = f32x4.splat(0);
-      let b2 = f32x4.splat(0);
-      let b3 = f32x4.splat(0);
-      for (let i: usize = 0; i < rb; i += 16) {
-        const qa = v128.load(qh + (i << 1));
-        const qb = v128.load(qh + (i << 1), 16);
-        const kp = k0 + i;
-        const k0v = v128.load(kp);
-        const k1v = v128.load(kp + rb);
-        const k2v = v128.load(kp + 2 * rb);
-        const k3v = v128.load(kp + 3 * rb);
-        a0 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k0v), a0);
-        b0 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k0v), b0);
-        a1 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k1v), a1);
-        b1 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k1v), b1);
-        a2 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k2v), a2);
-        b2 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k2v), b2);
-        a3 = AttentionTiles.madd(qa, AttentionTiles.bf16Low(k3v), a3);
-        b3 = AttentionTiles.madd(qb, AttentionTiles.bf16High(k3v), b3);
-      }
-      const o = sc + ((<usize>t) << 2);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a0, b0)) * invSqrt);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a1, b1)) * invSqrt, 4);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a2, b2)) * invSqrt, 8);
-      store<f32>(o, AttentionTiles.hsumF(f32x4.add(a3, b3)) * invSqrt, 12);
-    }
-    for (; t < t1; t++) {
-      const kp = kg + <usize>t * rb;
-      let a = f32x4.splat(0);
-      for (let i: usize = 0; i < rb; i += 16) {
-        const kv = v128.load(kp + i);
-        a = AttentionTiles.madd(v128.load(qh + (i << 1)), AttentionTiles.bf16Low(kv), a);
-        a = AttentionTiles.madd(v128.load(qh + (i << 1), 16), AttentionTiles.bf16High(kv), a);
-      }
-      store<f32>(sc + ((<usize>t) << 2), AttentionTiles.hsumF(a) * invSqrt);
-    }
-  }
-
-  /** valueRange over a bf16 cache (rb bytes per cached row); 32 outputs at a time. */
-  @inline static valueRangeBf16(
+  @inline static valueRange<K>(
     sc: usize,
     vg: usize,
-    rb: usize,
+    headDim: usize,
     t0: i32,
     t1: i32,
     oh: usize,
+    e0: usize,
+    e1: usize,
   ): void {
     const first = t0 === 0;
-    // rb is headDim · 2 bytes, a multiple of 8: 32 outputs are 64 cached bytes
-    let i: usize = 0;
-    for (; i + 64 <= rb; i += 64) {
-      const op = oh + (i << 1);
+    const rb = headDim * sizeof<K>();
+    const step = 4 * sizeof<K>(); // bytes of four cached values
+    let e = e0;
+    for (; e + 32 <= e1; e += 32) {
+      const op = oh + (e << 2);
       const zero = f32x4.splat(0);
       let o0 = first ? zero : v128.load(op);
       let o1 = first ? zero : v128.load(op, 16);
@@ -214,21 +130,17 @@ class AttentionTiles {
       let o5 = first ? zero : v128.load(op, 80);
       let o6 = first ? zero : v128.load(op, 96);
       let o7 = first ? zero : v128.load(op, 112);
-      let vp = vg + <usize>t0 * rb + i;
+      let vp = vg + <usize>t0 * rb + e * sizeof<K>();
       for (let u = t0; u < t1; u++) {
         const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
-        const v0 = v128.load(vp);
-        const v1 = v128.load(vp, 16);
-        const v2 = v128.load(vp, 32);
-        const v3 = v128.load(vp, 48);
-        o0 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v0), o0);
-        o1 = AttentionTiles.madd(p, AttentionTiles.bf16High(v0), o1);
-        o2 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v1), o2);
-        o3 = AttentionTiles.madd(p, AttentionTiles.bf16High(v1), o3);
-        o4 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v2), o4);
-        o5 = AttentionTiles.madd(p, AttentionTiles.bf16High(v2), o5);
-        o6 = AttentionTiles.madd(p, AttentionTiles.bf16Low(v3), o6);
-        o7 = AttentionTiles.madd(p, AttentionTiles.bf16High(v3), o7);
+        o0 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp), o0);
+        o1 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + step), o1);
+        o2 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 2 * step), o2);
+        o3 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 3 * step), o3);
+        o4 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 4 * step), o4);
+        o5 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 5 * step), o5);
+        o6 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 6 * step), o6);
+        o7 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp + 7 * step), o7);
         vp += rb;
       }
       v128.store(op, o0);
@@ -240,19 +152,72 @@ class AttentionTiles {
       v128.store(op, o6, 96);
       v128.store(op, o7, 112);
     }
-    for (; i < rb; i += 8) {
-      let o0 = first ? f32x4.splat(0) : v128.load(oh + (i << 1));
-      let vp = vg + <usize>t0 * rb + i;
+    for (; e < e1; e += 4) {
+      const op = oh + (e << 2);
+      let o0 = first ? f32x4.splat(0) : v128.load(op);
+      let vp = vg + <usize>t0 * rb + e * sizeof<K>();
       for (let u = t0; u < t1; u++) {
-        const kv = v128.load64_zero(vp);
-        o0 = AttentionTiles.madd(
-          f32x4.splat(load<f32>(sc + ((<usize>u) << 2))),
-          AttentionTiles.bf16Low(kv),
-          o0,
-        );
+        const p = f32x4.splat(load<f32>(sc + ((<usize>u) << 2)));
+        o0 = AttentionTiles.madd(p, AttentionTiles.load4<K>(vp), o0);
         vp += rb;
       }
-      v128.store(oh + (i << 1), o0);
+      v128.store(op, o0);
+    }
+  }
+
+  /**
+   * scoreRange for heads [h0, h1) of KV head g over positions [t0, t1), a tile of
+   * positions at a time: each tile of keys comes from memory once for all the heads.
+   */
+  @inline static scoreHeads<K>(
+    h0: i32,
+    h1: i32,
+    g: i32,
+    t0: i32,
+    t1: i32,
+    q: usize,
+    keys: usize,
+    headDim: i32,
+    scores: usize,
+    capacity: i32,
+  ): void {
+    const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
+    const kg = keys + <usize>g * <usize>capacity * <usize>headDim * sizeof<K>();
+    for (let a = t0; a < t1; a += TILE) {
+      const b = min(t1, a + TILE);
+      for (let h = h0; h < h1; h++) {
+        const qh = q + ((<usize>h * <usize>headDim) << 2);
+        const sc = scores + ((<usize>h * <usize>capacity) << 2);
+        AttentionTiles.scoreRange<K>(qh, kg, <usize>headDim, a, b, sc, invSqrt);
+      }
+    }
+  }
+
+  /**
+   * out_h[e0, e1) = Σ_t e_t · v_t (unscaled) for heads [h0, h1) of KV head g over positions
+   * 0..n − 1 (e_t = scores_h[t]), a tile of positions at a time as scoreHeads.
+   */
+  @inline static valueHeads<K>(
+    h0: i32,
+    h1: i32,
+    g: i32,
+    n: i32,
+    out: usize,
+    values: usize,
+    headDim: i32,
+    scores: usize,
+    capacity: i32,
+    e0: usize,
+    e1: usize,
+  ): void {
+    const vg = values + <usize>g * <usize>capacity * <usize>headDim * sizeof<K>();
+    for (let t0 = 0; t0 < n; t0 += TILE) {
+      const t1 = min(n, t0 + TILE);
+      for (let h = h0; h < h1; h++) {
+        const sc = scores + ((<usize>h * <usize>capacity) << 2);
+        const oh = out + ((<usize>h * <usize>headDim) << 2);
+        AttentionTiles.valueRange<K>(sc, vg, <usize>headDim, t0, t1, oh, e0, e1);
+      }
     }
   }
 
@@ -327,9 +292,6 @@ export function softmax(x: usize, n: i32): void {
   }
 }
 
-/** Positions per tile: a tile of keys (or values) stays in L1 while each head of a set reads it. */
-const TILE = 32;
-
 /**
  * Causal GQA attention for one query over cache positions 0..pos, heads [headBegin,
  * headEnd). Caches are [kvHead][capacity][headDim] f32, so that a head's keys and values
@@ -388,10 +350,7 @@ function attentionOf<K>(
   capacity: i32,
 ): void {
   const group = heads / kvHeads;
-  const invSqrt = <f32>(1 / Math.sqrt(<f64>headDim));
   const hd = (<usize>headDim) << 2;
-  // bytes of one cached row: f32 or bf16 (K = u16)
-  const rb = <usize>headDim * sizeof<K>();
   const scoreBytes = (<usize>capacity) << 2;
   const n = pos + 1;
   let h0 = headBegin;
@@ -399,17 +358,7 @@ function attentionOf<K>(
     // a set: up to four heads of one KV group
     const g = h0 / group;
     const h1 = min(headEnd, min((g + 1) * group, h0 + 4));
-    const kg = keys + <usize>g * <usize>capacity * rb;
-    const vg = values + <usize>g * <usize>capacity * rb;
-    for (let t0 = 0; t0 < n; t0 += TILE) {
-      const t1 = min(n, t0 + TILE);
-      for (let h = h0; h < h1; h++) {
-        const qh = q + <usize>h * hd;
-        const sc = scores + <usize>h * scoreBytes;
-        if (sizeof<K>() === 2) AttentionTiles.scoreRangeBf16(qh, kg, rb, t0, t1, sc, invSqrt);
-        else AttentionTiles.scoreRange(qh, kg, hd, t0, t1, sc, invSqrt);
-      }
-    }
+    AttentionTiles.scoreHeads<K>(h0, h1, g, 0, n, q, keys, headDim, scores, capacity);
     // softmax numerators; out = Σ e_t · v_t / Σ e_t
     let inv0: f32 = 0;
     let inv1: f32 = 0;
@@ -423,15 +372,8 @@ function attentionOf<K>(
       else if (j === 2) inv2 = inv;
       else inv3 = inv;
     }
-    for (let t0 = 0; t0 < n; t0 += TILE) {
-      const t1 = min(n, t0 + TILE);
-      for (let h = h0; h < h1; h++) {
-        const sc = scores + <usize>h * scoreBytes;
-        const oh = out + <usize>h * hd;
-        if (sizeof<K>() === 2) AttentionTiles.valueRangeBf16(sc, vg, rb, t0, t1, oh);
-        else AttentionTiles.valueRange(sc, vg, hd, t0, t1, oh);
-      }
-    }
+    const d = <usize>headDim;
+    AttentionTiles.valueHeads<K>(h0, h1, g, n, out, values, headDim, scores, capacity, 0, d);
     for (let h = h0; h < h1; h++) {
       const j = h - h0;
       const inv = j === 0 ? inv0 : j === 1 ? inv1 : j === 2 ? inv2 : inv3;
@@ -551,6 +493,194 @@ export function attention_tokens_bf16(
     scores,
     capacity,
   );
+}
+
+/*
+ * One query's attention (decode) in three pool jobs, so that every thread takes a share
+ * of one head group's work: attention_scores by positions, attention_softmax by head,
+ * attention_values by slice of the head dimension. Each head's arithmetic is attention()'s
+ * in the same order (a score is one position's dot; a value sum runs over positions in
+ * order), so the result is attention()'s bit for bit. `bf16` (0 or 1) says the cache's
+ * format.
+ */
+
+/** Outputs per value slice: the 32 that valueRange holds in registers. */
+const VALUE_SLICE = 32;
+
+/**
+ * scores[h][t] = q_h · k_t / √headDim for positions [t0, t1) of every head (TILE-aligned
+ * t0 keeps attention()'s tiles), a head group at a time (see attention).
+ */
+function attentionScoresOf<K>(
+  t0: i32,
+  t1: i32,
+  q: usize,
+  keys: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+): void {
+  const group = heads / kvHeads;
+  for (let g = 0; g < kvHeads; g++) {
+    const h0 = g * group;
+    AttentionTiles.scoreHeads<K>(h0, h0 + group, g, t0, t1, q, keys, headDim, scores, capacity);
+  }
+}
+
+export function attention_scores(
+  positionBegin: i32,
+  positionEnd: i32,
+  q: usize,
+  keys: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+  bf16: i32,
+): void {
+  if (bf16) {
+    attentionScoresOf<u16>(
+      positionBegin,
+      positionEnd,
+      q,
+      keys,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+    );
+  } else {
+    attentionScoresOf<f32>(
+      positionBegin,
+      positionEnd,
+      q,
+      keys,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+    );
+  }
+}
+
+/** Heads [headBegin, headEnd): scores → e^(score − max) in place, inv[h] = 1 / Σ. */
+export function attention_softmax(
+  headBegin: i32,
+  headEnd: i32,
+  scores: usize,
+  pos: i32,
+  capacity: i32,
+  inv: usize,
+): void {
+  for (let h = headBegin; h < headEnd; h++) {
+    const sum = expShifted(scores + ((<usize>h * <usize>capacity) << 2), pos + 1);
+    store<f32>(inv + ((<usize>h) << 2), <f32>(1 / sum));
+  }
+}
+
+/** How many units attention_values splits: a head group's value slices, for each group. */
+export function attention_value_units(kvHeads: i32, headDim: i32): i32 {
+  return kvHeads * ((headDim + VALUE_SLICE - 1) / VALUE_SLICE);
+}
+
+/**
+ * out_h = inv[h] · Σ_t e_t · v_t over positions 0..pos, for units [unitBegin, unitEnd):
+ * unit u is slice u mod slices (VALUE_SLICE outputs) of head group u / slices.
+ */
+function attentionValuesOf<K>(
+  unitBegin: i32,
+  unitEnd: i32,
+  out: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+  inv: usize,
+): void {
+  const group = heads / kvHeads;
+  const slices = (headDim + VALUE_SLICE - 1) / VALUE_SLICE;
+  let u = unitBegin;
+  while (u < unitEnd) {
+    // the units of one group in this range: outputs [e0, e1) of its heads
+    const g = u / slices;
+    const u1 = min(unitEnd, (g + 1) * slices);
+    const e0 = <usize>((u - g * slices) * VALUE_SLICE);
+    const e1 = <usize>min(headDim, (u1 - g * slices) * VALUE_SLICE);
+    const h0 = g * group;
+    const h1 = h0 + group;
+    AttentionTiles.valueHeads<K>(
+      h0,
+      h1,
+      g,
+      pos + 1,
+      out,
+      values,
+      headDim,
+      scores,
+      capacity,
+      e0,
+      e1,
+    );
+    for (let h = h0; h < h1; h++) {
+      const s = load<f32>(inv + ((<usize>h) << 2));
+      const oh = out + ((<usize>h * <usize>headDim) << 2);
+      AttentionTiles.scaleInPlace(oh + (e0 << 2), e1 - e0, s);
+    }
+    u = u1;
+  }
+}
+
+export function attention_values(
+  unitBegin: i32,
+  unitEnd: i32,
+  out: usize,
+  values: usize,
+  pos: i32,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scores: usize,
+  capacity: i32,
+  inv: usize,
+  bf16: i32,
+): void {
+  if (bf16) {
+    attentionValuesOf<u16>(
+      unitBegin,
+      unitEnd,
+      out,
+      values,
+      pos,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+      inv,
+    );
+  } else {
+    attentionValuesOf<f32>(
+      unitBegin,
+      unitEnd,
+      out,
+      values,
+      pos,
+      heads,
+      kvHeads,
+      headDim,
+      scores,
+      capacity,
+      inv,
+    );
+  }
 }
 
 /**

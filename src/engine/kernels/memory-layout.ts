@@ -135,6 +135,7 @@ export type Scratch = Record<
   | "dots"
   | "unpacked"
   | "scores"
+  | "attInv"
   | "cosSin"
   | "xh"
   | "xhq"
@@ -280,6 +281,7 @@ export function layOutMemory(
     // the prefill kernel's scratch (the row-pair form unpacks weights there)
     unpacked: a.alloc(dotsStride * BATCH_SCRATCH_BYTES_PER_ROW, 64),
     scores: f32(c.heads * maxPositions),
+    attInv: f32(c.heads),
     cosSin: a.alloc(B * c.headDim * 8),
     xh: f32(head.cols),
     xhq: a.alloc(head.cols),

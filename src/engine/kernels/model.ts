@@ -21,6 +21,7 @@ import { checkShift, type ForwardModel } from "../bitnet/forward-model.ts";
 import type { BitNetWeights } from "../bitnet/weights.ts";
 import { sharedMemoryFacts, singleThreadReason } from "../platform/capabilities.ts";
 import { Arena, createMemory } from "./arena.ts";
+import { runAttention } from "./attention-jobs.ts";
 import type { Head, HeadFormat } from "./head-formats.ts";
 import { shiftLayerCache, shiftRotation } from "./kv-shift.ts";
 import {
@@ -33,7 +34,7 @@ import {
   type PackedLinear,
   type Scratch,
 } from "./memory-layout.ts";
-import { KernelPool, type RangeArgs } from "./pool.ts";
+import { KernelPool } from "./pool.ts";
 import { defaultThreads, ThreadTuner } from "./thread-mode.ts";
 import {
   instantiateKernels,
@@ -497,26 +498,24 @@ export class KernelModel implements ForwardModel {
       ]);
       this.mark("attention");
 
-      // grouped-query attention over positions 0..pos + t; short contexts stay on this
-      // thread (a pool round trip costs more than the work)
-      const attnArgs: RangeArgs<KernelExports["attention_tokens"]> = [
-        s.att,
-        s.q,
-        w.keyCache,
-        w.valueCache,
+      // grouped-query attention over positions 0..pos + t (attention-jobs.ts: on this
+      // thread or split over the pool)
+      runAttention(this.pool, {
+        out: s.att,
+        q: s.q,
+        keys: w.keyCache,
+        values: w.valueCache,
         pos,
-        T,
-        qDim,
-        c.heads,
-        c.kvHeads,
-        c.headDim,
-        s.scores,
-        this.maxPositions,
-      ];
-      const attention = bf16 ? "attention_tokens_bf16" : "attention_tokens";
-      if ((pos + T) * T * qDim < this.attentionPoolMin) {
-        k[attention](0, c.heads, ...attnArgs);
-      } else this.pool.run(attention, 0, c.heads, 1, attnArgs);
+        tokens: T,
+        heads: c.heads,
+        kvHeads: c.kvHeads,
+        headDim: c.headDim,
+        scores: s.scores,
+        inv: s.attInv,
+        capacity: this.maxPositions,
+        bf16,
+        poolMin: this.attentionPoolMin,
+      });
       this.mark("attention");
 
       // attn_sub_norm, then the output projection

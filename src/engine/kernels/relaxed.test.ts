@@ -16,6 +16,7 @@ describe("relaxed-SIMD build", () => {
         "run",
         "src/engine/kernels/kernels.test.ts",
         "src/engine/kernels/model.test.ts",
+        "src/engine/kernels/attention-jobs.test.ts",
         "--execArgv=--experimental-wasm-relaxed-simd",
       ],
       {

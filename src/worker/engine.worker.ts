@@ -48,22 +48,21 @@ const engine: EngineApi = {
         `"${record.name}" is a split GGUF set: it is stored, but Trit loads single-file models only for now.`,
       );
     }
-    const blob = await store.openBlob(id);
-    let chat: ChatModel;
-    try {
-      chat = await loadChatModel(blob, {
-        threads: KernelModel.defaultThreads(),
-        // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
-        // memory but changes greedy tokens on the random-weight test models (their logits
-        // are near ties); make it the default once a trained model shows it costs nothing.
-        kvCache: "f32",
-        onProgress,
-      });
-    } catch (e) {
-      // Weights that do not load are not "ready": say so in the list, offer Retry/Delete.
-      if (!outOfMemory(e)) await store.markFailed(id, e).catch(() => undefined);
-      throw e;
-    }
+    // Weights that do not load are marked failed (the list offers Retry/Delete), unless the
+    // device ran out of memory; a stored byte the browser fails to read is read again.
+    const chat = await store.loadStored(
+      id,
+      (blob) =>
+        loadChatModel(blob, {
+          threads: KernelModel.defaultThreads(),
+          // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
+          // memory but changes greedy tokens on the random-weight test models (their logits
+          // are near ties); make it the default once a trained model shows it costs nothing.
+          kvCache: "f32",
+          onProgress,
+        }),
+      { keepsModel: outOfMemory },
+    );
     const info: LoadedModelInfo = {
       modelId: id,
       architecture: chat.config.architecture,

@@ -3,11 +3,12 @@
 // read again and, if it lasts, told in words with the model kept ready; only bytes that do
 // not load mark the model failed.
 import "fake-indexeddb/auto";
-import { createStore, entries, set, type UseStore } from "idb-keyval";
+import { createStore, entries, set } from "idb-keyval";
 import { describe, expect, it } from "vitest";
 import { readGgufHeader } from "../engine/gguf/blob.ts";
 import { ModelLibrary, type ModelLibraryOptions } from "./model-library.ts";
 import { bitnetFile, sha } from "./testing/gguf-files.ts";
+import { hookedChunkStore } from "./testing/hooked-chunk-store.ts";
 
 const CHUNK = 16 * 1024;
 const PIECE = 2048;
@@ -43,35 +44,6 @@ function faultyBlob(blob: Blob, faults: { left: number }): Blob {
     },
     arrayBuffer: read(blob),
   } as Blob;
-}
-
-/** A chunk store that hands every put's value to `put`, and whose reads can be made to fail. */
-function watched(
-  prefix: string,
-  put: (value: unknown) => void,
-  reads: { fail: number; failed: number },
-): UseStore {
-  const base = createStore(`${prefix}-model-chunks`, "chunks");
-  return (mode, callback) =>
-    base(mode, (store) =>
-      callback({
-        get: (key: IDBValidKey) => store.get(key),
-        getAll: (query: IDBKeyRange) => {
-          // IndexedDB's own read error (Chromium: "Failed to read large IndexedDB value").
-          if (reads.failed < reads.fail) {
-            reads.failed++;
-            throw new DOMException("Failed to read", "UnknownError");
-          }
-          return store.getAll(query);
-        },
-        delete: (key: IDBValidKey | IDBKeyRange) => store.delete(key),
-        transaction: store.transaction,
-        put: (value: unknown, key?: IDBValidKey) => {
-          put(value);
-          return store.put(value, key);
-        },
-      } as unknown as IDBObjectStore),
-    );
 }
 
 async function storedModel(seed: number, extra: Partial<ModelLibraryOptions> = {}) {
@@ -120,7 +92,15 @@ describe("ModelLibrary.loadStored", () => {
     const opts = options();
     const prefix = opts.dbPrefix as string;
     const reads = { fail: 0, failed: 0 };
-    const chunks = watched(prefix, () => {}, reads);
+    const chunks = hookedChunkStore(prefix, {
+      // IndexedDB's own read error (Chromium: "Failed to read large IndexedDB value").
+      getAll: () => {
+        if (reads.failed < reads.fail) {
+          reads.failed++;
+          throw new DOMException("Failed to read", "UnknownError");
+        }
+      },
+    });
     const { store, id, bytes } = await storedModel(73, {
       ...opts,
       stores: { records: createStore(`${prefix}-models`, "records"), chunks },

@@ -252,10 +252,23 @@ async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
               Awaited<never>
             >,
           fill: async (selector, text) => {
-            // Clear empties the field without telling React; the typing that follows does.
-            const el = await element(selector);
-            await el.clear();
-            await el.sendKeys(text);
+            // Typed over the whole field selected, so React sees every change: clear()
+            // empties it without telling React, whose next render (a busy page renders
+            // often) can put the old value back for the typing to append to. Typed again
+            // if the field still ends up holding something else.
+            for (let attempt = 1; ; attempt++) {
+              const el = await element(selector);
+              await el.sendKeys(Key.chord(Key.CONTROL, "a"));
+              await el.sendKeys(Key.BACK_SPACE);
+              await el.sendKeys(text);
+              const value = await driver.executeScript("return arguments[0].value;", el);
+              if (value === text) return;
+              if (attempt === 3) {
+                throw new Error(
+                  `${selector} holds "${value}" after typing "${text}" ${attempt} times`,
+                );
+              }
+            }
           },
           pressEnter: async (selector) => {
             await (await element(selector)).sendKeys(Key.ENTER);

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { test as base, expect } from "@playwright/test";
 import { type RangeServer, startRangeServer } from "../../src/storage/testing/range-server.ts";
 import { ISOLATION_HEADERS } from "../../src/ui/pwa/isolationHeaders.ts";
+import { NO_HELP_KEY, RELOADED_KEY } from "../../src/ui/pwa/registerServiceWorker.ts";
 import { promptOf, readSavedConversations, SCREENSHOTS } from "../support/app.ts";
 import {
   type EngineBrowser,
@@ -279,10 +280,76 @@ test("WebKit without SharedArrayBuffer (WebKitGTK's default): isolated, one thre
     await waitForText("cap-threads", why);
     const words = await tab.evaluate(() => document.body.textContent ?? "", null);
     expect(words).not.toMatch(/not (cross-origin )?isolated/);
+    // Isolated without SharedArrayBuffer is no reason to reload (issue 19, fault 7).
+    expect(await tab.evaluate((key) => sessionStorage.getItem(key), RELOADED_KEY)).toBeNull();
+    expect(server.requests.filter((path) => path === "/")).toHaveLength(1);
     await shot("no-shared-array-buffer");
   } finally {
     tab = previous;
     await plain.close();
     await server.close();
+  }
+});
+
+test("WebKit on a host whose headers never isolate it: the first tab reloads once, a new tab never", async ({
+  engine,
+}) => {
+  test.skip(
+    engine !== "webkit",
+    "only WebKit ignores COEP credentialless (the others isolate by it)",
+  );
+  // COOP with COEP credentialless (what Trit sent before issue 19): WebKit ignores it, and
+  // the service worker keeps the host's header, so no load of this page is ever isolated.
+  const host = await startStaticServer("dist", {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "credentialless",
+  });
+  // Every page load asks the host for "/" (the service worker goes to the network first).
+  const loads = () => host.requests.filter((path) => path === "/").length;
+  const previous = tab;
+  const opened: EngineTab[] = [];
+  try {
+    tab = await browser.newTab();
+    opened.push(tab);
+    await tab.goto(`${host.url}/`);
+    // First visit: the service worker takes over, the tab reloads once to try its headers,
+    // and remembers for this browser that it did not help. Watched from the host's side:
+    // WebKitWebDriver can hang on a script that runs while the page reloads.
+    await expect.poll(loads, { timeout: 30_000 }).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const userAgent = await tab.evaluate(() => navigator.userAgent, null);
+    await expect
+      .poll(() => tab.evaluate((key) => localStorage.getItem(key), NO_HELP_KEY), {
+        timeout: 30_000,
+      })
+      .toBe(userAgent);
+    await waitForText("engine-status", "ready");
+    expect(await tab.evaluate(() => window.crossOriginIsolated, null)).toBe(false);
+    expect(loads()).toBe(2);
+    // A new tab (its own session storage): served by the service worker from its first
+    // load, still not isolated, and it does not reload.
+    tab = await browser.newTab();
+    opened.push(tab);
+    await tab.goto(`${host.url}/`);
+    await waitForText("engine-status", "ready");
+    await tab.evaluate(() => {
+      (window as { e2eSameDocument?: boolean }).e2eSameDocument = true;
+      return true;
+    }, null);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await tab.evaluate(() => !!navigator.serviceWorker.controller, null)).toBe(true);
+    expect(await tab.evaluate(() => window.crossOriginIsolated, null)).toBe(false);
+    expect(await tab.evaluate((key) => sessionStorage.getItem(key), RELOADED_KEY)).toBeNull();
+    expect(
+      await tab.evaluate(
+        () => (window as { e2eSameDocument?: boolean }).e2eSameDocument ?? false,
+        null,
+      ),
+    ).toBe(true);
+    expect(loads()).toBe(3);
+  } finally {
+    for (const t of opened.reverse()) await t.close();
+    tab = previous;
+    await host.close();
   }
 });

@@ -223,31 +223,52 @@ async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
     await driver.manage().window().setRect({ width: 1280, height: 900 });
     const version = `WebKitGTK ${caps.get("browserVersion") ?? "?"}`;
     let tabs = 0;
+    let current = await driver.getWindowHandle();
     return {
       name: "webkit",
       version,
-      // WebDriver drives one window here: every tab is the same window (a journey opens
-      // one at a time).
+      // Each tab is a window of its own (its own session storage, as a new tab has); every
+      // command first makes its window the one WebDriver drives.
       async newTab() {
-        if (tabs++ > 0) await driver.get("about:blank");
-        const element = (selector: string) => driver.findElement(By.css(selector));
+        if (tabs++ > 0) await driver.switchTo().newWindow("tab");
+        const handle = await driver.getWindowHandle();
+        current = handle;
+        const on = async () => {
+          if (current !== handle) await driver.switchTo().window(handle);
+          current = handle;
+          return driver;
+        };
+        const element = async (selector: string) => (await on()).findElement(By.css(selector));
         return {
           goto: async (url) => {
-            await driver.get(url);
+            await (await on()).get(url);
           },
           reload: async () => {
-            await driver.navigate().refresh();
+            await (await on()).navigate().refresh();
           },
-          url: () => driver.getCurrentUrl(),
-          evaluate: (fn, arg) =>
-            driver.executeScript(`return (${fn.toString()})(arguments[0]);`, arg) as Promise<
+          url: async () => (await on()).getCurrentUrl(),
+          evaluate: async (fn, arg) =>
+            (await on()).executeScript(`return (${fn.toString()})(arguments[0]);`, arg) as Promise<
               Awaited<never>
             >,
           fill: async (selector, text) => {
-            // Clear empties the field without telling React; the typing that follows does.
-            const el = await element(selector);
-            await el.clear();
-            await el.sendKeys(text);
+            // Typed over the whole field selected, so React sees every change: clear()
+            // empties it without telling React, whose next render (a busy page renders
+            // often) can put the old value back for the typing to append to. Typed again
+            // if the field still ends up holding something else.
+            for (let attempt = 1; ; attempt++) {
+              const el = await element(selector);
+              await el.sendKeys(Key.chord(Key.CONTROL, "a"));
+              await el.sendKeys(Key.BACK_SPACE);
+              await el.sendKeys(text);
+              const value = await driver.executeScript("return arguments[0].value;", el);
+              if (value === text) return;
+              if (attempt === 3) {
+                throw new Error(
+                  `${selector} holds "${value}" after typing "${text}" ${attempt} times`,
+                );
+              }
+            }
           },
           pressEnter: async (selector) => {
             await (await element(selector)).sendKeys(Key.ENTER);
@@ -256,10 +277,18 @@ async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
             await (await element(selector)).click();
           },
           screenshot: async (path) => {
-            writeFileSync(path, Buffer.from(await driver.takeScreenshot(), "base64"));
+            writeFileSync(path, Buffer.from(await (await on()).takeScreenshot(), "base64"));
           },
           close: async () => {
-            await driver.get("about:blank");
+            const others = (await driver.getAllWindowHandles()).filter((h) => h !== handle);
+            // The last window stays (closing it ends the session): it only leaves the page.
+            if (others.length === 0) {
+              await (await on()).get("about:blank");
+              return;
+            }
+            await (await on()).close();
+            await driver.switchTo().window(others[0]);
+            current = others[0];
           },
         };
       },

@@ -18,13 +18,16 @@ const TYPES: Record<string, string> = {
  * Serves a folder (the production build) the way a plain static host does: by default no
  * COOP/COEP headers, so the page is not cross-origin isolated (unless its service worker
  * adds them); `headers` are added to every response (e.g. the isolation headers).
+ * `requests` lists the path of every request, in order.
  */
 export async function startStaticServer(
   root: string,
   headers: Record<string, string> = {},
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent((req.url ?? "/").split(/[?#]/)[0]);
+    requests.push(path);
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
     if (!file.startsWith(normalize(root))) {
       res.writeHead(403).end();
@@ -48,6 +51,7 @@ export async function startStaticServer(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

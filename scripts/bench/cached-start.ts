@@ -3,7 +3,9 @@
 // model is added once by URL (the model manager downloads it into IndexedDB and loads
 // it); then the page is reloaded RELOADS times, and each time the clock runs from the
 // reload to the first streamed token of a reply (the app restores the last model by
-// itself). The renderer processes' resident memory (/proc VmRSS) is sampled all along.
+// itself). The renderer processes' resident memory (/proc VmRSS) is sampled all along, and
+// the sum over all of the browser's processes (a Blob built in memory lives in the browser
+// process, not the renderer).
 // Prints one JSON line.
 //   npx tsx scripts/bench/cached-start.ts MODEL [RELOADS]
 import { readFileSync } from "node:fs";
@@ -79,18 +81,20 @@ async function browserCpuSeconds(browserPid: number): Promise<number> {
   return ticks / 100; // USER_HZ
 }
 
-/** Samples the largest renderer's RSS every 200 ms; `phase` names what is going on. */
+/** Samples the largest renderer's RSS, and all processes' sum, every 200 ms; `phase` names what is going on. */
 class RendererMemory {
   peak = new Map<string, number>();
   phase = "start";
   private timer: ReturnType<typeof setInterval> | undefined;
   private renderers: number[] = [];
+  private all: number[] = [];
+  totalPeak = new Map<string, number>();
   constructor(private readonly browserPid: number) {}
   /** Finds the renderers again (a new tab may have its own). */
   async refresh() {
-    this.renderers = (await descendants(this.browserPid))
-      .filter((p) => p.cmd.includes("--type=renderer"))
-      .map((p) => p.pid);
+    const processes = await descendants(this.browserPid);
+    this.renderers = processes.filter((p) => p.cmd.includes("--type=renderer")).map((p) => p.pid);
+    this.all = [this.browserPid, ...processes.map((p) => p.pid)];
   }
   async start() {
     await this.refresh();
@@ -99,6 +103,8 @@ class RendererMemory {
       if (++ticks % 10 === 0) void this.refresh();
       const now = Math.max(0, ...this.renderers.map(rssMib));
       this.peak.set(this.phase, Math.max(this.peak.get(this.phase) ?? 0, now));
+      const total = this.all.reduce((s, pid) => s + rssMib(pid), 0);
+      this.totalPeak.set(this.phase, Math.max(this.totalPeak.get(this.phase) ?? 0, total));
     }, 200);
   }
   /** The largest renderer's RSS now. */
@@ -233,6 +239,8 @@ try {
       download_and_load_s: firstLoadSeconds,
       renderer_peak_mib: memory.peak.get("cached") ?? null,
       renderer_peak_download_mib: memory.peak.get("download") ?? null,
+      all_processes_peak_cached_mib: memory.totalPeak.get("cached") ?? null,
+      all_processes_peak_download_mib: memory.totalPeak.get("download") ?? null,
       renderer_at_first_token_mib: atFirstToken,
       renderer_settled_mib: settled,
       renderer_peak_new_tab_mib: memory.peak.get("fresh") ?? null,

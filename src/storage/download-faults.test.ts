@@ -1,5 +1,5 @@
 import "fake-indexeddb/auto";
-import { createStore, type UseStore } from "idb-keyval";
+import { createStore } from "idb-keyval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mulberry32 } from "../../test-support/random-weights.ts";
 import { errorText } from "./errors.ts";
@@ -7,6 +7,7 @@ import { ModelLibrary, type ModelLibraryOptions, type ModelRecord } from "./mode
 import type { DownloadProgress } from "./model-types.ts";
 import { hubFileChecksum, hubLocation } from "./published-checksum.ts";
 import { bitnetFile, sha } from "./testing/gguf-files.ts";
+import { hookedChunkStore } from "./testing/hooked-chunk-store.ts";
 import { type RangeServer, startRangeServer } from "./testing/range-server.ts";
 
 // Every fault ends byte-identical or failed in words; none ends "ready" with other bytes.
@@ -304,22 +305,8 @@ describe("back online", () => {
 
 describe("browsers' storage quirks (issue 19)", () => {
   /** A chunk store whose puts go through `put` (to refuse some as WebKit does). */
-  function wrapped(prefix: string, put: (value: unknown) => void): UseStore {
-    const base = createStore(`${prefix}-model-chunks`, "chunks");
-    return (mode, callback) =>
-      base(mode, (store) =>
-        callback({
-          get: (key: IDBValidKey) => store.get(key),
-          getAll: (query: IDBKeyRange) => store.getAll(query),
-          delete: (key: IDBValidKey | IDBKeyRange) => store.delete(key),
-          transaction: store.transaction,
-          put: (value: unknown, key?: IDBValidKey) => {
-            put(value);
-            return store.put(value, key);
-          },
-        } as unknown as IDBObjectStore),
-      );
-  }
+  const wrapped = (prefix: string, put: (value: unknown) => void) =>
+    hookedChunkStore(prefix, { put });
 
   it("stores bytes when IndexedDB refuses Blob values with a bare null (WebKit private)", async () => {
     const opts = options();

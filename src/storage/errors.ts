@@ -61,3 +61,19 @@ export function describeUrl(url: string): string {
     return url;
   }
 }
+
+/**
+ * Whether the browser failed to read stored bytes back: WebKit's "The I/O read operation
+ * failed" (NotReadableError) when a stored value is read, IndexedDB's UnknownError. A
+ * storage fault, often passing, that says nothing about the model's bytes. Looks through
+ * `cause` in case a reader wrapped it.
+ */
+export function isStorageReadFault(e: unknown): boolean {
+  for (let err = e, depth = 0; err && depth < 5; depth++) {
+    const { name, message, cause } = err as { name?: unknown; message?: unknown; cause?: unknown };
+    if (name === "NotReadableError" || name === "UnknownError") return true;
+    if (typeof message === "string" && /I\/O read operation failed/i.test(message)) return true;
+    err = cause;
+  }
+  return false;
+}

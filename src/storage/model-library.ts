@@ -1,7 +1,7 @@
 import type { UseStore } from "idb-keyval";
 import { ChunkDb } from "./chunk-db.ts";
 import { DownloadJobs, type StorageLike } from "./download-jobs.ts";
-import { errorText, formatBytes, StoreError } from "./errors.ts";
+import { errorText, formatBytes, isStorageReadFault, StoreError } from "./errors.ts";
 import { defaultLocks, type LockManagerLike, modelLockName } from "./locks.ts";
 import type { StorageFigures } from "./model-types.ts";
 import { normaliseSha } from "./published-checksum.ts";
@@ -329,6 +329,48 @@ export class ModelLibrary {
   }
 
   // ---- Reading a stored model -------------------------------------------------------
+
+  /**
+   * Loads a ready model: runs `load` on one shard of it (openBlob). When the browser fails
+   * to read the stored bytes back (isStorageReadFault: a storage fault, not the model's), it
+   * opens and reads it again, up to `attempts` times in all; a fault that lasts ends in a
+   * StoreError in words and the model stays ready. Any other error of `load` means the bytes
+   * do not load: the model is marked failed (markFailed) unless `keepsModel(error)` says the
+   * fault is elsewhere (the device ran out of memory), and the error is thrown as it is.
+   */
+  async loadStored<T>(
+    id: string,
+    load: (blob: Blob) => Promise<T>,
+    options: {
+      shard?: number;
+      attempts?: number;
+      keepsModel?: (error: unknown) => boolean;
+      /** The shard already opened by the caller, for the first attempt. */
+      opened?: Blob;
+    } = {},
+  ): Promise<T> {
+    const { shard = 0, attempts = 3, keepsModel = () => false } = options;
+    for (let attempt = 1; ; attempt++) {
+      let blob: Blob | undefined;
+      try {
+        blob = attempt === 1 && options.opened ? options.opened : await this.openBlob(id, shard);
+        return await load(blob);
+      } catch (e) {
+        if (!isStorageReadFault(e)) {
+          // openBlob's own refusals (not ready, a chunk missing) leave the record as it is.
+          if (blob && !keepsModel(e)) await this.markFailed(id, e).catch(() => undefined);
+          throw e;
+        }
+        if (attempt >= attempts) {
+          const name = (await this.record(id).catch(() => undefined))?.name ?? "The model";
+          throw new StoreError(
+            "storage",
+            `"${name}" is stored, but the browser failed to read it back ${attempts} times (${errorText(e)}). It is kept: try again, or reload the page.`,
+          );
+        }
+      }
+    }
+  }
 
   /**
    * One shard of a ready model as a Blob joined from its stored pieces: in a browser

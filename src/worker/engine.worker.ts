@@ -80,32 +80,38 @@ const engine: EngineApi = {
         `"${record.name}" is a split GGUF set: it is stored, but Trit loads single-file models only for now.`,
       );
     }
-    // the blob planMemory opened, if it asked for this model just before
-    const blob = lastHeader?.id === id ? lastHeader.blob : await store.openBlob(id);
-    performance.mark("trit:load blob opened");
     const threads = KernelModel.defaultThreads();
     const imageStore = (await images)?.forModel(id);
     let chat: ChatModel;
     try {
-      chat = await loadChatModel(blob, {
-        header: await headerOf(id, blob),
-        threads,
-        threadsHint: await threadChoices.get(id, threads),
-        weightImage:
-          imageStore && record
-            ? { store: imageStore, modelKey: modelKey(record), onProgress }
-            : undefined,
-        // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
-        // memory but is not free: on the trained demo model it changes the top-1 token at
-        // 0.58% of held-out positions and the greedy continuation of 3 of 24 held-out
-        // prompts (scripts/demo-model/README.md), and its attention is slower here.
-        kvCache: "f32",
-        onProgress,
-      });
-    } catch (e) {
-      // Weights that do not load are not "ready": say so in the list, offer Retry/Delete.
-      if (!outOfMemory(e)) await store.markFailed(id, e).catch(() => undefined);
-      throw e;
+      // Weights that do not load are marked failed (the list offers Retry/Delete), unless
+      // the device ran out of memory; a stored byte the browser fails to read is read again.
+      chat = await store.loadStored(
+        id,
+        async (blob) => {
+          performance.mark("trit:load blob opened");
+          return loadChatModel(blob, {
+            header: await headerOf(id, blob),
+            threads,
+            threadsHint: await threadChoices.get(id, threads),
+            weightImage:
+              imageStore && record
+                ? { store: imageStore, modelKey: modelKey(record), onProgress }
+                : undefined,
+            // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
+            // memory but is not free: on the trained demo model it changes the top-1 token at
+            // 0.58% of held-out positions and the greedy continuation of 3 of 24 held-out
+            // prompts (scripts/demo-model/README.md), and its attention is slower here.
+            kvCache: "f32",
+            onProgress,
+          });
+        },
+        {
+          keepsModel: outOfMemory,
+          // the blob planMemory opened, if it asked for this model just before
+          opened: lastHeader?.id === id ? lastHeader.blob : undefined,
+        },
+      );
     } finally {
       lastHeader = null;
     }
@@ -194,7 +200,8 @@ const engine: EngineApi = {
 
 /** The file's header, parsed once for planMemory and the loadModel after it. */
 function headerOf(id: string, blob: Blob): Promise<GgufHeader> {
-  if (lastHeader?.id !== id || lastHeader.blob.size !== blob.size) {
+  // the same Blob object only: a retry after a read fault opens a new one and reads again
+  if (lastHeader?.id !== id || lastHeader.blob !== blob) {
     lastHeader = { id, blob, header: readGgufHeader(blob) };
   }
   return lastHeader.header;

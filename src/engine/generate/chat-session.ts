@@ -2,7 +2,7 @@
  * One chat turn, the way the worker, the CLI and the tests' reference replies all run it:
  * fit the conversation into the context (the oldest turns fall out, the system prompt
  * stays), extend the tokens the KV cache already holds (shifting it when turns fell out),
- * generate, and remember the turn's tokens for the next one.
+ * generate, and remember the reply's tokens for the next turns (ConversationTokens).
  */
 import type { ForwardModel } from "../bitnet/forward-model.ts";
 import type { ChatMessage } from "../chat/template.ts";
@@ -56,22 +56,20 @@ export class ChatSession {
       ...messages.slice(keptFrom),
     ];
     const prompts = new Map<number, ReturnType<ConversationTokens["promptFor"]>>();
-    const promptAt = (keptFrom: number, droppedMessages: number) => {
+    const promptAt = (keptFrom: number) => {
       let prompt = prompts.get(keptFrom);
       if (!prompt) {
-        prompt = this.conversation.promptFor(keptMessages(keptFrom), {
-          allowGap: droppedMessages > this.dropped,
-        });
+        prompt = this.conversation.promptFor(keptMessages(keptFrom));
         prompts.set(keptFrom, prompt);
       }
       return prompt;
     };
     const plan = planContext(
       messages,
-      (keptFrom, droppedMessages) => promptAt(keptFrom, droppedMessages).tokens.length,
+      (keptFrom) => promptAt(keptFrom).tokens.length,
       contextLimits(this.model.maxPositions, settings.maxTokens),
     );
-    const prompt = promptAt(plan.keptFrom, plan.droppedMessages);
+    const prompt = promptAt(plan.keptFrom);
     const result = await generate({
       session: this.session,
       tokenizer: this.tokenizer,

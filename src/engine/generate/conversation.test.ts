@@ -78,7 +78,7 @@ describe("ConversationTokens", () => {
       { role: "assistant" as const, content: "More words" },
       { role: "user" as const, content: "Go on" },
     ];
-    const next = conversation.promptFor(kept, { allowGap: true });
+    const next = conversation.promptFor(kept);
     expect(tokenizer.decode(next.tokens)).toBe(tokenizer.decode(chatPromptTokens(tokenizer, kept)));
     // The tokens are the seen ones with one block (turn 1) cut out, then the new text.
     const head = commonPrefix(next.tokens, seen);
@@ -92,9 +92,41 @@ describe("ConversationTokens", () => {
     );
     // ...so the second reply keeps the model's own tokens
     expect(next.tokens.slice(withoutGap.length - reply2.length, withoutGap.length)).toEqual(reply2);
-    // Without allowGap the kept turns are encoded again: the reply's own tokens are lost.
-    const plain = conversation.promptFor(kept);
-    expect(tokenizer.decode(plain.tokens)).toBe(tokenizer.decode(next.tokens));
-    expect(commonPrefix(plain.tokens, next.tokens)).toBeLessThan(withoutGap.length);
+    // ...where a fresh encoding of the kept turns would not: the cache could not be shifted.
+    const fresh = chatPromptTokens(tokenizer, kept);
+    expect(tokenizer.decode(fresh)).toBe(tokenizer.decode(next.tokens));
+    expect(commonPrefix(fresh, next.tokens)).toBeLessThan(withoutGap.length);
+  });
+
+  it("puts in a reply the template trims (byte soup from a random model) as its own tokens", () => {
+    const conversation = new ConversationTokens(tokenizer);
+    const prompt = conversation.promptFor(first);
+    // A reply with a leading space and a trailing newline: the 2B4T template trims it.
+    const soup = " ArgumentNullException leurs\n";
+    const soupTokens = tokenizer.encode(soup);
+    conversation.record(prompt, soupTokens, soup);
+    const next = [...first, { role: "assistant" as const, content: soup }, followUp[2]];
+    const tokens = conversation.promptFor(next).tokens;
+    const seen = [...prompt.tokens, ...soupTokens];
+    expect(tokens.slice(0, seen.length)).toEqual(seen);
+    expect(tokenizer.decode(tokens.slice(seen.length))).toBe(
+      "<|eot_id|>User: Tell me more<|eot_id|>Assistant: ",
+    );
+    // A fresh rendering spells the trimmed reply: it parts from the cache inside the reply.
+    const fresh = chatPromptTokens(tokenizer, next);
+    expect(commonPrefix(fresh, seen)).toBeLessThan(seen.length);
+  });
+
+  it("encodes everything when the template rewrites the replies", () => {
+    const shouting =
+      "{% for message in messages %}{{ message['role'] + ': ' + (message['content'] | upper) + '<|eot_id|>' }}{% endfor %}" +
+      "{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}";
+    const conversation = new ConversationTokens(tokenizer, shouting);
+    const prompt = conversation.promptFor(first);
+    expect(prompt.tokens).toEqual(chatPromptTokens(tokenizer, first, shouting));
+    conversation.record(prompt, replyTokens, replyText);
+    expect(conversation.promptFor(followUp).tokens).toEqual(
+      chatPromptTokens(tokenizer, followUp, shouting),
+    );
   });
 });

@@ -8,26 +8,30 @@ interface Segment {
   tokens: number[];
 }
 
-/** A prompt: its rendered text and tokens, cut into segments that the next turn can reuse. */
+/** A prompt: the text its tokens spell, the tokens, and the replies whose own tokens it holds. */
 export interface ConversationPrompt {
   text: string;
   tokens: number[];
-  segments: Segment[];
+  /** The replies (by text) written into the prompt as the tokens the model generated. */
+  replies: string[];
 }
 
 /**
- * The exact tokens a conversation's last turn left in the KV cache (its prompt and the
- * model's own reply), so the next turn extends them rather than re-encoding the reply:
- * re-encoding can merge tokens across the prompt/reply seam ("Assistant: " + "Hello"
- * becomes "Assistant:" + " Hello"), and the cache would then be recomputed from there on
- * every turn.
+ * A conversation's prompt tokens built so that the KV cache matches them by construction:
+ * each reply the model wrote in this conversation is put in as the tokens it generated
+ * (remembered by the reply's text), never as a re-encoding of its text. Re-encoding can
+ * give other tokens: it merges across the prompt/reply seam ("Assistant: " + "Hello"
+ * becomes "Assistant:" + " Hello"), byte soup does not round-trip, and a template may trim
+ * the reply; the cache would then be recomputed from there on, and a cache shift (when the
+ * oldest turns fall out) would find no match at all.
  *
- * The tokens are kept as segments cut at control tokens (which no encoding merges across)
- * and at the reply, so that when the oldest turns fall out of the context the rest keeps
- * its tokens, and the KV cache can be shifted instead of recomputed.
+ * The rest of the rendering is encoded piece by piece between the replies and cut at control
+ * tokens (which no encoding merges across), so every piece has the same tokens in every
+ * turn: leaving the oldest turns out removes a block of tokens and changes none after it.
  */
 export class ConversationTokens {
-  private segments: Segment[] = [];
+  /** The tokens the model generated for each reply of this conversation, by the reply's text. */
+  private replies = new Map<string, number[]>();
 
   constructor(
     private readonly tokenizer: Tokenizer,
@@ -35,46 +39,63 @@ export class ConversationTokens {
   ) {}
 
   /**
-   * Prompt tokens for `messages`: the last turn's segments as far as the new rendering
-   * repeats them; with `allowGap` (the caller left the oldest turns out), also the
-   * segments after a left-out block; then the newly rendered rest, encoded.
+   * Prompt tokens for `messages`: rendered with the chat template, the replies this
+   * conversation generated as their own tokens, the rest encoded. When the template does
+   * more to a reply than pass it through or trim it, everything is encoded.
    */
-  promptFor(messages: ChatMessage[], options: { allowGap?: boolean } = {}): ConversationPrompt {
-    const { text, addBos } = renderChatPrompt(this.tokenizer, messages, this.fileTemplate);
-    const old = this.segments;
-    const kept: Segment[] = [];
-    let offset = 0;
-    let i = 0;
-    const bosFirst = old[0]?.text === "" && old[0].tokens[0] === this.tokenizer.bosId;
-    if (old.length > 0 && bosFirst === addBos) {
-      while (i < old.length && text.startsWith(old[i].text, offset)) {
-        if (i > 0 && old[i].text === "") break;
-        kept.push(old[i]);
-        offset += old[i].text.length;
-        i++;
-      }
-      if (options.allowGap && i < old.length && i > 0) {
-        const after = resumeAfterGap(old, i, text, offset);
-        if (after) {
-          for (let j = after.from; j < after.to; j++) {
-            kept.push(old[j]);
-            offset += old[j].text.length;
-          }
-        }
-      }
+  promptFor(messages: ChatMessage[]): ConversationPrompt {
+    const plain = renderChatPrompt(this.tokenizer, messages, this.fileTemplate);
+    const own = messages.map((m) =>
+      m.role === "assistant" ? this.replies.get(m.content) : undefined,
+    );
+    const marks = own.map((tokens, i) => (tokens ? replyMark(i) : null));
+    const used = marks.flatMap((mark, i) => (mark === null ? [] : [i]));
+    if (used.length === 0) return this.build(plain.addBos, [plain.text], [], []);
+    const marked = messages.map((m, i) => ({ ...m, content: marks[i] ?? m.content }));
+    const rendered = renderChatPrompt(this.tokenizer, marked, this.fileTemplate);
+    const pieces = splitAtMarks(rendered.text, marks);
+    const texts = used.map((i) => messages[i].content);
+    const spells = (replies: string[]) =>
+      pieces?.map((piece, i) => piece + (replies[i] ?? "")).join("") === plain.text;
+    if (pieces === null || !(spells(texts) || spells(texts.map((t) => t.trim())))) {
+      return this.build(plain.addBos, [plain.text], [], []);
     }
-    const rest = text.slice(offset);
-    const segments = [
-      ...kept,
-      ...(kept.length === 0 && addBos ? [{ text: "", tokens: [this.tokenizer.bosId] }] : []),
-      ...this.segment(rest),
-    ];
-    return { text, tokens: segments.flatMap((s) => s.tokens), segments };
+    return this.build(
+      rendered.addBos,
+      pieces,
+      texts,
+      used.map((i) => own[i] as number[]),
+    );
   }
 
-  /** Records a finished turn: its prompt and the reply tokens the model generated. */
+  /** Remembers the reply the model just generated, and forgets replies no longer in the prompt. */
   record(prompt: ConversationPrompt, replyTokens: number[], replyText: string) {
-    this.segments = [...prompt.segments, { text: replyText, tokens: replyTokens.slice() }];
+    const kept = new Map<string, number[]>();
+    for (const text of prompt.replies) {
+      const tokens = this.replies.get(text);
+      if (tokens) kept.set(text, tokens);
+    }
+    kept.set(replyText, replyTokens.slice());
+    this.replies = kept;
+  }
+
+  /** BOS if wanted, then pieces[0], replies[0], pieces[1], … (one more piece than replies). */
+  private build(
+    addBos: boolean,
+    pieces: string[],
+    replyTexts: string[],
+    replyTokens: number[][],
+  ): ConversationPrompt {
+    const segments: Segment[] = addBos ? [{ text: "", tokens: [this.tokenizer.bosId] }] : [];
+    pieces.forEach((piece, i) => {
+      segments.push(...this.segment(piece));
+      if (i < replyTexts.length) segments.push({ text: replyTexts[i], tokens: replyTokens[i] });
+    });
+    return {
+      text: segments.map((s) => s.text).join(""),
+      tokens: segments.flatMap((s) => s.tokens),
+      replies: replyTexts,
+    };
   }
 
   /** Encodes text (no BOS) and cuts it into segments at its control tokens. */
@@ -102,26 +123,25 @@ export class ConversationTokens {
   }
 }
 
+/** A placeholder for message i's content that no message holds (private-use characters). */
+function replyMark(i: number): string {
+  return `\uE000${i}\uE001`;
+}
+
 /**
- * After old[0..gapStart) matched, finds where the rendering goes on with later old segments
- * (the oldest turns were left out): the first j whose segments old[j..] match from
- * `offset` to the last segment, or to all but the last (a reply the template re-renders,
- * e.g. trimmed). Returns the matched range, or null when the history was changed instead.
+ * The rendering cut at the marks, in message order (the pieces between them), or null when
+ * a mark is missing, repeated or out of order (the template changed the content).
  */
-function resumeAfterGap(
-  old: Segment[],
-  gapStart: number,
-  text: string,
-  offset: number,
-): { from: number; to: number } | null {
-  for (let j = gapStart + 1; j < old.length; j++) {
-    let at = offset;
-    let k = j;
-    while (k < old.length && text.startsWith(old[k].text, at)) {
-      at += old[k].text.length;
-      k++;
-    }
-    if (k >= old.length - 1 && k > j && at > offset) return { from: j, to: k };
+function splitAtMarks(text: string, marks: (string | null)[]): string[] | null {
+  const pieces: string[] = [];
+  let from = 0;
+  for (const mark of marks) {
+    if (mark === null) continue;
+    const at = text.indexOf(mark, from);
+    if (at < 0 || text.indexOf(mark, at + mark.length) >= 0) return null;
+    pieces.push(text.slice(from, at));
+    from = at + mark.length;
   }
-  return null;
+  pieces.push(text.slice(from));
+  return pieces;
 }

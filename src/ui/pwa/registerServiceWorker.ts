@@ -5,8 +5,8 @@
  * host where the headers never help), it is remembered for this browser version, so no
  * later tab reloads for nothing; the app stays single-threaded and the stats say so.
  */
-const RELOADED_KEY = "trit:isolation-reload";
-const NO_HELP_KEY = "trit:isolation-reload-does-not-help";
+export const RELOADED_KEY = "trit:isolation-reload";
+export const NO_HELP_KEY = "trit:isolation-reload-does-not-help";
 
 export interface IsolationFacts {
   /** window.crossOriginIsolated; undefined in a browser without the notion. */

@@ -18,8 +18,6 @@ import { compileBenchWasm } from "./bench-wasm.ts";
 interface CandidateExports {
   lut_dots(groups: number, w: number, quads: number, tables: number, out: number): void;
   lut_tables(x: number, cols: number, tables: number): void;
-  lut_dots_shipped(rows: number, w: number, stride: number, tables: number, out: number): void;
-  lut_tables_shipped(x: number, cols: number, tables: number): void;
   relaxed_add_dots(
     rows: number,
     w: number,
@@ -354,38 +352,6 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
         chosen: "",
       },
       calls: [(c) => cand.lut_dots(rows / 16, mats[c], cols / 4, tables, out)], // prefill: 0
-      best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
-    });
-    // the same on the shipped layout (a 16 × 16 byte transpose per half-block), checked first
-    {
-      const [r, cc] = [32, 256];
-      const codes = Int8Array.from({ length: r * cc }, (_, i) => ((i * 7919) % 3) - 1);
-      const xq = Int8Array.from({ length: cc }, (_, i) => ((i * 37) % 255) - 127);
-      const expected = new Int32Array(r);
-      ternaryDots(expected, codes, r, cc, xq);
-      const st = packedStride(cc);
-      const pw = a.alloc(r * st);
-      packTernaryCodes(a.u8(pw, r * st), codes, r, cc);
-      const xp = a.alloc(cc);
-      a.i8(xp, cc).set(xq);
-      const tp = a.alloc(cc * 64);
-      const op = a.alloc(r * 4);
-      cand.lut_tables_shipped(xp, cc, tp);
-      cand.lut_dots_shipped(r, pw, st, tp, op);
-      if (a.i32(op, r).some((v, i) => v !== expected[i]))
-        throw new Error(`lut_dots_shipped is wrong (${build})`);
-    }
-    const shippedTables = a.alloc(xs * 64);
-    cand.lut_tables_shipped(x, xs, shippedTables);
-    runs.push({
-      fig: {
-        build,
-        form: "candidate: lookup tables, shipped layout",
-        decode: 0,
-        prefill: 0,
-        chosen: "",
-      },
-      calls: [(c) => cand.lut_dots_shipped(rows, mats[c], stride, shippedTables, out)],
       best: [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
     });
   }

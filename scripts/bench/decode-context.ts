@@ -3,7 +3,8 @@
 // checkouts can be run one after the other on the same file. Positions past the prompt are
 // decoded over a cache nobody filled: the kernels' speed does not depend on its values,
 // and no 2048-token prefill is needed. THREADS_ACTIVE > 0 pins the threads that take part
-// (the model's thread tuner would otherwise pick them from the machine's load).
+// (the model's thread tuner would otherwise pick them from the machine's load). KV=bf16 in
+// the environment runs the bf16 KV cache instead of f32.
 //   node --experimental-wasm-relaxed-simd --import tsx scripts/bench/decode-context.ts MODEL [THREADS] [THREADS_ACTIVE] [ROUNDS] [STEPS] [TREE]
 import { resolve } from "node:path";
 import { median } from "./run-trit.ts";
@@ -24,6 +25,7 @@ const contexts = [64, 2048 - steps];
 const model = await KernelModel.create(await loadKernelWeights(await openGgufFile(modelPath)), {
   threads: Number(threadsArg ?? 2),
   maxPositions: 2048 + 1,
+  kvCache: process.env.KV === "bf16" ? "bf16" : "f32",
 });
 const active = Number(activeArg ?? 0);
 if (active > 0) {

@@ -101,7 +101,7 @@ const engine: EngineApi = {
             // The exact f32 KV cache: a bf16 one (KernelModelOptions.kvCache) halves the KV
             // memory but is not free: on the trained demo model it changes the top-1 token at
             // 0.58% of held-out positions and the greedy continuation of 3 of 24 held-out
-            // prompts (scripts/demo-model/README.md), and its attention is slower here.
+            // prompts (scripts/demo-model/README.md).
             kvCache: "f32",
             onProgress,
           });

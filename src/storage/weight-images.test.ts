@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MemorySyncDirectory } from "./testing/memory-sync-directory.ts";
 import { imageFileName, readRange, WeightImages } from "./weight-images.ts";
 
@@ -136,6 +136,71 @@ describe("WeightImages", () => {
       expect(parts[0]).toBeGreaterThan(image.length / 3);
       expect(parts[0]).toBeLessThan(image.length);
     }
+  });
+
+  it("stops a second reader that never answers and reads its half itself", async () => {
+    const dir = new MemorySyncDirectory();
+    let stopped = false;
+    const images = new WeightImages(
+      dir,
+      STEP,
+      (_name, _dst, _at, signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener("abort", () => {
+            stopped = true;
+            resolve(false);
+          });
+        }),
+    );
+    const store = images.forModel("m");
+    await store.write(() => image, "layout A", scales);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const dst = new Uint8Array(new SharedArrayBuffer(image.length));
+      const reading = store.read(dst, "layout A");
+      await vi.advanceTimersByTimeAsync(10_001);
+      expect(await reading).toEqual(scales);
+      expect(stopped).toBe(true);
+      expect(sameBytes(dst, image)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("gives the image up when the browser never answers for a file handle", async () => {
+    const { dir, store } = setup();
+    await store.write(() => image, "layout A", scales);
+    const open = dir.open.bind(dir);
+    let lateClosed = false;
+    let grant: (() => void) | undefined;
+    dir.open = (name, create, mode) =>
+      mode === "read-only"
+        ? new Promise((resolve) => {
+            grant = () =>
+              void open(name, create, mode).then((file) => {
+                if (file) {
+                  const close = file.close.bind(file);
+                  file.close = () => {
+                    lateClosed = true;
+                    close();
+                  };
+                }
+                resolve(file);
+              });
+          })
+        : open(name, create, mode);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const reading = store.read(new Uint8Array(image.length), "layout A");
+      await vi.advanceTimersByTimeAsync(10_001);
+      expect(await reading).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+    // a handle granted after all is closed, so it holds no lock on the file
+    grant?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(lateClosed).toBe(true);
   });
 
   it("deletes a model's image, and a second write replaces the first", async () => {

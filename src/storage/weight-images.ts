@@ -164,7 +164,36 @@ export function readRange(
  * Reads file bytes [at, at + dst.length) of an image into `dst` (a view of shared memory)
  * on another thread; false when it could not (the caller reads them itself).
  */
-export type PartReader = (fileName: string, dst: Uint8Array, at: number) => Promise<boolean>;
+export type PartReader = (
+  fileName: string,
+  dst: Uint8Array,
+  at: number,
+  signal: AbortSignal,
+) => Promise<boolean>;
+
+/**
+ * How long a file system call may go unanswered before the image is given up (the model
+ * then loads from its GGUF): a browser that neither grants nor refuses a sync handle must
+ * not hang a load.
+ */
+const OPEN_WAIT_MS = 10_000;
+
+/** `promise`, or `fallback` once `ms` pass first; a late value goes to `late`. */
+function within<T>(promise: Promise<T>, ms: number, fallback: T, late?: (value: T) => void) {
+  return new Promise<T>((resolve) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      resolve(fallback);
+    }, ms);
+    void promise.then((value) => {
+      if (!done) {
+        clearTimeout(timer);
+        resolve(value);
+      } else late?.(value);
+    });
+  });
+}
 
 /** Weight images in a SyncDirectory, one file per model. */
 export class WeightImages {
@@ -222,8 +251,10 @@ export class WeightImages {
     description: string,
     onProgress?: (fraction: number) => void,
   ): Promise<number[] | null> {
-    const file = await this.dir.open(name, false, "read-only").catch(() => null);
+    const opening = this.dir.open(name, false, "read-only").catch(() => null);
+    const file = await within(opening, OPEN_WAIT_MS, null, (f) => f?.close());
     if (!file) return null;
+    const stopOther = new AbortController();
     try {
       const headerBytes = new Uint8Array(HEADER_BYTES);
       if (file.read(headerBytes, { at: 0 }) !== HEADER_BYTES) return null;
@@ -242,18 +273,24 @@ export class WeightImages {
         this.partReader && isShared(dst) ? Math.floor(dst.length / 2 / 65536) * 65536 : dst.length;
       const other =
         half < dst.length
-          ? this.partReader?.(name, dst.subarray(half), HEADER_BYTES + half)
+          ? this.partReader?.(name, dst.subarray(half), HEADER_BYTES + half, stopOther.signal)
           : undefined;
+      const start = performance.now();
       readRange(file, dst.subarray(0, half), HEADER_BYTES, this.step, (n) =>
         onProgress?.(n / dst.length),
       );
-      if (other && !(await other)) {
+      // the other half is as big: a thread that takes far longer than this one did (or
+      // never answers) is stopped, and its half read here
+      const wait = Math.max(OPEN_WAIT_MS, 4 * (performance.now() - start));
+      if (other && !(await within(other, wait, false))) {
+        stopOther.abort();
         readRange(file, dst.subarray(half), HEADER_BYTES + half, this.step);
       }
       onProgress?.(1);
       if (sampleSum(dst) !== header.sampleSum) throw new Error("The weight image is damaged.");
       return header.scales;
     } finally {
+      stopOther.abort();
       file.close();
     }
   }
@@ -348,7 +385,7 @@ async function opfsDirectory(name: string): Promise<SyncDirectory | null> {
 }
 
 /** Reads part of an image in a worker of its own (image-reader.worker.ts). */
-const workerPartReader: PartReader = (fileName, dst, at) =>
+const workerPartReader: PartReader = (fileName, dst, at, signal) =>
   new Promise((resolve) => {
     let worker: Worker;
     try {
@@ -357,7 +394,10 @@ const workerPartReader: PartReader = (fileName, dst, at) =>
       resolve(false);
       return;
     }
+    let ended = false;
     const end = (ok: boolean) => {
+      if (ended) return;
+      ended = true;
       worker.terminate();
       // for the cached-start benchmark's log: whether the second thread did its part
       console.debug(`trit:image second half ${ok ? "read by a second thread" : "read here"}`);
@@ -365,6 +405,7 @@ const workerPartReader: PartReader = (fileName, dst, at) =>
     };
     worker.onmessage = (e: MessageEvent<{ ok: boolean }>) => end(e.data.ok === true);
     worker.onerror = () => end(false);
+    signal.addEventListener("abort", () => end(false), { once: true });
     worker.postMessage({
       fileName,
       buffer: dst.buffer,

@@ -206,7 +206,7 @@ export class WeightImages {
 
   /** The images in the origin private file system, or null where it cannot be used. */
   static async open(): Promise<WeightImages | null> {
-    const dir = await opfsDirectory(DIRECTORY);
+    const dir = await within(opfsDirectory(DIRECTORY), OPEN_WAIT_MS, null);
     return dir ? new WeightImages(dir, STEP, workerPartReader) : null;
   }
 
@@ -228,21 +228,39 @@ export class WeightImages {
 
   /** Deletes a model's image (nothing when there is none). */
   async delete(modelId: string): Promise<void> {
-    await this.dir.remove(imageFileName(modelId)).catch(() => undefined);
+    await this.removeFile(imageFileName(modelId));
+  }
+
+  /** Removes a file (nothing when it is missing, refused or not answered). */
+  private removeFile(name: string): Promise<void> {
+    return within(
+      this.dir.remove(name).catch(() => undefined),
+      OPEN_WAIT_MS,
+      undefined,
+    );
   }
 
   /** Deletes the images of models not in `modelIds` (one deleted while its file was held). */
   async keepOnly(modelIds: readonly string[]): Promise<void> {
     const keep = new Set(modelIds.map(imageFileName));
-    for (const f of await this.dir.list().catch(() => [])) {
-      if (!keep.has(f.name)) await this.dir.remove(f.name).catch(() => undefined);
+    for (const f of await this.listed()) {
+      if (!keep.has(f.name)) await this.removeFile(f.name);
     }
   }
 
   /** Bytes every image takes. */
   async bytes(): Promise<number> {
-    const files = await this.dir.list().catch(() => []);
+    const files = await this.listed();
     return files.reduce((sum, f) => sum + f.size, 0);
+  }
+
+  /** The images' files, or none when the file system does not answer. */
+  private listed(): Promise<{ name: string; size: number }[]> {
+    return within(
+      this.dir.list().catch(() => []),
+      OPEN_WAIT_MS,
+      [],
+    );
   }
 
   private async read(
@@ -302,7 +320,8 @@ export class WeightImages {
     scales: number[],
     signal?: AbortSignal,
   ): Promise<void> {
-    const file = await this.dir.open(name, true).catch(() => null);
+    const opening = this.dir.open(name, true).catch(() => null);
+    const file = await within(opening, OPEN_WAIT_MS, null, (f) => f?.close());
     if (!file) return;
     let whole = false;
     try {
@@ -329,7 +348,7 @@ export class WeightImages {
       // storage full or the file refused: no image this time
     } finally {
       file.close();
-      if (!whole) await this.dir.remove(name).catch(() => undefined);
+      if (!whole) await this.removeFile(name);
     }
   }
 }

@@ -21,6 +21,8 @@ import {
   formName,
   instantiateKernels,
   type KernelBuild,
+  LANE_FORM,
+  laneInputBytes,
   loadKernelModule,
 } from "../src/engine/kernels/wasm-module.ts";
 import { ReferenceModel } from "../src/engine/reference/forward.ts";
@@ -43,7 +45,8 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
   const memory = createMemory(false);
   const a = new Arena(memory);
   const k = instantiateKernels(mod.module, memory);
-  const int8s = (n: number) => Int8Array.from({ length: n }, () => Math.floor(rand() * 256) - 128);
+  // quantize's range, [−127, 127]: the row-pair and lane forms are exact there
+  const int8s = (n: number) => Int8Array.from({ length: n }, () => Math.floor(rand() * 255) - 127);
   const floats = (n: number, s = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * s);
   const put = (v: Float32Array) => {
     const p = a.alloc(v.length * 4);
@@ -78,11 +81,19 @@ export async function checkBuild(build: KernelBuild, threads: number[]): Promise
     const padded = paddedRows(rows);
     const out = a.alloc(tokens * padded * 4);
     const scratch = a.alloc(padded * BATCH_SCRATCH_BYTES_PER_ROW);
+    // the lane form reads its own layout and activations (wasm-kernels/assembly/ternary-lanes.ts)
+    const bytes = packedBytes(rows, cols);
+    const laneW = a.alloc(bytes);
+    a.u8(laneW, bytes).set(a.u8(w, bytes));
+    k.ternary_lane_layout(0, padded, laneW, stride, scratch);
+    const laneX = a.alloc(laneInputBytes(xs));
+    k.ternary_lane_inputs(x, xs / 128, laneX);
     for (const form of mod.forms) {
       const what = `${rows}×${cols} (${formName(form, mod.build)})`;
-      k.ternary_dots(0, padded, w, stride, x, a.i32(sums, 1)[0], out, form);
+      const [fw, fx] = form === LANE_FORM ? [laneW, laneX] : [w, x];
+      k.ternary_dots(0, padded, fw, stride, fx, a.i32(sums, 1)[0], out, form);
       if (a.i32(out, rows).some((v, i) => v !== expected[0][i])) fail(`ternary_dots ${what}`);
-      k.ternary_dots_batch(0, padded, w, stride, x, xs, sums, tokens, out, padded, form, scratch);
+      k.ternary_dots_batch(0, padded, fw, stride, x, xs, sums, tokens, out, padded, form, scratch);
       for (let t = 0; t < tokens; t++) {
         if (a.i32(out + t * padded * 4, rows).some((v, i) => v !== expected[t][i])) {
           fail(`ternary_dots_batch ${what} token ${t}`);

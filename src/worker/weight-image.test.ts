@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { bitnetFile } from "../../test-support/bitnet-file.ts";
 import { GgmlType } from "../engine/gguf/index.ts";
 import { KernelModel, loadKernelWeights } from "../engine/kernels/index.ts";
+import type { TernaryForm } from "../engine/kernels/wasm-module.ts";
 import { MemorySyncDirectory } from "../storage/testing/memory-sync-directory.ts";
 import { imageFileName, WeightImages } from "../storage/weight-images.ts";
 
@@ -21,10 +22,12 @@ async function load(
   blob: Blob,
   image?: { images: WeightImages; key: string },
   threads = 1,
+  forms?: TernaryForm[],
 ): Promise<KernelModel> {
   const model = await KernelModel.create(await loadKernelWeights(blob), {
     build: "simd128",
     threads,
+    forms,
     weightImage: image && { store: image.images.forModel("m"), modelKey: image.key },
   });
   models.push(model);
@@ -51,6 +54,25 @@ describe("weight images", () => {
     const second = await load(fileA, { images, key: "A" });
     expect(second.fromImage).toBe(true);
     expect(logits(second)).toEqual(truth);
+  });
+
+  it("keeps each ternary layout's image apart: the lane form's relaid weights are not the blocks'", async () => {
+    const truth = logits(await load(fileA, undefined, 1, [2]));
+    const images = new WeightImages(new MemorySyncDirectory(), 1 << 16);
+    const lanes = await load(fileA, { images, key: "A" }, 1, [4]);
+    expect(lanes.ternaryLayout).toBe("lane pairs");
+    expect(logits(lanes)).toEqual(truth);
+    await lanes.saveWeightImage(images.forModel("m"), "A");
+    const blocks = await load(fileA, { images, key: "A" }, 1, [2]);
+    expect(blocks.fromImage).toBe(false);
+    expect(logits(blocks)).toEqual(truth);
+    await blocks.saveWeightImage(images.forModel("m"), "A");
+    const again = await load(fileA, { images, key: "A" }, 1, [2]);
+    expect(again.fromImage).toBe(true);
+    expect(logits(again)).toEqual(truth);
+    const lanesAgain = await load(fileA, { images, key: "A" }, 1, [4]);
+    expect(lanesAgain.fromImage).toBe(false);
+    expect(logits(lanesAgain)).toEqual(truth);
   });
 
   it("ignores the image of other bytes (another key) and loads the file", async () => {

@@ -14,7 +14,9 @@
 // and a group stores its rows' blocks interleaved: block b of row 4g + j at byte
 // (4g)·stride + 128b + 32j, where stride = 32 · blocks is a row's size. The four rows
 // a kernel pass reads are then one sequential stream (src/engine/kernels/pack.ts
-// interleaves I2_S and TQ2_0 rows at load).
+// interleaves I2_S and TQ2_0 rows at load). The lane-pair form (ternary-lanes.ts) reads the
+// same groups and blocks with the bits of each block reordered, relaid in place at load
+// (ternary_lane_layout) when the engine picks that form.
 //
 // Layout measurements (which ternary layout won, and by how much): wasm-kernels/README.md.
 //

@@ -4,6 +4,8 @@
 // relaxed SIMD's i8 dot; this form gets the width back by putting two rows' weights into
 // each i16 lane, so that one instruction does 8 columns of two rows (16 multiply-adds).
 
+import { LaneDots } from "./ternary-lanes";
+
 /** Bytes from one block of a row to its next (the layout in kernels.ts). */
 const BLOCK_STEP: usize = 128;
 
@@ -61,6 +63,15 @@ export class PairDots {
         v128.store(o + 6 * ps, PairDots.unpack(p + 64, p + 96, 3), 16);
       }
     }
+  }
+
+  /**
+   * unpackBlock from the shipped layout, or (`lanes`) LaneDots.unpackBlock from the
+   * lane-pair layout (ternary-lanes.ts): the same pieces either way.
+   */
+  @inline static unpackFrom(lanes: bool, g: usize, slot: usize, ps: usize): void {
+    if (lanes) LaneDots.unpackBlock(g, slot, ps);
+    else PairDots.unpackBlock(g, slot, ps);
   }
 
   /** The exact sums of both rows of a pair from an i32 accumulator: [Σ x·w_a, Σ x·w_b]. */
@@ -163,11 +174,57 @@ export class PairDots {
     PairDots.addRows8(oa, a0, a1, a2, a3);
   }
 
+  /** block8Tokens1 for the four rows of one group (its pieces 32 bytes apart). */
+  @inline static block4Tokens1(slot: usize, pieces: usize, xa: usize, oa: usize): void {
+    let a0 = i32x4.splat(0);
+    let a1 = i32x4.splat(0);
+    for (let i: usize = 0; i < pieces; i++) {
+      const va = v128.load8x8_s(xa + PairDots.pieceColumn(i));
+      const c = slot + (i << 5);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(c)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v128.load(c, 16)));
+    }
+    v128.store(oa, i32x4.add(v128.load(oa), PairDots.rows4(a0, a1)));
+  }
+
   /**
-   * groupTokens for eight rows: the group at g and the next one (`groupBytes` on).
-   * `slot`: 2 · PAIRS_SLOT_BYTES of scratch this call owns.
+   * groups2Tokens for one group of four rows (a range's last): `slot`, PAIRS_SLOT_BYTES
+   * of scratch this call owns.
+   */
+  @inline static group1Tokens(
+    lanes: bool,
+    g: usize,
+    blocks: i32,
+    x: usize,
+    xs: usize,
+    tokens: i32,
+    out: usize,
+    os: usize,
+    slot: usize,
+  ): void {
+    for (let t = 0; t < tokens; t++) v128.store(out + <usize>t * os, i32x4.splat(0));
+    for (let b = 0; b < blocks; b += 2) {
+      const wb = g + <usize>b * BLOCK_STEP;
+      PairDots.unpackFrom(lanes, wb, slot, 32);
+      let pieces: usize = 16;
+      if (b + 1 < blocks) {
+        PairDots.unpackFrom(lanes, wb + BLOCK_STEP, slot + 512, 32);
+        pieces = 32;
+      }
+      const xb = x + ((<usize>b) << 7);
+      for (let t = 0; t < tokens; t++) {
+        PairDots.block4Tokens1(slot, pieces, xb + <usize>t * xs, out + <usize>t * os);
+      }
+    }
+  }
+
+  /**
+   * The row-pair prefill of eight rows: the group at g and the next one (`groupBytes`
+   * on), from the shipped layout or (`lanes`) the lane-pair layout. `slot`:
+   * 2 · PAIRS_SLOT_BYTES of scratch this call owns.
    */
   @inline static groups2Tokens(
+    lanes: bool,
     g: usize,
     groupBytes: usize,
     blocks: i32,
@@ -185,12 +242,12 @@ export class PairDots {
     // two blocks per unpacking (one when a single one is left): see the class note
     for (let b = 0; b < blocks; b += 2) {
       const wb = g + <usize>b * BLOCK_STEP;
-      PairDots.unpackBlock(wb, slot, 64);
-      PairDots.unpackBlock(wb + groupBytes, slot + 32, 64);
+      PairDots.unpackFrom(lanes, wb, slot, 64);
+      PairDots.unpackFrom(lanes, wb + groupBytes, slot + 32, 64);
       let pieces: usize = 16;
       if (b + 1 < blocks) {
-        PairDots.unpackBlock(wb + BLOCK_STEP, slot + 1024, 64);
-        PairDots.unpackBlock(wb + BLOCK_STEP + groupBytes, slot + 1056, 64);
+        PairDots.unpackFrom(lanes, wb + BLOCK_STEP, slot + 1024, 64);
+        PairDots.unpackFrom(lanes, wb + BLOCK_STEP + groupBytes, slot + 1056, 64);
         pieces = 32;
       }
       const xb = x + ((<usize>b) << 7);

@@ -2,6 +2,7 @@
 // 2-bit weight codes in the layout kernels.ts describes.
 
 import { Lanes } from "./lanes";
+import { LaneDots } from "./ternary-lanes";
 import { MaddDots } from "./ternary-madd";
 import { PAIRS_SLOT_BYTES, PairDots } from "./ternary-pairs";
 
@@ -288,6 +289,12 @@ const FORM_PAIRS = 3;
  * unpacking, paid once per block, costs about as much as the products of two tokens.
  */
 const PAIRS_MIN_TOKENS = 4;
+/**
+ * Two rows per i16 lane from the lane-pair layout (LaneDots), decode and prefill: the
+ * weights must be in that layout (ternary_lane_layout), and ternary_dots reads its
+ * activations as ternary_lane_inputs writes them.
+ */
+const FORM_LANES = 4;
 
 // Relaxed SIMD's i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies, sums in fours and
 // accumulates in one operation (made to map onto x86 AVX-VNNI's vpdpbusd): no i16 sums
@@ -299,7 +306,9 @@ const PAIRS_MIN_TOKENS = 4;
  * Exact integer dots of rows [rowBegin, rowEnd) (multiples of 4) of a packed ternary
  * matrix with int8 activations xq (zero-padded to blocks × 128): out[r] = Σ w[r][c]·xq[c].
  * `stride` is the packed row length in bytes (blocks × 32); xSum is Σ xq. form: one of
- * FORM_* (the dot-add form is computed as form 0 by the SIMD128 build).
+ * FORM_* (the dot-add form is computed as form 0 by the SIMD128 build). The lane-pair
+ * form reads xq as ternary_lane_inputs made it (and no xSum), exact for activations in
+ * [−127, 127] (quantize's).
  */
 export function ternary_dots(
   rowBegin: i32,
@@ -313,6 +322,14 @@ export function ternary_dots(
 ): void {
   const blocks = stride >> 5;
   const s = <usize>stride;
+  if (form === FORM_LANES) {
+    // the mask as a value V8 cannot rebuild inside the loop (it would, from a constant)
+    const m = i16x8.splat(<i16>(0xc003 | (rowBegin >> 31)));
+    for (let r = rowBegin; r < rowEnd; r += 4) {
+      LaneDots.dots4(w + <usize>r * s, xq, blocks, m, out + ((<usize>r) << 2));
+    }
+    return;
+  }
   const useDotAdd = ASC_FEATURE_RELAXED_SIMD && form === FORM_DOT_ADD;
   for (let r = rowBegin; r < rowEnd; r += 4) {
     const o = out + ((<usize>r) << 2);
@@ -353,13 +370,38 @@ export function ternary_dots_batch(
   const xs = <usize>xStride;
   const os = (<usize>outStride) << 2;
   const s = <usize>stride;
+  if (form === FORM_LANES) {
+    // the row pairs' prefill, unpacking from the lane-pair layout: sums of x·w, no xSums
+    const slot = scratch + <usize>rowBegin * (PAIRS_SLOT_BYTES >> 2);
+    let r = rowBegin;
+    for (; r + 8 <= rowEnd; r += 8) {
+      const o = out + ((<usize>r) << 2);
+      PairDots.groups2Tokens(true, w + <usize>r * s, 4 * s, blocks, xq, xs, tokens, o, os, slot);
+    }
+    if (r < rowEnd) {
+      const o = out + ((<usize>r) << 2);
+      PairDots.group1Tokens(true, w + <usize>r * s, blocks, xq, xs, tokens, o, os, slot);
+    }
+    return;
+  }
   if (form === FORM_PAIRS && tokens < PAIRS_MIN_TOKENS) form = FORM_MADD;
   if (form === FORM_PAIRS) {
     // sums of x·w (the codes' offset is taken off while unpacking): no xSums
     const slot = scratch + <usize>rowBegin * (PAIRS_SLOT_BYTES >> 2);
     for (; rowBegin + 8 <= rowEnd; rowBegin += 8) {
       const o = out + ((<usize>rowBegin) << 2);
-      PairDots.groups2Tokens(w + <usize>rowBegin * s, 4 * s, blocks, xq, xs, tokens, o, os, slot);
+      PairDots.groups2Tokens(
+        false,
+        w + <usize>rowBegin * s,
+        4 * s,
+        blocks,
+        xq,
+        xs,
+        tokens,
+        o,
+        os,
+        slot,
+      );
     }
     // a last group of four rows: the multiply-add form, below
     form = FORM_MADD;
@@ -401,4 +443,32 @@ export function ternary_dots_batch(
       store<i32>(q, load<i32>(q) - xSum);
     }
   }
+}
+
+/**
+ * Rewrites rows [rowBegin, rowEnd) (whole groups of four) of a packed matrix from the
+ * shipped layout into the lane-pair layout (ternary-lanes.ts), in place. `scratch`: 32
+ * bytes per row, as ternary_dots_batch's (each range uses the 128 bytes at its first row).
+ */
+export function ternary_lane_layout(
+  rowBegin: i32,
+  rowEnd: i32,
+  w: usize,
+  stride: i32,
+  scratch: usize,
+): void {
+  const s = <usize>stride;
+  const copy = scratch + ((<usize>rowBegin) << 5);
+  for (let r = rowBegin; r < rowEnd; r += 4) {
+    const g = w + <usize>r * s;
+    for (let b: usize = 0; b < s; b += 32) LaneDots.relayBlock(g + (b << 2), copy);
+  }
+}
+
+/**
+ * The lane-pair form's activations (LaneDots.inputs) from int8 xq of `blocks` × 128
+ * columns into dst: blocks × 272 bytes.
+ */
+export function ternary_lane_inputs(xq: usize, blocks: i32, dst: usize): void {
+  LaneDots.inputs(xq, blocks, dst);
 }

@@ -33,6 +33,8 @@ import {
   instantiateKernels,
   type KernelBuild,
   type KernelExports,
+  LANE_FORM,
+  laneInputBytes,
   loadKernelModule,
   type TernaryForm,
 } from "./wasm-module.ts";
@@ -87,8 +89,9 @@ const mod = await loadKernelModule({ build: BUILD, shared: false });
 // here, not vanish behind the load-time self-test); the relaxed i32 dot-add where the
 // engine computes it exactly (the relaxed build in Chromium: see
 // scripts/bench/browser-check.test.ts); Node 20 has not.
-// Form 3 is prefill-only (ternary_dots computes it as form 0).
-const FORMS: TernaryForm[] = mod.forms.includes(1) ? [0, 1, 2, 3] : [0, 2, 3];
+// Form 3 is prefill-only (ternary_dots computes it as form 0). Form 4 (lane pairs, both
+// builds) reads the weights relaid by ternary_lane_layout and its own activations.
+const FORMS: TernaryForm[] = mod.forms.includes(1) ? [0, 1, 2, 3, 4] : [0, 2, 3, 4];
 let form: TernaryForm = 0;
 
 beforeAll(() => {
@@ -97,18 +100,33 @@ beforeAll(() => {
   k = instantiateKernels(mod.module, memory);
 });
 
-/** Packs codes into wasm memory and returns what ternary_dots needs. */
-function packed(codes: Int8Array, rows: number, cols: number) {
+/**
+ * Packs codes into wasm memory (relaid for the lane form) and returns what ternary_dots
+ * needs.
+ */
+function packed(codes: Int8Array, rows: number, cols: number, f = form) {
   const stride = packedStride(cols);
   const w = arena.alloc(packedBytes(rows, cols));
   packTernaryCodes(arena.u8(w, packedBytes(rows, cols)), codes, rows, cols);
+  if (f === LANE_FORM) {
+    k.ternary_lane_layout(0, paddedRows(rows), w, stride, arena.alloc(paddedRows(rows) * 32));
+  }
   return { w, stride };
+}
+
+/** int8 activations (padded) as ternary_dots reads them in the current form. */
+function activations(xq: Int8Array, cols: number): number {
+  const x = arena.alloc(paddedCols(cols));
+  arena.i8(x, cols).set(xq);
+  if (form !== LANE_FORM) return x;
+  const lanes = arena.alloc(laneInputBytes(paddedCols(cols)));
+  k.ternary_lane_inputs(x, paddedCols(cols) / 128, lanes);
+  return lanes;
 }
 
 function kernelDots(codes: Int8Array, rows: number, cols: number, xq: Int8Array): Int32Array {
   const { w, stride } = packed(codes, rows, cols);
-  const x = arena.alloc(paddedCols(cols));
-  arena.i8(x, cols).set(xq);
+  const x = activations(xq, cols);
   const sum = xq.reduce((a, b) => a + b, 0);
   const out = arena.alloc(paddedRows(rows) * 4);
   k.ternary_dots(0, paddedRows(rows), w, stride, x, sum, out, form);
@@ -138,12 +156,20 @@ describe.each(FORMS)("ternary_dots (form %i)", (mode) => {
     });
   }
 
-  it("does not overflow on the worst case (all +1 weights, all -128 activations)", () => {
-    const rows = 5;
+  it("does not overflow on the worst case (all ±1 weights, all extreme activations)", () => {
+    // the lane form is exact for quantize's [−127, 127] (a block's row-a sum must stay
+    // within ±8191); the others for any int8
+    const low = form === LANE_FORM ? -127 : -128;
+    const rows = 9;
     const cols = 6912;
-    const codes = new Int8Array(rows * cols).fill(1);
-    const xq = new Int8Array(cols).fill(-128);
-    expect(Array.from(kernelDots(codes, rows, cols, xq))).toEqual(Array(rows).fill(-128 * cols));
+    const codes = Int8Array.from({ length: rows * cols }, (_, i) =>
+      Math.floor(i / cols) % 2 ? -1 : 1,
+    );
+    for (const v of [low, 127]) {
+      const xq = new Int8Array(cols).fill(v);
+      const expected = Array.from({ length: rows }, (_, r) => (r % 2 ? -v : v) * cols);
+      expect(Array.from(kernelDots(codes, rows, cols, xq))).toEqual(expected);
+    }
   });
 
   // the 2B4T shapes: q/o (2560 → 2560), k/v (2560 → 640), gate/up (2560 → 6912), down
@@ -167,8 +193,7 @@ describe.each(FORMS)("ternary_dots (form %i)", (mode) => {
     const codes = randomCodes(rows * cols);
     const xq = randomInt8(cols);
     const { w, stride } = packed(codes, rows, cols);
-    const x = arena.alloc(paddedCols(cols));
-    arena.i8(x, cols).set(xq);
+    const x = activations(xq, cols);
     const sum = xq.reduce((a, b) => a + b, 0);
     const out = arena.alloc(paddedRows(rows) * 4);
     k.ternary_dots(0, 4, w, stride, x, sum, out, form);
@@ -188,7 +213,7 @@ describe.each(FORMS)("ternary_dots_batch (prefill, form %i)", (mode) => {
       const rows = 11;
       const cols = 300;
       const codes = randomCodes(rows * cols);
-      const { w, stride } = packed(codes, rows, cols);
+      const { w, stride } = packed(codes, rows, cols, mode);
       const xStride = paddedCols(cols);
       const x = arena.alloc(tokens * xStride);
       const sums = arena.alloc(tokens * 4);
@@ -224,7 +249,7 @@ describe.each(FORMS)("ternary_dots_batch (prefill, form %i)", (mode) => {
   }
 });
 
-describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
+describe.each([3, 4] as const)("ternary_dots_batch row pairs (form %i) at its bound", (mode) => {
   // Over two blocks one pair's first-row sum reaches ±64·127 = ±8128 in a lane, just
   // inside the ±8192 the 2^14 lane split allows: every product at its extreme, both signs.
   it("is exact with all activations ±127 and all weights −1 or +1 (eight rows, odd tokens)", () => {
@@ -233,7 +258,7 @@ describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
     const codes = new Int8Array(rows * cols);
     for (let r = 0; r < rows; r++)
       codes.fill(r % 3 === 2 ? 0 : r % 2 ? 1 : -1, r * cols, (r + 1) * cols);
-    const { w, stride } = packed(codes, rows, cols);
+    const { w, stride } = packed(codes, rows, cols, mode);
     const xStride = paddedCols(cols);
     const xs = [
       new Int8Array(cols).fill(-127),
@@ -249,7 +274,7 @@ describe("ternary_dots_batch row pairs (form 3) at its bound", () => {
     arena.i32(sums, tokens).set(xs.map((v) => v.reduce((a, b) => a + b, 0)));
     const out = arena.alloc(tokens * rows * 4);
     const scratch = arena.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
-    k.ternary_dots_batch(0, rows, w, stride, x, xStride, sums, tokens, out, rows, 3, scratch);
+    k.ternary_dots_batch(0, rows, w, stride, x, xStride, sums, tokens, out, rows, mode, scratch);
     for (let t = 0; t < tokens; t++) {
       const expected = new Int32Array(rows);
       ternaryDots(expected, codes, rows, cols, xs[t]);

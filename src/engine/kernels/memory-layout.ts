@@ -10,7 +10,7 @@ import type { TernaryMatrix } from "../bitnet/weights.ts";
 import type { Arena } from "./arena.ts";
 import { Head } from "./head-formats.ts";
 import { packedBytes, packedStride, packTernaryCodes, paddedCols, paddedRows } from "./pack.ts";
-import { BATCH_SCRATCH_BYTES_PER_ROW } from "./wasm-module.ts";
+import { BATCH_SCRATCH_BYTES_PER_ROW, laneInputBytes } from "./wasm-module.ts";
 
 /**
  * One or more ternary matrices with the same input, stacked row-wise in one packed block,
@@ -134,6 +134,7 @@ export type Scratch = Record<
   | "xscale"
   | "dots"
   | "unpacked"
+  | "laneInputs"
   | "scores"
   | "attInv"
   | "cosSin"
@@ -280,6 +281,8 @@ export function layOutMemory(
     dots: a.alloc(B * dotsStride * 4),
     // the prefill kernel's scratch (the row-pair form unpacks weights there)
     unpacked: a.alloc(dotsStride * BATCH_SCRATCH_BYTES_PER_ROW, 64),
+    // one token's activations as the lane form reads them (ternary_lane_inputs)
+    laneInputs: a.alloc(laneInputBytes(xqStride), 64),
     scores: f32(c.heads * maxPositions),
     attInv: f32(c.heads),
     cosSin: a.alloc(B * c.headDim * 8),

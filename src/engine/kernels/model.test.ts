@@ -75,6 +75,29 @@ describe("KernelModel vs ReferenceModel", () => {
     });
   }
 
+  it("computes the same logits in the lane form (4, relaid weights) as in the shipped layout's forms", async () => {
+    const weights = randomBitNetWeights(midConfig, 11);
+    const reference = new ReferenceModel(weights);
+    const prompt = [3, 1, 4, 1, 5, 9, 2, 6];
+    for (const threads of [1, 2]) {
+      const blocks = await fast(weights, threads, { forms: [2, 3] });
+      const lanes = await fast(weights, threads, { forms: [4] });
+      expect([lanes.decodeForm, lanes.prefillForm, lanes.ternaryLayout]).toEqual([
+        4,
+        4,
+        "lane pairs",
+      ]);
+      // prefill (batch kernel), then decode steps (one-token kernel)
+      expect(lanes.prefill(prompt, 0)).toEqual(blocks.prefill(prompt, 0));
+      const a = greedy(reference, [7, 7], 6);
+      const b = greedy(lanes, [7, 7], 6);
+      expect(b.tokens).toEqual(a.tokens);
+      for (let pos = 0; pos < 6; pos++) {
+        expect(lanes.forward(pos + 2, pos)).toEqual(blocks.forward(pos + 2, pos));
+      }
+    }
+  });
+
   it("stores an embedding of exact halves as f16 and still matches the reference", async () => {
     const weights = randomBitNetWeights(midConfig, 3);
     weights.tokenEmbedding.forEach((v, i, e) => {

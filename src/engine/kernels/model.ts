@@ -41,8 +41,11 @@ import {
   type KernelBuild,
   type KernelExports,
   type KernelModule,
+  LANE_FORM,
   loadKernelModule,
   type TernaryForm,
+  type TernaryLayout,
+  ternaryLayoutOf,
 } from "./wasm-module.ts";
 import { copyBackImage, saveImage, type WeightImageStore } from "./weight-image.ts";
 
@@ -51,6 +54,8 @@ export interface KernelModelOptions {
   threads?: number;
   /** Force a build; default: relaxed SIMD when it validates, else SIMD128. */
   build?: KernelBuild;
+  /** Only these ternary forms are candidates (tests and benchmarks); default all. */
+  forms?: readonly TernaryForm[];
   /** Positions the KV cache holds; default the model's context length. */
   maxPositions?: number;
   /** Also make the int8 copy of the head at load and use it. Default false. */
@@ -179,17 +184,32 @@ export class KernelModel implements ForwardModel {
 
   /** Copies the weights back from a matching stored image (weight-image.ts), else reads the file. */
   private async loadWeights(image: KernelModelOptions["weightImage"]): Promise<void> {
-    if (image && (await copyBackImage(this.arena, this.layout, image))) {
+    if (image && (await copyBackImage(this.arena, this.layout, image, this.ternaryLayout))) {
       this.pendingLoads = [];
       this.fromImage = true;
       return;
     }
     await this.loadPending();
+    if (this.ternaryLayout === "lane pairs") this.relayTernary();
+  }
+
+  /** How the ternary weights are laid out for the chosen forms (an image keeps it). */
+  get ternaryLayout(): TernaryLayout {
+    return ternaryLayoutOf(this.decodeForm);
+  }
+
+  /** Relays every ternary linear, as packed from the file, for the lane form. */
+  private relayTernary() {
+    for (const l of this.layers) {
+      for (const w of [l.qkv, l.wo, l.gateUp, l.down]) {
+        this.pool.run("ternary_lane_layout", 0, w.rows, 4, [w.ptr, w.stride, this.s.unpacked]);
+      }
+    }
   }
 
   /** Stores the weights as an image (weight-image.ts) that a later load copies back. */
   saveWeightImage(store: WeightImageStore, modelKey: string): Promise<void> {
-    return saveImage(this.arena, this.layout, store, modelKey);
+    return saveImage(this.arena, this.layout, store, modelKey, this.ternaryLayout);
   }
 
   /** Threads to use here (see thread-mode.ts). */
@@ -212,7 +232,7 @@ export class KernelModel implements ForwardModel {
       );
     }
     performance.mark("trit:load tensor table");
-    const module = await loadKernelModule({ build: options.build, shared });
+    const module = await loadKernelModule({ build: options.build, shared, forms: options.forms });
     performance.mark("trit:load kernels compiled+timed");
     const memory = createMemory(shared);
     const arena = new Arena(memory);
@@ -405,7 +425,17 @@ export class KernelModel implements ForwardModel {
    */
   private linear(w: PackedLinear, count: number, outs: number[]) {
     const s = this.s;
-    if (count === 1) {
+    if (count === 1 && this.decodeForm === LANE_FORM) {
+      this.k.ternary_lane_inputs(s.xq, w.stride / 32, s.laneInputs);
+      this.pool.run("ternary_dots", 0, w.rows, 4, [
+        w.ptr,
+        w.stride,
+        s.laneInputs,
+        0,
+        s.dots,
+        LANE_FORM,
+      ]);
+    } else if (count === 1) {
       const xSum = this.arena.i32(s.xsum, 1)[0];
       this.pool.run("ternary_dots", 0, w.rows, 4, [
         w.ptr,

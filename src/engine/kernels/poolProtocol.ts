@@ -73,6 +73,7 @@ export interface PoolWorkerInit {
 export const POOL_KERNELS = [
   "ternary_dots",
   "ternary_dots_batch",
+  "ternary_lane_layout",
   "head_f32",
   "head_f16",
   "head_i8",

@@ -71,9 +71,37 @@ describe("ternary form choice", () => {
 
   it("loads a module whose chosen forms are exact ones (the i16 forms are exact everywhere)", async () => {
     const mod = await loadKernelModule({ build: "simd128", shared: false });
-    expect(mod.forms).toEqual([0, 2, 3]);
+    expect(mod.forms).toEqual([0, 2, 3, 4]);
     expect(mod.decodeForm).not.toBe(3);
     expect(mod.forms).toContain(mod.decodeForm);
     expect(mod.forms).toContain(mod.prefillForm);
+    // one weight layout for both: the lane form decodes and prefills, or does neither
+    expect(mod.decodeForm === 4).toBe(mod.prefillForm === 4);
+  });
+
+  it("keeps the lane form (4) for prefill when it decodes fastest, and only then", () => {
+    const timers = (decode: Record<number, number>) => () => ({
+      decode: fakeTimer(decode).time,
+      prefill: fakeTimer({ 0: 50, 2: 60, 3: 30, 4: 40 }).time,
+    });
+    const always = () => true;
+    // decodes fastest: prefills too, though the row pairs (3) prefill faster
+    expect(chooseForms([0, 2, 3, 4], always, timers({ 0: 5, 2: 3, 4: 2 }))).toEqual({
+      forms: [0, 2, 3, 4],
+      decodeForm: 4,
+      prefillForm: 4,
+    });
+    // decodes slower: never prefills (its layout would not be there), though faster than 0 and 2
+    expect(
+      chooseForms([0, 2, 4], always, () => ({
+        decode: fakeTimer({ 0: 5, 2: 3, 4: 4 }).time,
+        prefill: fakeTimer({ 0: 50, 2: 60, 4: 20 }).time,
+      })),
+    ).toEqual({ forms: [0, 2, 4], decodeForm: 2, prefillForm: 0 });
+  });
+
+  it("can be limited to some forms (tests and benchmarks)", async () => {
+    const mod = await loadKernelModule({ build: "simd128", shared: false, forms: [4] });
+    expect(mod).toMatchObject({ forms: [4], decodeForm: 4, prefillForm: 4 });
   });
 });

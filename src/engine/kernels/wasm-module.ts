@@ -15,12 +15,31 @@ export type { KernelExports } from "../../../wasm-kernels/build/kernel-exports.d
  * pair sums (relaxed i16 dot, or extmul in SIMD128), 1 the relaxed i32 dot-add (relaxed
  * build only), 2 the i16 multiply-add (i32x4.dot_i16x8_s, both builds), 3 (prefill only;
  * decode computes it as form 0) two rows per i16 lane of i32x4.dot_i16x8_s, unpacked once
- * per block for all tokens.
+ * per block for all tokens, 4 two rows per i16 lane from the lane-pair layout (decode and
+ * prefill; the weights must be relaid, ternary_lane_layout).
  */
-export type TernaryForm = 0 | 1 | 2 | 3;
+export type TernaryForm = 0 | 1 | 2 | 3 | 4;
 
 /** The forms only ternary_dots_batch has: not candidates for decode. */
 const PREFILL_ONLY: readonly TernaryForm[] = [3];
+
+/** The form that reads the lane-pair layout: decode and prefill both take it, or neither. */
+export const LANE_FORM: TernaryForm = 4;
+
+/**
+ * How the ternary weights are laid out: the shipped blocks (pack.ts), or relaid as lane
+ * pairs (wasm-kernels/assembly/ternary-lanes.ts) for the lane form.
+ */
+export type TernaryLayout = "blocks" | "lane pairs";
+
+export function ternaryLayoutOf(decodeForm: TernaryForm): TernaryLayout {
+  return decodeForm === LANE_FORM ? "lane pairs" : "blocks";
+}
+
+/** Bytes ternary_lane_inputs writes for `cols` (padded) columns. */
+export function laneInputBytes(cols: number): number {
+  return (cols / 128) * 272;
+}
 
 /**
  * Scratch bytes per matrix row that ternary_dots_batch's `scratch` needs (the row-pair
@@ -33,6 +52,7 @@ export function formName(form: TernaryForm, build: KernelBuild): string {
   if (form === 1) return "i32 dot-add";
   if (form === 2) return "i16 multiply-add";
   if (form === 3) return "i16 row pairs";
+  if (form === 4) return "i16 lane pairs";
   return build === "relaxed-simd" ? "i16 pairs" : "i16 extmul pairs";
 }
 
@@ -106,6 +126,8 @@ export async function pickBuild(): Promise<KernelBuild> {
 export async function loadKernelModule(opts: {
   build?: KernelBuild;
   shared: boolean;
+  /** Only these forms are candidates (tests and benchmarks). */
+  forms?: readonly TernaryForm[];
 }): Promise<KernelModule> {
   const build = opts.build ?? (await pickBuild());
   const bytes = await readBytes(buildUrl(build, opts.shared));
@@ -114,15 +136,16 @@ export async function loadKernelModule(opts: {
   try {
     module = await WebAssembly.compile(bytes as BufferSource);
   } catch (e) {
-    if (fallBack) return loadKernelModule({ build: "simd128", shared: opts.shared });
+    if (fallBack) return loadKernelModule({ ...opts, build: "simd128" });
     throw new Error(
       `This browser cannot compile Trit's ${build} kernels: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
   if (fallBack && !passes(() => selfTest(module, opts.shared, 0))) {
-    return loadKernelModule({ build: "simd128", shared: opts.shared });
+    return loadKernelModule({ ...opts, build: "simd128" });
   }
-  const candidates: TernaryForm[] = build === "relaxed-simd" ? [0, 1, 2, 3] : [0, 2, 3];
+  const buildForms: TernaryForm[] = build === "relaxed-simd" ? [0, 1, 2, 3, 4] : [0, 2, 3, 4];
+  const candidates = buildForms.filter((f) => !opts.forms || opts.forms.includes(f));
   const chosen = chooseForms(
     candidates,
     (f) => passes(() => selfTest(module, opts.shared, f)),
@@ -160,11 +183,17 @@ export function chooseForms(
   const decodeForms = decoding.length > 0 ? decoding : forms;
   if (forms.length === 1) return { forms, decodeForm: forms[0], prefillForm: forms[0] };
   const t = timers(forms);
-  return {
-    forms,
-    decodeForm: fastestForm(decodeForms, t.decode, 5),
-    prefillForm: fastestForm(forms, t.prefill, 5),
-  };
+  const decodeForm = fastestForm(decodeForms, t.decode, 5);
+  // one layout for both: the lane form prefills what it decodes, and only it can
+  const prefillForm =
+    decodeForm === LANE_FORM
+      ? LANE_FORM
+      : fastestForm(
+          forms.filter((f) => f !== LANE_FORM),
+          t.prefill,
+          5,
+        );
+  return { forms, decodeForm, prefillForm };
 }
 
 /** Milliseconds one form takes, for one token and for a batch. */
@@ -211,7 +240,8 @@ function timingProbe(
   const sums = x + tokens * 2560;
   const out = sums + tokens * 4;
   const scratch = out + tokens * rows * 4;
-  const end = scratch + rows * BATCH_SCRATCH_BYTES_PER_ROW;
+  const laneInputs = scratch + rows * BATCH_SCRATCH_BYTES_PER_ROW;
+  const end = laneInputs + laneInputBytes(2560);
   const memory = new WebAssembly.Memory({
     initial: Math.ceil(end / 65536),
     maximum: 65536,
@@ -220,6 +250,7 @@ function timingProbe(
   const k = instantiateKernels(module, memory);
   const bytes = new Uint8Array(memory.buffer);
   for (let i = w; i < sums; i++) bytes[i] = ((i * 2654435761) >>> 24) & 0xaa; // codes 0..2
+  k.ternary_lane_inputs(x, 2560 / 128, laneInputs); // the time does not depend on the layout
   const timed = (run: () => void) => {
     const t = performance.now();
     run();
@@ -227,7 +258,8 @@ function timingProbe(
   };
   const decode = (f: TernaryForm) =>
     timed(() => {
-      for (let i = 0; i < 16; i++) k.ternary_dots(0, rows, w, stride, x, 0, out, f);
+      const xs = f === LANE_FORM ? laneInputs : x;
+      for (let i = 0; i < 16; i++) k.ternary_dots(0, rows, w, stride, xs, 0, out, f);
     });
   const prefill = (f: TernaryForm) =>
     timed(() =>
@@ -261,6 +293,7 @@ function selfTest(module: WebAssembly.Module, shared: boolean, form: TernaryForm
   const sums = x + tokens * 128;
   const out = sums + tokens * 4;
   const scratch = out + tokens * rows * 4;
+  const laneInputs = scratch + rows * BATCH_SCRATCH_BYTES_PER_ROW;
   let sum = 0;
   for (let c = 0; c < 128; c++) {
     const v = ((c * 37) % 255) - 127;
@@ -284,7 +317,13 @@ function selfTest(module: WebAssembly.Module, shared: boolean, form: TernaryForm
     expected.push(dot);
   }
   const got = new Int32Array(memory.buffer, out, tokens * rows);
-  k.ternary_dots(0, rows, w, stride, x, sum, out, form);
+  let xs = x;
+  if (form === LANE_FORM) {
+    k.ternary_lane_layout(0, rows, w, stride, scratch);
+    k.ternary_lane_inputs(x, 1, laneInputs);
+    xs = laneInputs;
+  }
+  k.ternary_dots(0, rows, w, stride, xs, sum, out, form);
   if (!expected.every((v, i) => got[i] === v)) return false;
   k.ternary_dots_batch(0, rows, w, stride, x, 128, sums, tokens, out, rows, form, scratch);
   return got.every((v, i) => v === expected[i % rows]);

@@ -7,6 +7,7 @@
  */
 import type { Arena } from "./arena.ts";
 import type { MemoryLayout } from "./memory-layout.ts";
+import type { TernaryLayout } from "./wasm-module.ts";
 
 /** Bump when the kernel layout (pack.ts, memory-layout.ts, head-formats.ts) changes. */
 export const WEIGHT_LAYOUT_VERSION = 1;
@@ -32,12 +33,18 @@ export interface WeightImageStore {
 
 /**
  * What an image must match to be used: the layout version, the model's identity (given
- * by the caller: which stored file, which bytes) and the layout's sizes and offsets.
+ * by the caller: which stored file, which bytes), the ternary layout the kernels read
+ * (the SIMD128 build may relay the weights) and the layout's sizes and offsets.
  */
-export function describeImage(modelKey: string, layout: MemoryLayout): string {
+export function describeImage(
+  modelKey: string,
+  layout: MemoryLayout,
+  ternary: TernaryLayout,
+): string {
   return JSON.stringify({
     version: WEIGHT_LAYOUT_VERSION,
     model: modelKey,
+    ternary,
     start: layout.weights.start,
     bytes: layout.weights.end - layout.weights.start,
     head: [layout.head.exact, layout.head.vocab, layout.head.cols],
@@ -70,11 +77,12 @@ export async function copyBackImage(
   arena: Arena,
   layout: MemoryLayout,
   image: { store: WeightImageStore; modelKey: string; onProgress?: (fraction: number) => void },
+  ternary: TernaryLayout,
 ): Promise<boolean> {
   const { start, end } = layout.weights;
   let scales: number[] | null = null;
   try {
-    const description = describeImage(image.modelKey, layout);
+    const description = describeImage(image.modelKey, layout, ternary);
     scales = await image.store.read(arena.u8(start, end - start), description, image.onProgress);
   } catch {
     arena.u8(start, end - start).fill(0);
@@ -94,11 +102,12 @@ export function saveImage(
   layout: MemoryLayout,
   store: WeightImageStore,
   modelKey: string,
+  ternary: TernaryLayout,
 ): Promise<void> {
   const { start, end } = layout.weights;
   return store.write(
     () => arena.u8(start, end - start),
-    describeImage(modelKey, layout),
+    describeImage(modelKey, layout, ternary),
     imageScales(layout),
   );
 }

@@ -3,19 +3,19 @@ import { readBitNetConfig } from "../engine/bitnet/config.ts";
 import { type ChatModel, loadChatModel, parameterCount } from "../engine/chat-model.ts";
 import { ChatSession } from "../engine/generate/index.ts";
 import { type GgufHeader, readGgufHeader } from "../engine/gguf/index.ts";
-import { KernelModel } from "../engine/kernels/index.ts";
+import { formChoice, KernelModel } from "../engine/kernels/index.ts";
 import { type EngineMemory, kvCacheBytes, planModelMemory } from "../engine/memory.ts";
 import { detectCapabilities } from "../engine/platform/capabilities.ts";
+import { type KernelChoice, KernelChoices } from "../storage/kernel-choices.ts";
 import { ModelLibrary } from "../storage/model-library.ts";
 import type { ModelRecord } from "../storage/records.ts";
-import { ThreadChoices } from "../storage/thread-choices.ts";
 import { WeightImages } from "../storage/weight-images.ts";
 import type { EngineApi, LoadedModelInfo } from "./api.ts";
 
 const store = new ModelLibrary();
 /** Kernel-layout copies of the models' weights, where the private file system works. */
 const images = WeightImages.open();
-const threadChoices = new ThreadChoices();
+const kernelChoices = new KernelChoices();
 /** The header planMemory parsed, for the loadModel that follows it to reuse. */
 let lastHeader: { id: string; blob: Blob; header: Promise<GgufHeader> } | null = null;
 /** The image being written after a load from the file (deleting its model stops it). */
@@ -49,7 +49,7 @@ const engine: EngineApi = {
     const kept = await images;
     await kept?.delete(id);
     await kept?.keepOnly((await store.list()).map((m) => m.id));
-    await threadChoices.delete(id, KernelModel.defaultThreads());
+    await kernelChoices.delete(id, KernelModel.defaultThreads());
   },
 
   async storageEstimate() {
@@ -82,6 +82,7 @@ const engine: EngineApi = {
     }
     const threads = KernelModel.defaultThreads();
     const imageStore = (await images)?.forModel(id);
+    const choice = await kernelChoices.get(id, threads);
     let chat: ChatModel;
     try {
       // Weights that do not load are marked failed (the list offers Retry/Delete), unless
@@ -93,7 +94,8 @@ const engine: EngineApi = {
           return loadChatModel(blob, {
             header: await headerOf(id, blob),
             threads,
-            threadsHint: await threadChoices.get(id, threads),
+            threadsHint: choice.threads,
+            formsHint: formChoice(choice.forms),
             weightImage:
               imageStore && record
                 ? { store: imageStore, modelKey: modelKey(record), onProgress }
@@ -137,7 +139,7 @@ const engine: EngineApi = {
       chat.model.fromImage ? "weights from the stored image" : "weights from the file",
     );
     if (!chat.model.fromImage && record) saveImage(id, chat, modelKey(record));
-    if (threads > 1) void threadChoices.save(id, threads, chat.model.activeThreads);
+    void kernelChoices.save(id, threads, choiceOf(chat.model));
     return info;
   },
 
@@ -176,7 +178,7 @@ const engine: EngineApi = {
       // the count decoding found fastest, for the next load to start with
       const model = loaded?.chat.model;
       if (loaded && model && model.threads > 1) {
-        void threadChoices.save(loaded.id, model.threads, model.activeThreads);
+        void kernelChoices.save(loaded.id, model.threads, choiceOf(model));
       }
     }
   },
@@ -199,6 +201,14 @@ const engine: EngineApi = {
 };
 
 /** The file's header, parsed once for planMemory and the loadModel after it. */
+/** What the model's kernels run with, for the next load of it to start with. */
+function choiceOf(model: KernelModel): KernelChoice {
+  return {
+    threads: model.activeThreads,
+    forms: { decode: model.decodeForm, prefill: model.prefillForm },
+  };
+}
+
 function headerOf(id: string, blob: Blob): Promise<GgufHeader> {
   // the same Blob object only: a retry after a read fault opens a new one and reads again
   if (lastHeader?.id !== id || lastHeader.blob !== blob) {

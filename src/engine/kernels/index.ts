@@ -3,4 +3,4 @@ export { type LoadKernelWeightsOptions, loadKernelWeights } from "./gguf-weights
 export type { HeadFormat } from "./head-formats.ts";
 export type { KernelWeights, KvFormat, TernarySource } from "./memory-layout.ts";
 export { KernelModel, type KernelModelOptions } from "./model.ts";
-export { type KernelBuild, pickBuild } from "./wasm-module.ts";
+export { formChoice, type KernelBuild, pickBuild } from "./wasm-module.ts";

@@ -37,6 +37,7 @@ import {
 import { KernelPool } from "./pool.ts";
 import { defaultThreads, ThreadTuner } from "./thread-mode.ts";
 import {
+  type FormChoice,
   instantiateKernels,
   type KernelBuild,
   type KernelExports,
@@ -56,6 +57,8 @@ export interface KernelModelOptions {
   build?: KernelBuild;
   /** Only these ternary forms are candidates (tests and benchmarks); default all. */
   forms?: readonly TernaryForm[];
+  /** The forms an earlier load chose on this device (kept if still exact, not re-timed). */
+  formsHint?: FormChoice;
   /** Positions the KV cache holds; default the model's context length. */
   maxPositions?: number;
   /** Also make the int8 copy of the head at load and use it. Default false. */
@@ -232,7 +235,12 @@ export class KernelModel implements ForwardModel {
       );
     }
     performance.mark("trit:load tensor table");
-    const module = await loadKernelModule({ build: options.build, shared, forms: options.forms });
+    const module = await loadKernelModule({
+      build: options.build,
+      shared,
+      forms: options.forms,
+      hint: options.formsHint,
+    });
     performance.mark("trit:load kernels compiled+timed");
     const memory = createMemory(shared);
     const arena = new Arena(memory);

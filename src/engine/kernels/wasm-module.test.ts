@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { chooseForms, fastestForm, loadKernelModule, type TernaryForm } from "./wasm-module.ts";
+import {
+  chooseForms,
+  fastestForm,
+  formChoice,
+  loadKernelModule,
+  type TernaryForm,
+} from "./wasm-module.ts";
 
 /** A timer that reports fixed milliseconds per form, with a slow first round (warm-up). */
 function fakeTimer(ms: Record<number, number>) {
@@ -98,6 +104,37 @@ describe("ternary form choice", () => {
         prefill: fakeTimer({ 0: 50, 2: 60, 4: 20 }).time,
       })),
     ).toEqual({ forms: [0, 2, 4], decodeForm: 2, prefillForm: 0 });
+  });
+
+  it("keeps an earlier load's choice without timing while it stands, else times afresh", () => {
+    const timed = () => ({
+      decode: fakeTimer({ 0: 5, 2: 3, 4: 2 }).time,
+      prefill: fakeTimer({ 0: 50, 2: 60, 3: 30, 4: 40 }).time,
+    });
+    const untimed = () => {
+      throw new Error("timed");
+    };
+    const all = () => true;
+    // kept: the stored image's layout stays, though the timer would pick the lane form
+    expect(chooseForms([0, 2, 3, 4], all, untimed, { decode: 2, prefill: 3 })).toMatchObject({
+      decodeForm: 2,
+      prefillForm: 3,
+    });
+    const fresh = { decodeForm: 4, prefillForm: 4 };
+    // a form that fails its self-test here, a prefill-only form for decode, or two layouts
+    for (const hint of [
+      { decode: 2, prefill: 3 } as const,
+      { decode: 3, prefill: 3 } as const,
+      { decode: 4, prefill: 3 } as const,
+      { decode: 2, prefill: 4 } as const,
+    ]) {
+      const exact = (f: TernaryForm) => !(hint.decode === 2 && hint.prefill === 3 && f === 3);
+      expect(chooseForms([0, 2, 3, 4], exact, timed, hint)).toMatchObject(fresh);
+    }
+    // what storage gives back is checked before it is a choice
+    expect(formChoice({ decode: 4, prefill: 4 })).toEqual({ decode: 4, prefill: 4 });
+    expect(formChoice({ decode: 7, prefill: 4 })).toBeUndefined();
+    expect(formChoice(undefined)).toBeUndefined();
   });
 
   it("can be limited to some forms (tests and benchmarks)", async () => {

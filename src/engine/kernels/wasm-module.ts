@@ -128,6 +128,8 @@ export async function loadKernelModule(opts: {
   shared: boolean;
   /** Only these forms are candidates (tests and benchmarks). */
   forms?: readonly TernaryForm[];
+  /** Forms a previous load chose here: kept without timing when they are still exact. */
+  hint?: FormChoice;
 }): Promise<KernelModule> {
   const build = opts.build ?? (await pickBuild());
   const bytes = await readBytes(buildUrl(build, opts.shared));
@@ -150,6 +152,7 @@ export async function loadKernelModule(opts: {
     candidates,
     (f) => passes(() => selfTest(module, opts.shared, f)),
     (forms) => timingProbe(module, opts.shared, forms),
+    opts.hint,
   );
   return { build, shared: opts.shared, module, ...chosen };
 }
@@ -163,14 +166,43 @@ function passes(test: () => boolean): boolean {
   }
 }
 
+/** A decode and a prefill form, as a load chose them. */
+export interface FormChoice {
+  decode: TernaryForm;
+  prefill: TernaryForm;
+}
+
+/** A saved choice read back (plain numbers from storage), if it names forms at all. */
+export function formChoice(saved: { decode: number; prefill: number } | undefined) {
+  const isForm = (f: number): f is TernaryForm => [0, 1, 2, 3, 4].includes(f);
+  if (!saved || !isForm(saved.decode) || !isForm(saved.prefill)) return undefined;
+  return { decode: saved.decode, prefill: saved.prefill } satisfies FormChoice;
+}
+
+/** Whether a choice can stand: both forms exact here, and one weight layout for both. */
+function usable(choice: FormChoice | undefined, forms: readonly TernaryForm[]): boolean {
+  if (!choice) return false;
+  const { decode, prefill } = choice;
+  return (
+    forms.includes(decode) &&
+    forms.includes(prefill) &&
+    !PREFILL_ONLY.includes(decode) &&
+    (decode === LANE_FORM) === (prefill === LANE_FORM)
+  );
+}
+
 /**
  * The exact forms among the candidates (the self-test gates: a fast wrong form is never
- * run), and the fastest of them for decode and for prefill.
+ * run), and the fastest of them for decode and for prefill; or the `hint`, a previous
+ * load's choice, when it still stands. Keeping it keeps the weight image's layout: where
+ * two forms time alike (WebKit's coarse timer), a fresh choice at every load could relay
+ * the weights and throw the stored image away every other time.
  */
 export function chooseForms(
   candidates: readonly TernaryForm[],
   exact: (form: TernaryForm) => boolean,
   timers: (forms: readonly TernaryForm[]) => FormTimers,
+  hint?: FormChoice,
 ): Pick<KernelModule, "forms" | "decodeForm" | "prefillForm"> {
   const forms = candidates.filter(exact);
   if (forms.length === 0) {
@@ -182,6 +214,9 @@ export function chooseForms(
   const decoding = forms.filter((f) => !PREFILL_ONLY.includes(f));
   const decodeForms = decoding.length > 0 ? decoding : forms;
   if (forms.length === 1) return { forms, decodeForm: forms[0], prefillForm: forms[0] };
+  if (hint && usable(hint, forms)) {
+    return { forms, decodeForm: hint.decode, prefillForm: hint.prefill };
+  }
   const t = timers(forms);
   const decodeForm = fastestForm(decodeForms, t.decode, 5);
   // one layout for both: the lane form prefills what it decodes, and only it can

@@ -1,6 +1,7 @@
 // Trit's engine in a browser (the real Worker path); prints one JSON line.
 // npx tsx scripts/bench/browser.ts [--engine chromium|firefox|webkit] MODEL THREADS PROMPT GEN [FLAGS] [CONTEXT LONGPROMPT LONGGEN]
-//   FLAGS: "" or a comma list of int8 (the int8 head), kv-bf16 (a bf16 KV cache), quality
+//   FLAGS: "" or a comma list of int8 (the int8 head), kv-bf16 (a bf16 KV cache), formN (only
+//   ternary form N is a candidate; several allowed), quality
 //   (the int8 head against the exact one; see run-trit.ts), simd128 or relaxed-simd (force a build)
 // npx tsx scripts/bench/browser.ts --kernels   (single-kernel micro-benchmarks, both builds)
 // npx tsx scripts/bench/browser.ts --forms     (the ternary forms of both builds, interleaved)

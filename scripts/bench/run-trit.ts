@@ -3,7 +3,11 @@
 import { loadKernelWeights } from "../../src/engine/kernels/gguf-weights.ts";
 import type { KvFormat } from "../../src/engine/kernels/memory-layout.ts";
 import { KernelModel } from "../../src/engine/kernels/model.ts";
-import { formName, type KernelBuild } from "../../src/engine/kernels/wasm-module.ts";
+import {
+  formName,
+  type KernelBuild,
+  type TernaryForm,
+} from "../../src/engine/kernels/wasm-module.ts";
 import { bytesPerToken, measureReadBandwidth } from "./roofline.ts";
 
 export interface BenchParams {
@@ -21,18 +25,30 @@ export interface BenchParams {
   /** Also compare the int8 head with the exact one on a token stream (quality figures). */
   quality?: boolean;
   kvCache?: KvFormat;
+  /** Only these ternary forms are candidates (default: all, the engine times them). */
+  ternaryForms?: TernaryForm[];
 }
 
-/** BenchParams from the children's FLAGS argument: a comma list of int8, kv-bf16, quality. */
-export function benchFlags(flags: string): Pick<BenchParams, "int8Head" | "kvCache" | "quality"> {
+/**
+ * BenchParams from the children's FLAGS argument: a comma list of int8, kv-bf16, quality
+ * and formN (only ternary form N is a candidate; several allowed).
+ */
+export function benchFlags(
+  flags: string,
+): Pick<BenchParams, "int8Head" | "kvCache" | "quality" | "ternaryForms"> {
   const set = new Set(flags.split(",").filter(Boolean));
+  const forms: TernaryForm[] = [];
   for (const f of set) {
-    if (!["int8", "kv-bf16", "quality"].includes(f)) throw new Error(`unknown bench flag ${f}`);
+    const form = /^form([0-4])$/.exec(f);
+    if (form) forms.push(Number(form[1]) as TernaryForm);
+    else if (!["int8", "kv-bf16", "quality"].includes(f))
+      throw new Error(`unknown bench flag ${f}`);
   }
   return {
     int8Head: set.has("int8"),
     kvCache: set.has("kv-bf16") ? "bf16" : "f32",
     quality: set.has("quality"),
+    ternaryForms: forms.length > 0 ? forms : undefined,
   };
 }
 
@@ -153,6 +169,7 @@ export async function runTrit(blob: Blob, p: BenchParams): Promise<BenchResult> 
     maxPositions: Math.max(p.promptTokens + p.genTokens, (p.context ?? 0) + (p.longGen ?? 0)) + 1,
     int8Head: p.int8Head,
     kvCache: p.kvCache,
+    forms: p.ternaryForms,
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {

@@ -139,9 +139,9 @@ export class LaneDots {
 
   /**
    * dot(x, w) of the four rows of the group at g; out[0..4). xs: the activations as
-   * inputs() wrote them. `m` is the 0xc003 mask, a parameter: V8 rebuilds a constant inside
-   * the loop. One group per pass: two (sharing activation loads) measured 30% slower in
-   * the whole model, and so did two steps per loop turn.
+   * inputs() wrote them; m: the 0xc003 mask. One group and one step per loop turn,
+   * walking pointers: two groups sharing their activation loads, or two steps a turn,
+   * were slower in the whole model (wasm-kernels/README.md).
    */
   @inline static dots4(g: usize, xs: usize, blocks: i32, m: v128, out: usize): void {
     const sums = xs + ((<usize>blocks) << 8);

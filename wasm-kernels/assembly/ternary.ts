@@ -323,8 +323,7 @@ export function ternary_dots(
   const blocks = stride >> 5;
   const s = <usize>stride;
   if (form === FORM_LANES) {
-    // the mask as a value V8 cannot rebuild inside the loop (it would, from a constant)
-    const m = i16x8.splat(<i16>(0xc003 | (rowBegin >> 31)));
+    const m = i16x8.splat(<i16>0xc003);
     for (let r = rowBegin; r < rowEnd; r += 4) {
       LaneDots.dots4(w + <usize>r * s, xq, blocks, m, out + ((<usize>r) << 2));
     }

@@ -109,7 +109,9 @@ export async function benchKernels(builds: KernelBuild[]): Promise<KernelFigure[
     const sums = a.alloc(T * 4);
     const out = a.alloc(T * 6912 * 4);
     const scratch = a.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
-    // every exact form is timed (the engine runs the fastest, wasm-module.ts)
+    // every exact form is timed (the engine runs the fastest, wasm-module.ts); the lane
+    // form reads x as its own inputs (32 tokens' bytes are enough): the values do not
+    // change the time
     const modes = mod.forms;
     const form = (f: TernaryForm) => ` (${formName(f, mod.build)})`;
     for (const f of modes) {
@@ -307,6 +309,7 @@ export async function benchTernaryForms(rounds = 40): Promise<FormFigure[]> {
     const sums = a.alloc(T * 4);
     const out = a.alloc(T * rows * 4);
     const scratch = a.alloc(rows * BATCH_SCRATCH_BYTES_PER_ROW);
+    // (the lane form reads x as its own inputs and the bytes as its layout: same time)
     for (const f of mod.forms) {
       const chosen = [mod.decodeForm === f ? "decode" : "", mod.prefillForm === f ? "prefill" : ""];
       runs.push({

@@ -7,6 +7,8 @@ import { packedStride, paddedCols } from "../../src/engine/kernels/pack.ts";
 import {
   instantiateKernels,
   type KernelBuild,
+  LANE_FORM,
+  laneInputBytes,
   loadKernelModule,
 } from "../../src/engine/kernels/wasm-module.ts";
 
@@ -32,13 +34,19 @@ const x = arena.alloc(paddedCols(cols));
 arena.i8(x, cols).forEach((_, i, a) => {
   a[i] = ((i * 37) % 255) - 127;
 });
+// the lane form reads its own activations (the weights' bytes time alike in either layout)
+let xs = x;
+if (mod.decodeForm === LANE_FORM) {
+  xs = arena.alloc(laneInputBytes(paddedCols(cols)));
+  k.ternary_lane_inputs(x, paddedCols(cols) / 128, xs);
+}
 const out = arena.alloc(rows * 4);
 const runs: number[] = [];
 for (let rep = 0; rep < 9; rep++) {
   const t0 = performance.now();
   const iters = 20;
   for (let it = 0; it < iters; it++) {
-    for (const m of mats) k.ternary_dots(0, rows, m, stride, x, 0, out, mod.decodeForm);
+    for (const m of mats) k.ternary_dots(0, rows, m, stride, xs, 0, out, mod.decodeForm);
   }
   const s = (performance.now() - t0) / 1000;
   runs.push((iters * copies * bytes) / s / 1e9);

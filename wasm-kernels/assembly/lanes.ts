@@ -13,6 +13,18 @@ export class Lanes {
     );
   }
 
+  /**
+   * Two rows' sums taken apart from i32 lanes that hold Σa + 2^14·Σb (the row-pair and
+   * lane-pair forms): Σa from the low 14 bits (exact while it stays within ±8191), then Σb.
+   */
+  @inline static pairLow(t: v128): v128 {
+    return i32x4.shr_s(i32x4.shl(t, 18), 18);
+  }
+
+  @inline static pairHigh(t: v128, low: v128): v128 {
+    return i32x4.shr_s(i32x4.sub(t, low), 14);
+  }
+
   // f32 lanes 0–1 and 2–3 as f64x2, and back: elementwise f64 arithmetic in SIMD gives
   // exactly the scalar (and the reference's) results.
   @inline static lo64(v: v128): v128 {

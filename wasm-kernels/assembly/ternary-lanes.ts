@@ -6,6 +6,8 @@
 // made for it, where one byte interleave and one mask build those lanes: about 4.5
 // operations per 16 codes against the row pairs' 8 from the shipped layout.
 
+import { Lanes } from "./lanes";
+
 /** Bytes from one block of a row to its next (a group of four rows' blocks: kernels.ts). */
 const BLOCK_STEP: usize = 128;
 
@@ -123,15 +125,6 @@ export class LaneDots {
     return i32x4.add(acc, i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3)));
   }
 
-  /** The row-a sums of an accumulator (its low 14 bits: see inputs), then the row-b sums. */
-  @inline static low(acc: v128): v128 {
-    return i32x4.shr_s(i32x4.shl(acc, 18), 18);
-  }
-
-  @inline static high(acc: v128, low: v128): v128 {
-    return i32x4.shr_s(i32x4.sub(acc, low), 14);
-  }
-
   /** The group's four rows from its row-a sums ta and row-b sums tb (lanes: P0, P0, P1, P1). */
   @inline static rows(ta: v128, tb: v128): v128 {
     return i32x4.add(i32x4.shuffle(ta, tb, 0, 4, 2, 6), i32x4.shuffle(ta, tb, 1, 5, 3, 7));
@@ -154,9 +147,9 @@ export class LaneDots {
       let acc = v128.load(sums + ((<usize>b) << 4));
       const end = wp + BLOCK_STEP;
       for (; wp < end; wp += 16, xp += 32) acc = LaneDots.step(v128.load(wp), xp, m, acc);
-      const lo = LaneDots.low(acc);
+      const lo = Lanes.pairLow(acc);
       ta = i32x4.add(ta, lo);
-      tb = i32x4.add(tb, LaneDots.high(acc, lo));
+      tb = i32x4.add(tb, Lanes.pairHigh(acc, lo));
     }
     v128.store(out, LaneDots.rows(ta, tb));
   }

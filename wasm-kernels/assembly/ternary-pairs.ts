@@ -4,6 +4,7 @@
 // relaxed SIMD's i8 dot; this form gets the width back by putting two rows' weights into
 // each i16 lane, so that one instruction does 8 columns of two rows (16 multiply-adds).
 
+import { Lanes } from "./lanes";
 import { LaneDots } from "./ternary-lanes";
 
 /** Bytes from one block of a row to its next (the layout in kernels.ts). */
@@ -74,21 +75,12 @@ export class PairDots {
     else PairDots.unpackBlock(g, slot, ps);
   }
 
-  /** The exact sums of both rows of a pair from an i32 accumulator: [Σ x·w_a, Σ x·w_b]. */
-  @inline static low(t: v128): v128 {
-    return i32x4.shr_s(i32x4.shl(t, 18), 18);
-  }
-
-  @inline static high(t: v128, low: v128): v128 {
-    return i32x4.shr_s(i32x4.sub(t, low), 14);
-  }
-
   /** Rows [Σa0, Σb0, Σa1, Σb1] from two pairs' i32 accumulators (see the class note). */
   @inline static rows4(t0: v128, t1: v128): v128 {
-    const a0 = PairDots.low(t0);
-    const b0 = PairDots.high(t0, a0);
-    const a1 = PairDots.low(t1);
-    const b1 = PairDots.high(t1, a1);
+    const a0 = Lanes.pairLow(t0);
+    const b0 = Lanes.pairHigh(t0, a0);
+    const a1 = Lanes.pairLow(t1);
+    const b1 = Lanes.pairHigh(t1, a1);
     const p = i32x4.add(i32x4.shuffle(a0, b0, 0, 4, 1, 5), i32x4.shuffle(a0, b0, 2, 6, 3, 7));
     const q = i32x4.add(i32x4.shuffle(a1, b1, 0, 4, 1, 5), i32x4.shuffle(a1, b1, 2, 6, 3, 7));
     return i32x4.add(i64x2.shuffle(p, q, 0, 2), i64x2.shuffle(p, q, 1, 3));

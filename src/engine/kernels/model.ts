@@ -433,23 +433,15 @@ export class KernelModel implements ForwardModel {
    */
   private linear(w: PackedLinear, count: number, outs: number[]) {
     const s = this.s;
-    if (count === 1 && this.decodeForm === LANE_FORM) {
-      this.k.ternary_lane_inputs(s.xq, w.stride / 32, s.laneInputs);
+    if (count === 1) {
+      // the lane form reads its own activations (no sum: its dots are Σ x·w already)
+      const lanes = this.decodeForm === LANE_FORM;
+      if (lanes) this.k.ternary_lane_inputs(s.xq, w.stride / 32, s.laneInputs);
       this.pool.run("ternary_dots", 0, w.rows, 4, [
         w.ptr,
         w.stride,
-        s.laneInputs,
-        0,
-        s.dots,
-        LANE_FORM,
-      ]);
-    } else if (count === 1) {
-      const xSum = this.arena.i32(s.xsum, 1)[0];
-      this.pool.run("ternary_dots", 0, w.rows, 4, [
-        w.ptr,
-        w.stride,
-        s.xq,
-        xSum,
+        lanes ? s.laneInputs : s.xq,
+        lanes ? 0 : this.arena.i32(s.xsum, 1)[0],
         s.dots,
         this.decodeForm,
       ]);

@@ -6,7 +6,8 @@ import { mulberry32 } from "../../../test-support/random-weights.ts";
 import { ternaryDots } from "../reference/ops.ts";
 import { Arena, createMemory } from "./arena.ts";
 import { packedStride, packTernaryCodes, paddedCols } from "./pack.ts";
-import { KernelPool } from "./pool.ts";
+import { KernelPool, startKernelThread, type ThreadStarter } from "./pool.ts";
+import { POOL_KERNELS } from "./poolProtocol.ts";
 import { instantiateKernels, loadKernelModule } from "./wasm-module.ts";
 
 const pools: KernelPool[] = [];
@@ -90,4 +91,64 @@ describe("KernelPool", () => {
     },
     60_000,
   );
+
+  describe("a kernel thread that does not start", () => {
+    /** A pool of 3 over shared memory whose threads start through `start`. */
+    async function startPoolWith(start: ThreadStarter) {
+      const mod = await loadKernelModule({ build: "simd128", shared: true });
+      const memory = createMemory(true);
+      const arena = new Arena(memory);
+      const kernels = instantiateKernels(mod.module, memory);
+      const pool = await KernelPool.over(kernels, POOL_KERNELS, mod, arena, 3, start);
+      pools.push(pool);
+      return { arena, pool };
+    }
+
+    /** Runs 200 ternary dot jobs over every thread that runs, against the scalar reference. */
+    function expectExactJobs(arena: Arena, pool: KernelPool) {
+      const rand = mulberry32(9);
+      const rows = 64;
+      const cols = 256;
+      const codes = Int8Array.from({ length: rows * cols }, () => Math.floor(rand() * 3) - 1);
+      const stride = packedStride(cols);
+      const w = arena.alloc(rows * stride);
+      packTernaryCodes(arena.u8(w, rows * stride), codes, rows, cols);
+      const x = arena.alloc(paddedCols(cols));
+      const out = arena.alloc(rows * 4);
+      const xq = new Int8Array(cols);
+      const expected = new Int32Array(rows);
+      pool.active = pool.threads;
+      for (let job = 0; job < 200; job++) {
+        for (let i = 0; i < cols; i++) xq[i] = Math.floor(rand() * 255) - 127;
+        arena.i8(x, cols).set(xq);
+        pool.run("ternary_dots", 0, rows, 4, [w, stride, x, xq.reduce((a, b) => a + b, 0), out, 0]);
+        ternaryDots(expected, codes, rows, cols, xq);
+        expect(Array.from(arena.i32(out, rows)), `job ${job}`).toEqual(Array.from(expected));
+      }
+    }
+
+    it("is tried once more, then the pool runs on the threads that started, exactly", async () => {
+      const tried: number[] = [];
+      const { arena, pool } = await startPoolWith(async (init) => {
+        tried.push(init.index);
+        if (init.index === 2) throw new Error("its script did not load");
+        return startKernelThread(init);
+      });
+      expect(tried).toEqual([1, 2, 2]);
+      expect(pool.threads).toBe(2);
+      pool.active = 3; // clamped to the threads that started
+      expect(pool.active).toBe(2);
+      expectExactJobs(arena, pool);
+    });
+
+    it("that fails only once starts on the second try", async () => {
+      let failures = 0;
+      const { arena, pool } = await startPoolWith(async (init) => {
+        if (init.index === 1 && failures++ === 0) throw new Error("its script did not load");
+        return startKernelThread(init);
+      });
+      expect(pool.threads).toBe(3);
+      expectExactJobs(arena, pool);
+    });
+  });
 });

@@ -25,10 +25,13 @@ export type RangeArgs<F> = F extends (begin: number, end: number, ...args: infer
 /** Chunks per thread in a job: enough that a stalled thread's share is small. */
 const CHUNKS_PER_THREAD = 8;
 
-interface WorkerLike {
+export interface WorkerLike {
   postMessage(message: unknown): void;
   terminate(): unknown;
 }
+
+/** Starts one kernel thread; resolves once it has instantiated the kernels. */
+export type ThreadStarter = (init: PoolWorkerInit) => Promise<WorkerLike>;
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
@@ -64,17 +67,23 @@ async function startNodeWorker(init: PoolWorkerInit): Promise<WorkerLike> {
   return worker;
 }
 
-/** Starts one kernel thread; resolves when it has instantiated the kernels. */
-async function startWorker(init: PoolWorkerInit): Promise<WorkerLike> {
+/** Starts one kernel thread (a Web Worker, or a Node worker thread). */
+export const startKernelThread: ThreadStarter = async (init) => {
   if (isNode) return startNodeWorker(init);
   const worker = new Worker(new URL("./poolWorker.ts", import.meta.url), { type: "module" });
   await new Promise<void>((resolve, reject) => {
     worker.onmessage = () => resolve();
-    worker.onerror = (e) => reject(new Error(`A kernel thread failed to start: ${e.message}`));
+    worker.onerror = (e) => {
+      worker.terminate();
+      // a script that did not load gives a bare Event, with no message
+      reject(
+        new Error(`A kernel thread failed to start: ${e.message ?? "its script did not load"}`),
+      );
+    };
     worker.postMessage(init);
   });
   return worker;
-}
+};
 
 /**
  * Runs range-split kernels on `threads` threads that share one wasm memory: each job is
@@ -126,6 +135,7 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     module: Pick<KernelModule, "module" | "shared">,
     arena: Arena,
     threads: number,
+    startThread: ThreadStarter = startKernelThread,
   ): Promise<KernelPool<K2, E2>> {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new Error(`The thread count must be a whole number ≥ 1, got ${threads}.`);
@@ -134,20 +144,36 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     if (threads > 1 && !module.shared) {
       throw new Error("Threads need the shared-memory kernel build (and SharedArrayBuffer).");
     }
-    new Int32Array(arena.memory.buffer, ctrlOffset, CTRL_BYTES / 4)[CTRL.active] = threads;
+    const ctrl = new Int32Array(arena.memory.buffer, ctrlOffset, CTRL_BYTES / 4);
+    ctrl[CTRL.active] = threads;
     const workers: WorkerLike[] = [];
     for (let i = 1; i < threads; i++) {
-      workers.push(
-        await startWorker({
-          module: module.module,
-          memory: arena.memory,
-          ctrlOffset,
-          kernels: names,
-          index: i,
-        }),
-      );
+      const init = {
+        module: module.module,
+        memory: arena.memory,
+        ctrlOffset,
+        kernels: names,
+        index: i,
+      };
+      try {
+        // once more after a failure: a thread's script that did not load once (WebKit,
+        // offline, in one journey) may load the second time
+        workers.push(await startThread(init).catch(() => startThread(init)));
+      } catch (e) {
+        // The threads that started run the model: slower, but it loads (and a thread that
+        // does not start says nothing about the stored model).
+        console.warn(
+          `${i} of ${threads} kernel threads started; running on those. ${e instanceof Error ? e.message : String(e)}`,
+        );
+        break;
+      }
     }
-    return new KernelPool<K2, E2>(threads, kernels, names, arena.memory, ctrlOffset, workers);
+    const started = 1 + workers.length;
+    if (started < threads) {
+      Atomics.store(ctrl, CTRL.active, started);
+      Atomics.notify(ctrl, CTRL.active);
+    }
+    return new KernelPool<K2, E2>(started, kernels, names, arena.memory, ctrlOffset, workers);
   }
 
   /** Threads that take part in jobs, 1..threads (KernelModel times decode steps to pick it). */

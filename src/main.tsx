@@ -1,6 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./ui/App.tsx";
+import { leaveNothingPausedInPageCache } from "./ui/pageCache.ts";
 import { registerServiceWorker } from "./ui/pwa/registerServiceWorker.ts";
 import "./ui/styles.css";
 
@@ -12,3 +13,4 @@ createRoot(root).render(
   </StrictMode>,
 );
 registerServiceWorker();
+leaveNothingPausedInPageCache();

@@ -9,9 +9,9 @@ export function startEngineWorker(): { engine: Comlink.Remote<EngineApi>; worker
   });
   // A page that goes away (reload, navigation) ends the worker and its kernel threads at
   // once: else their wasm memory (the whole model) lives on until they are collected,
-  // beside the next page's while it loads the model again.
-  globalThis.addEventListener?.("pagehide", (e) => {
-    if (!(e as PageTransitionEvent).persisted) worker.terminate();
-  });
+  // beside the next page's while it loads the model again. A page kept in the
+  // back/forward cache too: WebKit pauses its workers there, and a storage transaction
+  // paused mid-way holds its store for every other page of the site (src/ui/pageCache.ts).
+  globalThis.addEventListener?.("pagehide", () => worker.terminate());
   return { engine: Comlink.wrap<EngineApi>(worker), worker };
 }

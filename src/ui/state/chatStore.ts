@@ -75,6 +75,11 @@ function conversationDb(): ConversationDb {
   return db;
 }
 
+/** Aborts the saves still running, as closing the page would (src/ui/pageCache.ts). */
+export function abortRunningSaves(): void {
+  db?.abortRunning();
+}
+
 const newId = () => crypto.randomUUID();
 
 /** What one tab tells the others about the conversations it changed. */

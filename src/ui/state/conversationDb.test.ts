@@ -77,3 +77,22 @@ describe("two tabs saving one conversation", () => {
     expect(reloaded?.messages.at(-1)?.status).toBe("streaming");
   });
 });
+
+describe("a page the browser keeps in its back/forward cache", () => {
+  it("aborts its running save, which then stores nothing; later saves work", async () => {
+    const db = openConversationDb("test-db-cache");
+    const first = newConversation("kept", 1);
+    await db.save(first);
+    const edited = { ...first, title: "edited as the page was left" };
+    const saving = db.save(edited);
+    // the transaction starts once the open database is handed over (a microtask)
+    await Promise.resolve();
+    await Promise.resolve();
+    db.abortRunning();
+    await expect(saving).rejects.toThrow();
+    const other = openConversationDb("test-db-cache");
+    expect((await other.load("kept"))?.title).toBe(first.title);
+    await db.save(edited);
+    expect((await other.load("kept"))?.title).toBe(edited.title);
+  });
+});

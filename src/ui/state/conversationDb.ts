@@ -14,21 +14,35 @@ export interface ConversationDb {
   /** Merges `conversation` into the stored copy; returns what is stored now. */
   save(conversation: Conversation): Promise<Conversation>;
   remove(id: string): Promise<void>;
+  /**
+   * Aborts the transactions still running, as closing the page would: for a page the
+   * browser keeps in its back/forward cache (see src/ui/pageCache.ts).
+   */
+  abortRunning(): void;
 }
 
 export function openConversationDb(
   dbName = "trit-chat",
   storeName = "conversations",
 ): ConversationDb {
-  let store: UseStore | undefined;
+  let opened: UseStore | undefined;
+  const running = new Set<IDBTransaction>();
   // Opened on first use: createStore opens the database at once, and importing must not.
-  const use = () => {
-    store ??= createStore(dbName, storeName);
-    return store;
+  // Every transaction is kept in `running` until it ends, for abortRunning.
+  const use: UseStore = (mode, callback) => {
+    opened ??= createStore(dbName, storeName);
+    return opened(mode, (store) => {
+      const transaction = store.transaction;
+      running.add(transaction);
+      const ended = () => running.delete(transaction);
+      transaction.addEventListener("complete", ended);
+      transaction.addEventListener("abort", ended);
+      return callback(store);
+    });
   };
   return {
     async loadAll() {
-      const rows = await entries(use());
+      const rows = await entries(use);
       const out: Conversation[] = [];
       for (const [, value] of rows) {
         const conversation = reviveConversation(value);
@@ -37,7 +51,7 @@ export function openConversationDb(
       return out;
     },
     async load(id) {
-      return reviveConversation(await get(id, use()), true);
+      return reviveConversation(await get(id, use), true);
     },
     async save(conversation) {
       let stored = conversation;
@@ -48,11 +62,21 @@ export function openConversationDb(
           stored = before ? mergeConversations(conversation, before) : conversation;
           return stored;
         },
-        use(),
+        use,
       );
       return stored;
     },
-    remove: (id) => del(id, use()),
+    remove: (id) => del(id, use),
+    abortRunning() {
+      for (const transaction of running) {
+        try {
+          transaction.abort();
+        } catch {
+          // it was already committing: it ends by itself
+        }
+      }
+      running.clear();
+    },
   };
 }
 
@@ -76,5 +100,6 @@ export function memoryConversationDb(): ConversationDb {
     async remove(id) {
       map.delete(id);
     },
+    abortRunning() {},
   };
 }

@@ -1,4 +1,4 @@
-import { abortRunningSaves } from "./state/chatStore.ts";
+import { abortRunningSaves, saveAbortedAgain } from "./state/chatStore.ts";
 
 /**
  * A page the user leaves may be kept, paused, in the browser's back/forward cache. WebKit
@@ -9,14 +9,14 @@ import { abortRunningSaves } from "./state/chatStore.ts";
  *
  * So a page being hidden leaves no transaction running: its engine worker ends
  * (startEngineWorker) and its own saves are aborted, as closing the page would do. A page
- * brought back from the cache has no engine, and reloads: stored chats and models come
- * back from IndexedDB, and the last model loads again.
+ * brought back from the cache has no engine: it saves what it had aborted, then reloads,
+ * and stored chats and models come back from IndexedDB, and the last model loads again.
  */
 export function leaveNothingPausedInPageCache(): void {
   window.addEventListener("pagehide", (event) => {
     if (event.persisted) abortRunningSaves();
   });
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted) window.location.reload();
+    if (event.persisted) void saveAbortedAgain().finally(() => window.location.reload());
   });
 }

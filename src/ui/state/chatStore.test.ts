@@ -1,6 +1,11 @@
 import "fake-indexeddb/auto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { useChatStore, useConversationDb } from "./chatStore.ts";
+import {
+  abortRunningSaves,
+  saveAbortedAgain,
+  useChatStore,
+  useConversationDb,
+} from "./chatStore.ts";
 import { openConversationDb } from "./conversationDb.ts";
 import { useEngineStore } from "./engineStore.ts";
 import { useModelManagerStore } from "./modelManagerStore.ts";
@@ -177,6 +182,31 @@ describe("chat store with a fake engine", () => {
       "Hello, world!",
     ]);
     expect(state.activeId).toBe(keepId);
+  });
+});
+
+describe("a page the browser keeps in its back/forward cache (src/ui/pageCache.ts)", () => {
+  it("saves again, when shown, what leaving it aborted", async () => {
+    await readyWithModel();
+    await useChatStore.getState().send("Keep me");
+    const id = useChatStore.getState().activeId as string;
+    await new Promise((r) => setTimeout(r, 10)); // let the reply's saves land
+    const title = "Renamed as the page was left";
+    useChatStore.getState().rename(id, title);
+    // the save's transaction starts once the open database is handed over (a microtask)
+    await Promise.resolve();
+    await Promise.resolve();
+    abortRunningSaves();
+    await new Promise((r) => setTimeout(r, 10));
+    const other = openConversationDb(dbName);
+    expect((await other.load(id))?.title).not.toBe(title); // the abort did lose it
+
+    await saveAbortedAgain();
+    expect((await other.load(id))?.title).toBe(title);
+    expect((await other.load(id))?.messages.map((m) => m.content)).toEqual([
+      "Keep me",
+      "Hello, world!",
+    ]);
   });
 });
 

@@ -75,9 +75,25 @@ function conversationDb(): ConversationDb {
   return db;
 }
 
-/** Aborts the saves still running, as closing the page would (src/ui/pageCache.ts). */
+/** The conversations being saved now, by id: what a save that is aborted would lose. */
+const saving = new Map<string, Conversation>();
+/** What the saves aborted by abortRunningSaves were writing. */
+let aborted: Conversation[] = [];
+
+/**
+ * Aborts the saves still running, as closing the page would (src/ui/pageCache.ts); what
+ * they were writing is kept for saveAbortedAgain.
+ */
 export function abortRunningSaves(): void {
+  aborted = [...saving.values()];
   db?.abortRunning();
+}
+
+/** Saves again what abortRunningSaves aborted (the page is shown again). */
+export async function saveAbortedAgain(): Promise<void> {
+  const again = aborted;
+  aborted = [];
+  await Promise.all(again.map((c) => conversationDb().save(c)));
 }
 
 const newId = () => crypto.randomUUID();
@@ -119,8 +135,12 @@ export const useChatStore = create<ChatState>((set, get) => {
     const now = Date.now();
     if (streaming && now - (lastSaved.get(next.id) ?? 0) < SAVE_EVERY_MS) return;
     lastSaved.set(next.id, now);
+    saving.set(next.id, next);
     conversationDb()
       .save(next)
+      .finally(() => {
+        if (saving.get(next.id) === next) saving.delete(next.id);
+      })
       .then((stored) => {
         // What another tab wrote meanwhile shows here too; then tell the other tabs.
         if (current(next.id)) adopt(stored);

@@ -94,12 +94,12 @@ describe("KernelPool", () => {
 
   describe("a kernel thread that does not start", () => {
     /** A pool of 3 over shared memory whose threads start through `start`. */
-    async function startPoolWith(start: ThreadStarter) {
+    async function startPoolWith(start: ThreadStarter, startWaitMs?: number) {
       const mod = await loadKernelModule({ build: "simd128", shared: true });
       const memory = createMemory(true);
       const arena = new Arena(memory);
       const kernels = instantiateKernels(mod.module, memory);
-      const pool = await KernelPool.over(kernels, POOL_KERNELS, mod, arena, 3, start);
+      const pool = await KernelPool.over(kernels, POOL_KERNELS, mod, arena, 3, start, startWaitMs);
       pools.push(pool);
       return { arena, pool };
     }
@@ -129,10 +129,10 @@ describe("KernelPool", () => {
 
     it("is tried once more, then the pool runs on the threads that started, exactly", async () => {
       const tried: number[] = [];
-      const { arena, pool } = await startPoolWith(async (init) => {
+      const { arena, pool } = await startPoolWith(async (init, signal) => {
         tried.push(init.index);
         if (init.index === 2) throw new Error("its script did not load");
-        return startKernelThread(init);
+        return startKernelThread(init, signal);
       });
       expect(tried).toEqual([1, 2, 2]);
       expect(pool.threads).toBe(2);
@@ -143,11 +143,23 @@ describe("KernelPool", () => {
 
     it("that fails only once starts on the second try", async () => {
       let failures = 0;
-      const { arena, pool } = await startPoolWith(async (init) => {
+      const { arena, pool } = await startPoolWith(async (init, signal) => {
         if (init.index === 1 && failures++ === 0) throw new Error("its script did not load");
-        return startKernelThread(init);
+        return startKernelThread(init, signal);
       });
       expect(pool.threads).toBe(3);
+      expectExactJobs(arena, pool);
+    });
+
+    it("that does not answer in time is ended, and the pool runs without it", async () => {
+      // a wait no thread start meets: each one is ended as it starts, and tried once more
+      const tried: number[] = [];
+      const { arena, pool } = await startPoolWith((init, signal) => {
+        tried.push(init.index);
+        return startKernelThread(init, signal);
+      }, 0);
+      expect(tried).toEqual([1, 1]);
+      expect(pool.threads).toBe(1);
       expectExactJobs(arena, pool);
     });
   });

@@ -30,8 +30,19 @@ export interface WorkerLike {
   terminate(): unknown;
 }
 
-/** Starts one kernel thread; resolves once it has instantiated the kernels. */
-export type ThreadStarter = (init: PoolWorkerInit) => Promise<WorkerLike>;
+/**
+ * Starts one kernel thread; resolves once it has instantiated the kernels. When `signal`
+ * aborts first, the thread is ended and the start fails with the signal's reason.
+ */
+export type ThreadStarter = (init: PoolWorkerInit, signal: AbortSignal) => Promise<WorkerLike>;
+
+/**
+ * How long a kernel thread may take to start (its script loaded and the kernels
+ * instantiated: tens of milliseconds, usually) before it is given up. Firefox on a busy
+ * machine sometimes never runs a new kernel thread's script, and says nothing (3 loads in
+ * about 60 journey runs, two busy loops on two cores).
+ */
+const THREAD_START_MS = 10_000;
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
@@ -42,7 +53,7 @@ const isNode = typeof process !== "undefined" && typeof process.versions?.node =
  * workers; given by path, so it resolves from this repository whatever the working
  * directory.
  */
-async function startNodeWorker(init: PoolWorkerInit): Promise<WorkerLike> {
+async function startNodeWorker(init: PoolWorkerInit, signal: AbortSignal): Promise<WorkerLike> {
   const names = ["node:worker_threads", "node:module", "node:url"];
   const [{ Worker }, { createRequire }, { fileURLToPath }] = (await Promise.all(
     names.map((name) => import(/* @vite-ignore */ name)),
@@ -58,20 +69,21 @@ async function startNodeWorker(init: PoolWorkerInit): Promise<WorkerLike> {
   const worker = new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, {
     eval: true,
   });
-  await new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     worker.once("message", () => resolve());
     worker.once("error", reject);
     worker.postMessage(init);
   });
+  await readyOrEnded(ready, signal, () => worker.terminate());
   worker.unref();
   return worker;
 }
 
 /** Starts one kernel thread (a Web Worker, or a Node worker thread). */
-export const startKernelThread: ThreadStarter = async (init) => {
-  if (isNode) return startNodeWorker(init);
+export const startKernelThread: ThreadStarter = async (init, signal) => {
+  if (isNode) return startNodeWorker(init, signal);
   const worker = new Worker(new URL("./poolWorker.ts", import.meta.url), { type: "module" });
-  await new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     worker.onmessage = () => resolve();
     worker.onerror = (e) => {
       worker.terminate();
@@ -82,8 +94,22 @@ export const startKernelThread: ThreadStarter = async (init) => {
     };
     worker.postMessage(init);
   });
+  await readyOrEnded(ready, signal, () => worker.terminate());
   return worker;
 };
+
+/** Waits for `ready`; when `signal` aborts first, ends the thread and fails with its reason. */
+function readyOrEnded(ready: Promise<void>, signal: AbortSignal, end: () => unknown) {
+  return new Promise<void>((resolve, reject) => {
+    const giveUp = () => {
+      end();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return giveUp();
+    signal.addEventListener("abort", giveUp, { once: true });
+    ready.then(resolve, reject).finally(() => signal.removeEventListener("abort", giveUp));
+  });
+}
 
 /**
  * Runs range-split kernels on `threads` threads that share one wasm memory: each job is
@@ -136,6 +162,7 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
     arena: Arena,
     threads: number,
     startThread: ThreadStarter = startKernelThread,
+    startWaitMs = THREAD_START_MS,
   ): Promise<KernelPool<K2, E2>> {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new Error(`The thread count must be a whole number ≥ 1, got ${threads}.`);
@@ -157,14 +184,20 @@ export class KernelPool<K extends string = PoolKernel, E = KernelExports> {
       };
       try {
         // once more after a failure: a thread's script that did not load once (WebKit,
-        // offline, in one journey) may load the second time
-        workers.push(await startThread(init).catch(() => startThread(init)));
+        // offline, in one journey) may load the second time, and one that never ran
+        // (Firefox, busy) may run
+        const start = () => startThread(init, AbortSignal.timeout(startWaitMs));
+        workers.push(await start().catch(start));
       } catch (e) {
         // The threads that started run the model: slower, but it loads (and a thread that
         // does not start says nothing about the stored model).
-        console.warn(
-          `${i} of ${threads} kernel threads started; running on those. ${e instanceof Error ? e.message : String(e)}`,
-        );
+        const why =
+          e instanceof DOMException && e.name === "TimeoutError"
+            ? `A kernel thread did not start within ${startWaitMs / 1000} s.`
+            : e instanceof Error
+              ? e.message
+              : String(e);
+        console.warn(`${i} of ${threads} kernel threads started; running on those. ${why}`);
         break;
       }
     }

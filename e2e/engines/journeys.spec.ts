@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { test as base, expect } from "@playwright/test";
 import { type RangeServer, startRangeServer } from "../../src/storage/testing/range-server.ts";
@@ -240,6 +240,63 @@ test("a file that is not a model is refused in words, from another origin (CORS)
   expect(models.log.some((r) => r.path === "/bad/notes.gguf" && r.method === "GET")).toBe(true);
   await shot("bad-file");
   await tab.click(await byLabel("Dismiss the error", "button"));
+});
+
+/** The labels of the buttons on the model card whose text holds `name` (null: no such card). */
+function modelCardButtons(name: string): string[] | null {
+  const card = [...document.querySelectorAll(".model-panel li.model-card")].find((c) =>
+    c.textContent?.includes(name),
+  );
+  return card ? [...card.querySelectorAll("button")].map((b) => b.textContent?.trim() ?? "") : null;
+}
+
+test("leaving mid-download: the next page reads the stored models and finishes it, and going back chats", async () => {
+  // WebKit keeps a page the user leaves in its back/forward cache with its workers paused.
+  // A storage write paused there held its store: the next page of the site never read
+  // its models, and neither did the journeys after it (src/ui/pageCache.ts).
+  const name = "left-mid-download";
+  models.files.set(`/away/${name}.gguf`, { bytes: readFileSync(DEMO_MODEL_PATH) });
+  // slow enough that the page is left mid-download (about 5 s for the whole file)
+  models.pace = { bytes: 16 * 1024, everyMs: 25 };
+  await openApp();
+  await waitForLoaded(); // the built-in model, the last one used
+  await tab.fill(await byLabel("Add a model by URL", "input"), `${models.url}/away/${name}.gguf`);
+  await tab.click('form.add-url button[type="submit"]');
+  await expect
+    .poll(() => tab.evaluate(textOf, "download-progress"), { timeout: 15_000, intervals: [100] })
+    .toMatch(/^[1-9][\d.]* [kM]B/);
+  // Another address, so that going back returns to this page (WebKit replaces the entry
+  // when the same address loads again).
+  await openApp(`${app.url}/?again`);
+  models.pace = null;
+  await waitForLoaded(30_000);
+  await expect
+    .poll(() => tab.evaluate(modelCardButtons, name), { timeout: 20_000 })
+    .toContain("Resume");
+  await tab.click(await byLabel("Resume", "button"));
+  await expect
+    .poll(async () => (await tab.evaluate(modelCardButtons, name)) ?? [], { timeout: 30_000 })
+    .toContain("Load");
+  // Back to the page that was left. Kept in the back/forward cache (WebKit here), its
+  // engine ended when it was left, so it reloads; else it loads anew (Firefox here).
+  // Either way it answers as the reference engine does.
+  await tab.evaluate(() => history.back(), null);
+  await expect
+    .poll(() =>
+      tab.evaluate(
+        () => `${location.href} ${performance.getEntriesByType("navigation")[0]?.toJSON().type}`,
+        null,
+      ),
+    )
+    .toMatch(new RegExp(`^${escapeRegExp(app.url)}/ (reload|back_forward)$`));
+  await waitForText("engine-status", "ready");
+  await waitForLoaded(30_000);
+  expect(await tab.evaluate(modelCardButtons, name)).toContain("Load");
+  await newGreedyChat(8);
+  await sendAndWait("Are you back?");
+  await shot("left-mid-download");
+  const { reply, expected } = await replyAndReference();
+  expect(reply).toBe(expected);
 });
 
 test("offline: with the server gone, the app reopens from its service worker and chats", async () => {

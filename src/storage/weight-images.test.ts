@@ -138,6 +138,22 @@ describe("WeightImages", () => {
     }
   });
 
+  it("reads all of it itself, starting no second reader, where read-only handles are exclusive (Firefox)", async () => {
+    const dir = new MemorySyncDirectory();
+    dir.sharedReadOnly = false;
+    const parts: number[] = [];
+    const images = new WeightImages(dir, STEP, async (_name, dst) => {
+      parts.push(dst.length);
+      return false;
+    });
+    const store = images.forModel("m");
+    await store.write(() => image, "layout A", scales);
+    const dst = new Uint8Array(new SharedArrayBuffer(image.length));
+    expect(await store.read(dst, "layout A")).toEqual(scales);
+    expect(sameBytes(dst, image)).toBe(true);
+    expect(parts).toEqual([]);
+  });
+
   it("stops a second reader that never answers and reads its half itself", async () => {
     const dir = new MemorySyncDirectory();
     let stopped = false;

@@ -286,9 +286,14 @@ export class WeightImages {
         return null;
       }
       // A shared memory's second half is read by another thread meanwhile (the copy
-      // and its page faults are most of a load's time), where one can open the file too.
+      // and its page faults are most of a load's time), where the browser lets a second
+      // read-only handle open the file. Firefox does not, and there no thread starts for
+      // nothing: starting one from this worker blocked it for good now and then (Firefox,
+      // busy machine: the load stayed at 0%).
       const half =
-        this.partReader && isShared(dst) ? Math.floor(dst.length / 2 / 65536) * 65536 : dst.length;
+        this.partReader && isShared(dst) && (await this.opensTwice(name))
+          ? Math.floor(dst.length / 2 / 65536) * 65536
+          : dst.length;
       const other =
         half < dst.length
           ? this.partReader?.(name, dst.subarray(half), HEADER_BYTES + half, stopOther.signal)
@@ -311,6 +316,14 @@ export class WeightImages {
       stopOther.abort();
       file.close();
     }
+  }
+
+  /** Whether a second read-only handle on `name` opens beside the one held. */
+  private async opensTwice(name: string): Promise<boolean> {
+    const opening = this.dir.open(name, false, "read-only").catch(() => null);
+    const second = await within(opening, OPEN_WAIT_MS, null, (f) => f?.close());
+    second?.close();
+    return second !== null;
   }
 
   private async write(

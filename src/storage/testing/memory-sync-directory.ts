@@ -3,7 +3,9 @@ import type { SyncDirectory, SyncFile } from "../weight-images.ts";
 /**
  * A SyncDirectory in memory with the origin private file system's rules that the image
  * code relies on: one open handle per file (a second open is refused, as another tab's
- * would be) unless all are read-only, reads past the end return fewer bytes, writes past the end grow the file.
+ * would be) unless all are read-only and `sharedReadOnly` (Firefox has it false: its
+ * read-only handles are exclusive too), reads past the end return fewer bytes, writes
+ * past the end grow the file.
  * `refuseShared` makes read and write throw a TypeError for a view of a SharedArrayBuffer
  * (an engine without [AllowShared]); `quotaBytes` makes a write past it throw.
  */
@@ -12,6 +14,7 @@ export class MemorySyncDirectory implements SyncDirectory {
   /** Open handles per file: "exclusive", or how many read-only ones. */
   private readonly held = new Map<string, "exclusive" | number>();
   refuseShared = false;
+  sharedReadOnly = true;
   quotaBytes = Number.POSITIVE_INFINITY;
 
   async open(name: string, create: boolean, mode?: "read-only"): Promise<SyncFile | null> {
@@ -20,7 +23,10 @@ export class MemorySyncDirectory implements SyncDirectory {
       this.files.set(name, new Uint8Array(0));
     }
     const held = this.held.get(name);
-    if (held === "exclusive" || (held !== undefined && mode !== "read-only")) {
+    if (
+      held === "exclusive" ||
+      (held !== undefined && (mode !== "read-only" || !this.sharedReadOnly))
+    ) {
       throw new DOMException("The file is open elsewhere.", "NoModificationAllowedError");
     }
     this.held.set(name, mode === "read-only" ? (held ?? 0) + 1 : "exclusive");

@@ -156,9 +156,8 @@ export class LaneDots {
 
   /**
    * Prefill: block at g unpacked into the row-pair form's pieces (ternary-pairs.ts
-   * PairDots.unpackBlock's arrangement: piece i, columns 16·(i >> 3) + 32·((i >> 1) & 3) +
-   * 8·(i & 1) + 0..7, at slot + i·ps; pair P0 then P1, 16 bytes apart), as lanes
-   * w_a + 2^14·w_b: the lanes above less 1.
+   * PairDots.unpackBlock's arrangement: piece i, columns 8i..8i + 7, at slot + i·ps; pair
+   * P0 then P1, 16 bytes apart), as lanes w_a + 2^14·w_b: the lanes above less 1.
    */
   @inline static unpackBlock(g: usize, slot: usize, ps: usize): void {
     const m = i16x8.splat(<i16>0xc003);
@@ -172,7 +171,7 @@ export class LaneDots {
       const w1 = i16x8.sub(LaneDots.l1(vr, vl, m), one);
       const w2 = i16x8.sub(LaneDots.l2(v, m), one);
       const w3 = i16x8.sub(LaneDots.l3(vr, vl, m), one);
-      const piece = slot + (((s & 1) << 3) + ((s >> 1) << 1)) * ps;
+      const piece = slot + (s << 1) * ps;
       v128.store(piece, i64x2.shuffle(w0, w1, 0, 2));
       v128.store(piece, i64x2.shuffle(w0, w1, 1, 3), 16);
       v128.store(piece + ps, i64x2.shuffle(w2, w3, 0, 2));

@@ -45,23 +45,24 @@ export class PairDots {
   }
 
   /**
-   * Unpacks block b of the group at g into the slot: 16 pieces (h, n, k), piece i =
-   * 8·(h/16) + 2n + k/8 at slot + i·ps, its two pairs 16 bytes apart.
+   * Unpacks block b of the group at g into the slot: 16 pieces in column order, piece i
+   * (columns 8i..8i + 7) at slot + i·ps, its two pairs 16 bytes apart. Bytes h + k of a
+   * row hold columns h + k + 32n (field n), so piece (h + k) / 8 + 4n.
    */
   @inline static unpackBlock(g: usize, slot: usize, ps: usize): void {
     for (let h: usize = 0; h < 32; h += 16) {
       for (let k: usize = 0; k < 16; k += 8) {
-        const o = slot + ((h >> 1) + (k >> 3)) * ps;
+        const o = slot + ((h + k) >> 3) * ps;
         const p = g + h + k;
         // unrolled: the shifts must be constants
         v128.store(o, PairDots.unpack(p, p + 32, 0));
         v128.store(o, PairDots.unpack(p + 64, p + 96, 0), 16);
-        v128.store(o + 2 * ps, PairDots.unpack(p, p + 32, 1));
-        v128.store(o + 2 * ps, PairDots.unpack(p + 64, p + 96, 1), 16);
-        v128.store(o + 4 * ps, PairDots.unpack(p, p + 32, 2));
-        v128.store(o + 4 * ps, PairDots.unpack(p + 64, p + 96, 2), 16);
-        v128.store(o + 6 * ps, PairDots.unpack(p, p + 32, 3));
-        v128.store(o + 6 * ps, PairDots.unpack(p + 64, p + 96, 3), 16);
+        v128.store(o + 4 * ps, PairDots.unpack(p, p + 32, 1));
+        v128.store(o + 4 * ps, PairDots.unpack(p + 64, p + 96, 1), 16);
+        v128.store(o + 8 * ps, PairDots.unpack(p, p + 32, 2));
+        v128.store(o + 8 * ps, PairDots.unpack(p + 64, p + 96, 2), 16);
+        v128.store(o + 12 * ps, PairDots.unpack(p, p + 32, 3));
+        v128.store(o + 12 * ps, PairDots.unpack(p + 64, p + 96, 3), 16);
       }
     }
   }
@@ -86,14 +87,6 @@ export class PairDots {
     return i32x4.add(i64x2.shuffle(p, q, 0, 2), i64x2.shuffle(p, q, 1, 3));
   }
 
-  /**
-   * The first column of piece i of unpacked blocks (16 pieces a block): piece
-   * 16·β + 8·(h/16) + 2n + k/8 holds columns 128β + 16h + 32n + 8k + 0..7.
-   */
-  @inline static pieceColumn(i: usize): usize {
-    return ((i >> 4) << 7) + (((i >> 3) & 1) << 4) + (((i >> 1) & 3) << 5) + ((i & 1) << 3);
-  }
-
   /** out[o..o+32) += the eight rows of four pairs' accumulators. */
   @inline static addRows8(o: usize, t0: v128, t1: v128, t2: v128, t3: v128): void {
     v128.store(o, i32x4.add(v128.load(o), PairDots.rows4(t0, t1)));
@@ -102,8 +95,9 @@ export class PairDots {
 
   /**
    * Eight rows (two groups, four pairs; the slot's pieces 64 bytes apart) × two tokens
-   * (activations xa, xb) over one unpacked block: each unpacked vector loaded once for
-   * both tokens, each activation load used by four pairs.
+   * (activations xa, xb) over unpacked blocks: each unpacked vector loaded once for both
+   * tokens, each activation load used by four pairs. Pieces and activations advance
+   * together in column order, so the loop only walks pointers.
    */
   @inline static block8Tokens2(
     slot: usize,
@@ -121,28 +115,22 @@ export class PairDots {
     let b1 = i32x4.splat(0);
     let b2 = i32x4.splat(0);
     let b3 = i32x4.splat(0);
-    for (let base: usize = 0; base < pieces; base += 16) {
-      const xA = xa + (base << 3);
-      const xB = xb + (base << 3);
-      for (let j: usize = 0; j < 16; j++) {
-        // piece j of a block: columns 16h + 32n + 8k, j = 8·(h/16) + 2n + k/8
-        const xo = ((j >> 3) << 4) + (((j >> 1) & 3) << 5) + ((j & 1) << 3);
-        const c = slot + ((base + j) << 6);
-        const va = v128.load8x8_s(xA + xo);
-        const vb = v128.load8x8_s(xB + xo);
-        let w = v128.load(c);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, w));
-        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, w));
-        w = v128.load(c, 16);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, w));
-        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, w));
-        w = v128.load(c, 32);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, w));
-        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, w));
-        w = v128.load(c, 48);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, w));
-        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, w));
-      }
+    const end = slot + (pieces << 6);
+    for (let c = slot; c < end; c += 64, xa += 8, xb += 8) {
+      const va = v128.load8x8_s(xa);
+      const vb = v128.load8x8_s(xb);
+      let w = v128.load(c);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, w));
+      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, w));
+      w = v128.load(c, 16);
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, w));
+      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, w));
+      w = v128.load(c, 32);
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, w));
+      b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, w));
+      w = v128.load(c, 48);
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, w));
+      b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, w));
     }
     PairDots.addRows8(oa, a0, a1, a2, a3);
     PairDots.addRows8(ob, b0, b1, b2, b3);
@@ -154,10 +142,9 @@ export class PairDots {
     let a1 = i32x4.splat(0);
     let a2 = i32x4.splat(0);
     let a3 = i32x4.splat(0);
-    for (let i: usize = 0; i < pieces; i++) {
-      const xo = PairDots.pieceColumn(i);
-      const c = slot + (i << 6);
-      const va = v128.load8x8_s(xa + xo);
+    const end = slot + (pieces << 6);
+    for (let c = slot; c < end; c += 64, xa += 8) {
+      const va = v128.load8x8_s(xa);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(c)));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v128.load(c, 16)));
       a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v128.load(c, 32)));
@@ -170,9 +157,9 @@ export class PairDots {
   @inline static block4Tokens1(slot: usize, pieces: usize, xa: usize, oa: usize): void {
     let a0 = i32x4.splat(0);
     let a1 = i32x4.splat(0);
-    for (let i: usize = 0; i < pieces; i++) {
-      const va = v128.load8x8_s(xa + PairDots.pieceColumn(i));
-      const c = slot + (i << 5);
+    const end = slot + (pieces << 5);
+    for (let c = slot; c < end; c += 32, xa += 8) {
+      const va = v128.load8x8_s(xa);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(c)));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v128.load(c, 16)));
     }

@@ -7,8 +7,9 @@ describe("kernel choices", () => {
   it("gives back what a load saved, per model and starting thread count, and forgets on delete", async () => {
     const choices = new KernelChoices(createStore("choices-test", "thread-choices"));
     expect(await choices.get("m", 2)).toEqual({});
-    await choices.save("m", 2, { threads: 1, forms: { decode: 4, prefill: 4 } });
-    expect(await choices.get("m", 2)).toEqual({ threads: 1, forms: { decode: 4, prefill: 4 } });
+    const forms = { decode: 4, prefill: 4, kernels: "0a1b" };
+    await choices.save("m", 2, { threads: 1, forms });
+    expect(await choices.get("m", 2)).toEqual({ threads: 1, forms });
     expect(await choices.get("m", 4)).toEqual({});
     expect(await choices.get("other", 2)).toEqual({});
     await choices.delete("m", 2);
@@ -24,5 +25,7 @@ describe("kernel choices", () => {
     expect(await choices.get("m", 2)).toEqual({});
     await choices.save("m", 2, { threads: 2, forms: { decode: 2 } } as never);
     expect(await choices.get("m", 2)).toEqual({ threads: 2 });
+    await choices.save("m", 2, { forms: { decode: 2, prefill: 3, kernels: 7 } } as never);
+    expect(await choices.get("m", 2)).toEqual({ forms: { decode: 2, prefill: 3 } });
   });
 });

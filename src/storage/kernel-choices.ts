@@ -4,8 +4,11 @@ import { createStore, del, get, set, type UseStore } from "idb-keyval";
 export interface KernelChoice {
   /** Threads that took part in decoding (engine/kernels/thread-mode.ts). */
   threads?: number;
-  /** The ternary forms the load-time timing chose (engine/kernels/wasm-module.ts). */
-  forms?: { decode: number; prefill: number };
+  /**
+   * The ternary forms the load-time timing chose, and the kernels they were timed on
+   * (engine/kernels/wasm-module.ts).
+   */
+  forms?: { decode: number; prefill: number; kernels?: string };
 }
 
 /**
@@ -39,6 +42,7 @@ export class KernelChoices {
     if (Number.isInteger(active)) choice.threads = active;
     if (forms && Number.isInteger(forms.decode) && Number.isInteger(forms.prefill)) {
       choice.forms = { decode: forms.decode, prefill: forms.prefill };
+      if (typeof forms.kernels === "string") choice.forms.kernels = forms.kernels;
     }
     return choice;
   }

@@ -205,7 +205,7 @@ const engine: EngineApi = {
 function choiceOf(model: KernelModel): KernelChoice {
   return {
     threads: model.activeThreads,
-    forms: { decode: model.decodeForm, prefill: model.prefillForm },
+    forms: { decode: model.decodeForm, prefill: model.prefillForm, kernels: model.kernels },
   };
 }
 

@@ -103,6 +103,8 @@ export class KernelModel implements ForwardModel {
   /** The ternary kernels' forms for one token and for a batch (timed at load). */
   readonly decodeForm: TernaryForm;
   readonly prefillForm: TernaryForm;
+  /** Which kernel build chose them (KernelModule.kernels). */
+  readonly kernels: string;
   /** The KV cache's format and layout (memory-layout.ts). */
   readonly kv: KvLayout;
   /** The weights were copied back from a stored image (weight-image.ts), not read from the file. */
@@ -140,6 +142,7 @@ export class KernelModel implements ForwardModel {
     this.build = module.build;
     this.decodeForm = module.decodeForm;
     this.prefillForm = module.prefillForm;
+    this.kernels = module.kernels;
     this.threads = pool.threads;
     this.tuner = new ThreadTuner(pool.threads);
     this.k = pool.exports;

@@ -131,10 +131,27 @@ describe("ternary form choice", () => {
       const exact = (f: TernaryForm) => !(hint.decode === 2 && hint.prefill === 3 && f === 3);
       expect(chooseForms([0, 2, 3, 4], exact, timed, hint)).toMatchObject(fresh);
     }
+    // timed on other kernels (an update): timed afresh; on these: kept
+    const saved = { decode: 2, prefill: 3, kernels: "old" } as const;
+    expect(chooseForms([0, 2, 3, 4], all, timed, saved, "new")).toMatchObject(fresh);
+    expect(chooseForms([0, 2, 3, 4], all, untimed, saved, "old")).toMatchObject({
+      decodeForm: 2,
+      prefillForm: 3,
+    });
     // what storage gives back is checked before it is a choice
     expect(formChoice({ decode: 4, prefill: 4 })).toEqual({ decode: 4, prefill: 4 });
+    expect(formChoice({ ...saved, kernels: "k" })).toEqual({ ...saved, kernels: "k" });
     expect(formChoice({ decode: 7, prefill: 4 })).toBeUndefined();
     expect(formChoice(undefined)).toBeUndefined();
+  });
+
+  it("names its kernels by their bytes: the same build alike, another build not", async () => {
+    const a = await loadKernelModule({ build: "simd128", shared: false, forms: [4] });
+    const b = await loadKernelModule({ build: "simd128", shared: false, forms: [4] });
+    const shared = await loadKernelModule({ build: "simd128", shared: true, forms: [4] });
+    expect(a.kernels).toMatch(/^[0-9a-f]{24}$/);
+    expect(b.kernels).toBe(a.kernels);
+    expect(shared.kernels).not.toBe(a.kernels);
   });
 
   it("can be limited to some forms (tests and benchmarks)", async () => {

@@ -71,6 +71,8 @@ export interface KernelModule {
   decodeForm: TernaryForm;
   /** The fastest exact form for a batch of tokens (prefill), timed at load. */
   prefillForm: TernaryForm;
+  /** Which kernels these are (a digest of the build's bytes): saved choices name it. */
+  kernels: string;
 }
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
@@ -133,6 +135,7 @@ export async function loadKernelModule(opts: {
 }): Promise<KernelModule> {
   const build = opts.build ?? (await pickBuild());
   const bytes = await readBytes(buildUrl(build, opts.shared));
+  const kernels = await kernelsId(bytes);
   const fallBack = !opts.build && build === "relaxed-simd";
   let module: WebAssembly.Module;
   try {
@@ -153,8 +156,21 @@ export async function loadKernelModule(opts: {
     (f) => passes(() => selfTest(module, opts.shared, f)),
     (forms) => timingProbe(module, opts.shared, forms),
     opts.hint,
+    kernels,
   );
-  return { build, shared: opts.shared, module, ...chosen };
+  return { build, shared: opts.shared, module, kernels, ...chosen };
+}
+
+/**
+ * Names a kernel build by its bytes, so that a choice timed on other kernels (an update
+ * can change which form is fastest) is timed afresh. Without SubtleCrypto (insecure
+ * contexts) the build's size stands in.
+ */
+async function kernelsId(bytes: ArrayBuffer | Uint8Array): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return `${bytes.byteLength} bytes`;
+  const digest = new Uint8Array(await subtle.digest("SHA-256", bytes as BufferSource));
+  return Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** A self-test that throws (the build links or traps differently here) fails. */
@@ -170,20 +186,34 @@ function passes(test: () => boolean): boolean {
 export interface FormChoice {
   decode: TernaryForm;
   prefill: TernaryForm;
+  /** The kernels they were timed on (KernelModule.kernels): a hint for others is ignored. */
+  kernels?: string;
 }
 
 /** A saved choice read back (plain numbers from storage), if it names forms at all. */
-export function formChoice(saved: { decode: number; prefill: number } | undefined) {
+export function formChoice(
+  saved: { decode: number; prefill: number; kernels?: string } | undefined,
+): FormChoice | undefined {
   const isForm = (f: number): f is TernaryForm => [0, 1, 2, 3, 4].includes(f);
   if (!saved || !isForm(saved.decode) || !isForm(saved.prefill)) return undefined;
-  return { decode: saved.decode, prefill: saved.prefill } satisfies FormChoice;
+  const choice: FormChoice = { decode: saved.decode, prefill: saved.prefill };
+  if (typeof saved.kernels === "string") choice.kernels = saved.kernels;
+  return choice;
 }
 
-/** Whether a choice can stand: both forms exact here, and one weight layout for both. */
-function usable(choice: FormChoice | undefined, forms: readonly TernaryForm[]): boolean {
+/**
+ * Whether a choice can stand: timed on these kernels, both forms exact here, and one
+ * weight layout for both.
+ */
+function usable(
+  choice: FormChoice | undefined,
+  forms: readonly TernaryForm[],
+  kernels: string | undefined,
+): boolean {
   if (!choice) return false;
   const { decode, prefill } = choice;
   return (
+    choice.kernels === kernels &&
     forms.includes(decode) &&
     forms.includes(prefill) &&
     !PREFILL_ONLY.includes(decode) &&
@@ -194,7 +224,7 @@ function usable(choice: FormChoice | undefined, forms: readonly TernaryForm[]): 
 /**
  * The exact forms among the candidates (the self-test gates: a fast wrong form is never
  * run), and the fastest of them for decode and for prefill; or the `hint`, a previous
- * load's choice, when it still stands. Keeping it keeps the weight image's layout: where
+ * load's choice, when it still stands (`kernels`: the build's KernelModule.kernels). Keeping it keeps the weight image's layout: where
  * two forms time alike (WebKit's coarse timer), a fresh choice at every load could relay
  * the weights and throw the stored image away every other time.
  */
@@ -203,6 +233,7 @@ export function chooseForms(
   exact: (form: TernaryForm) => boolean,
   timers: (forms: readonly TernaryForm[]) => FormTimers,
   hint?: FormChoice,
+  kernels?: string,
 ): Pick<KernelModule, "forms" | "decodeForm" | "prefillForm"> {
   const forms = candidates.filter(exact);
   if (forms.length === 0) {
@@ -214,7 +245,7 @@ export function chooseForms(
   const decoding = forms.filter((f) => !PREFILL_ONLY.includes(f));
   const decodeForms = decoding.length > 0 ? decoding : forms;
   if (forms.length === 1) return { forms, decodeForm: forms[0], prefillForm: forms[0] };
-  if (hint && usable(hint, forms)) {
+  if (hint && usable(hint, forms, kernels)) {
     return { forms, decodeForm: hint.decode, prefillForm: hint.prefill };
   }
   const t = timers(forms);

@@ -466,7 +466,7 @@ export function ternary_lane_layout(
 
 /**
  * The lane-pair form's activations (LaneDots.inputs) from int8 xq of `blocks` × 128
- * columns into dst: blocks × 272 bytes.
+ * columns into dst: blocks × 528 bytes.
  */
 export function ternary_lane_inputs(xq: usize, blocks: i32, dst: usize): void {
   LaneDots.inputs(xq, blocks, dst);

@@ -38,7 +38,7 @@ export function ternaryLayoutOf(decodeForm: TernaryForm): TernaryLayout {
 
 /** Bytes ternary_lane_inputs writes for `cols` (padded) columns. */
 export function laneInputBytes(cols: number): number {
-  return (cols / 128) * 272;
+  return (cols / 128) * 528;
 }
 
 /**

@@ -123,13 +123,27 @@ async function runInEngine(
     const tab = await browser.newTab();
     await tab.goto(url);
     const until = Date.now() + timeoutMs;
+    let nextReport = Date.now() + 60_000;
     for (;;) {
-      const result = await tab.evaluate(
-        () => (window as { __bench?: Record<string, unknown> }).__bench ?? null,
-        null,
-      );
+      const { result, stage } = await tab.evaluate(() => {
+        const w = window as {
+          __bench?: Record<string, unknown>;
+          __benchStage?: { stage: string; at: number };
+        };
+        return { result: w.__bench ?? null, stage: w.__benchStage ?? null };
+      }, null);
       if (result) return { ...result, browser: browser.version };
-      if (Date.now() > until) throw new Error(`${browser.version}: no result in ${timeoutMs} ms`);
+      const where = stage
+        ? `${stage.stage}, last heard ${Math.round((Date.now() - stage.at) / 1000)} s ago`
+        : "the page never ran";
+      if (Date.now() > until) {
+        throw new Error(`${browser.version}: no result in ${timeoutMs} ms (at: ${where})`);
+      }
+      if (Date.now() > nextReport) {
+        // a long wait is either a long run or a hang: say which stage it is in
+        console.error(`[${name}] still waiting: ${where}`);
+        nextReport = Date.now() + 60_000;
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {

@@ -5,9 +5,17 @@ import { benchFlags } from "../run-trit.ts";
 
 const params = new URLSearchParams(location.search);
 const out = document.getElementById("out") as HTMLElement;
-const state = window as unknown as { __bench?: unknown };
+const state = window as unknown as {
+  __bench?: unknown;
+  __benchStage?: { stage: string; at: number };
+};
+state.__benchStage = { stage: "page started", at: Date.now() };
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
 worker.onmessage = (e) => {
+  if (typeof e.data?.stage === "string") {
+    state.__benchStage = { stage: e.data.stage, at: Date.now() };
+    return;
+  }
   state.__bench = e.data;
   out.textContent = JSON.stringify(e.data, null, 2);
 };

@@ -4,8 +4,21 @@ import { compareBuilds } from "../compare-builds.ts";
 import { benchKernels, benchTernaryForms } from "../kernels.ts";
 import { runTrit } from "../run-trit.ts";
 
+// Where a run waits, for the driver to print when it takes long: the engine's latest
+// performance mark ("trit:load …"), every few seconds while this thread is free to say it.
+function heartbeat(): () => void {
+  const say = () => {
+    const marks = performance.getEntriesByType("mark");
+    self.postMessage({ stage: marks.at(-1)?.name ?? "worker started" });
+  };
+  say();
+  const timer = setInterval(say, 5000);
+  return () => clearInterval(timer);
+}
+
 self.onmessage = async (e: MessageEvent) => {
   const p = e.data;
+  const stopHeartbeat = heartbeat();
   try {
     if (p.check) {
       const threads = globalThis.crossOriginIsolated ? [1, 2] : [1];
@@ -34,5 +47,7 @@ self.onmessage = async (e: MessageEvent) => {
     self.postMessage({ ...result, crossOriginIsolated: globalThis.crossOriginIsolated });
   } catch (error) {
     self.postMessage({ error: String(error) });
+  } finally {
+    stopHeartbeat();
   }
 };

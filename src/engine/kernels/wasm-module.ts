@@ -224,9 +224,10 @@ function usable(
 /**
  * The exact forms among the candidates (the self-test gates: a fast wrong form is never
  * run), and the fastest of them for decode and for prefill; or the `hint`, a previous
- * load's choice, when it still stands (`kernels`: the build's KernelModule.kernels). Keeping it keeps the weight image's layout: where
- * two forms time alike (WebKit's coarse timer), a fresh choice at every load could relay
- * the weights and throw the stored image away every other time.
+ * load's choice, when it still stands (`kernels`: the build's KernelModule.kernels).
+ * Keeping it keeps the weight image's layout: where two forms time alike (WebKit's coarse
+ * timer), a fresh choice at every load could relay the weights and throw the stored image
+ * away every other time.
  */
 export function chooseForms(
   candidates: readonly TernaryForm[],

@@ -13,14 +13,6 @@ import { abortRunningSaves, saveAbortedAgain } from "./state/chatStore.ts";
  * and stored chats and models come back from IndexedDB, and the last model loads again.
  */
 export function leaveNothingPausedInPageCache(): void {
-  // An unload listener keeps WebKit and Firefox from caching the page at all: what the
-  // pagehide below leaves behind (a storage request of the page's own or a worker's still
-  // in flight) is then ended with the page, not paused. A cached page would reload when
-  // shown anyway, so nothing is lost. (Seen: after the handling below, one WebKit run in
-  // four still found every later page's storage waiting.)
-  window.addEventListener("unload", () => {
-    // nothing to do: the listener's presence is what counts
-  });
   window.addEventListener("pagehide", (event) => {
     if (event.persisted) abortRunningSaves();
   });

@@ -30,6 +30,15 @@ function setup() {
 const image = pattern(3 * STEP + 12345);
 const scales = [0.5, 1.25, 3];
 
+/** Stores the image through `images`, then expects it back exactly in shared memory. */
+async function expectSharedReadBack(images: WeightImages): Promise<void> {
+  const store = images.forModel("m");
+  await store.write(() => image, "layout A", scales);
+  const dst = new Uint8Array(new SharedArrayBuffer(image.length));
+  expect(await store.read(dst, "layout A")).toEqual(scales);
+  expect(sameBytes(dst, image)).toBe(true);
+}
+
 describe("WeightImages", () => {
   it("gives back the bytes and scales it stored, in steps, only for the same description", async () => {
     const { images, store } = setup();
@@ -127,11 +136,7 @@ describe("WeightImages", () => {
         file.close();
         return true;
       });
-      const store = images.forModel("m");
-      await store.write(() => image, "layout A", scales);
-      const dst = new Uint8Array(new SharedArrayBuffer(image.length));
-      expect(await store.read(dst, "layout A")).toEqual(scales);
-      expect(sameBytes(dst, image)).toBe(true);
+      await expectSharedReadBack(images);
       expect(parts.length).toBe(1);
       expect(parts[0]).toBeGreaterThan(image.length / 3);
       expect(parts[0]).toBeLessThan(image.length);
@@ -146,11 +151,7 @@ describe("WeightImages", () => {
       parts.push(dst.length);
       return false;
     });
-    const store = images.forModel("m");
-    await store.write(() => image, "layout A", scales);
-    const dst = new Uint8Array(new SharedArrayBuffer(image.length));
-    expect(await store.read(dst, "layout A")).toEqual(scales);
-    expect(sameBytes(dst, image)).toBe(true);
+    await expectSharedReadBack(images);
     expect(parts).toEqual([]);
   });
 

@@ -140,6 +140,23 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * WebDriver script: whether arguments[0] (scrolled into view) keeps its box across two
+ * animation frames and is hit at its centre.
+ */
+const STEADY_UNDER_POINTER = `
+  const el = arguments[0];
+  el.scrollIntoView({ block: "nearest" });
+  return new Promise((resolve) => {
+    const a = el.getBoundingClientRect();
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const b = el.getBoundingClientRect();
+      const still = a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
+      const hit = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+      resolve(still && b.width > 0 && hit !== null && el.contains(hit));
+    }));
+  });`;
+
 /** An X display for MiniBrowser: the one we are in, else a private Xvfb (its number chosen by Xvfb). */
 async function display(): Promise<{ display: string; stop(): void }> {
   if (process.env.DISPLAY) return { display: process.env.DISPLAY, stop() {} };
@@ -274,7 +291,13 @@ async function launchWebKit(options: LaunchOptions): Promise<EngineBrowser> {
             await (await element(selector)).sendKeys(Key.ENTER);
           },
           click: async (selector) => {
-            await (await element(selector)).click();
+            // Playwright's and puppeteer's locators click an element only once it holds
+            // still and is what its centre hits; WebDriver clicks at once. A panel that
+            // re-rendered under the pointer sent the click to the form instead of its
+            // button, and the model was never added (1 WebKit run in 4).
+            const el = await element(selector);
+            await driver.wait(() => driver.executeScript(STEADY_UNDER_POINTER, el), 10_000);
+            await el.click();
           },
           screenshot: async (path) => {
             writeFileSync(path, Buffer.from(await (await on()).takeScreenshot(), "base64"));
